@@ -1,0 +1,51 @@
+"""ganzoo: a plugin-based GAN zoo.
+
+The public API — everything a plugin author (built-in or third-party) needs — is importable from here.
+"""
+
+from __future__ import annotations
+
+from importlib import metadata as _metadata
+
+from .data import Data, DataSpec
+from .errors import (
+    CheckpointError,
+    ConfigError,
+    ConflictError,
+    DatasetError,
+    GanzooError,
+    IncompatibleError,
+    ParameterError,
+    PluginError,
+    UnknownComponentError,
+)
+from .hookspecs import hookimpl
+from .loss import GANLoss, LossContext
+from .params import Param
+from .specs import DatasetSpec, DiscriminatorSpec, GeneratorSpec, LossSpec
+
+try:
+    __version__ = _metadata.version("ganzoo")
+except _metadata.PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0.0.0+unknown"
+
+
+def train(**options):
+    """Train a GAN from Python with the same options as ``ganzoo train`` (see :func:`ganzoo.api.train`)."""
+    from .api import train as _train
+
+    return _train(**options)
+
+
+def sample(run_dir, n: int = 64, **options):
+    """Draw samples from a trained run (see :func:`ganzoo.api.sample`)."""
+    from .api import sample as _sample
+
+    return _sample(run_dir, n, **options)
+
+
+__all__ = [
+    "CheckpointError", "ConfigError", "ConflictError", "Data", "DataSpec", "DatasetError", "DatasetSpec",
+    "DiscriminatorSpec", "GANLoss", "GanzooError", "GeneratorSpec", "IncompatibleError", "LossContext", "LossSpec",
+    "Param", "ParameterError", "PluginError", "UnknownComponentError", "__version__", "hookimpl", "sample", "train",
+]

@@ -1,0 +1,5 @@
+"""``python -m ganzoo`` (also what ``torchrun -m ganzoo`` runs)."""
+
+from .cli import main
+
+main()

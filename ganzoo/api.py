@@ -1,0 +1,127 @@
+"""The Python API behind ``ganzoo train`` and ``ganzoo sample``, for notebooks and scripts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .assemble import build_models, data_spec, load_data
+from .checkpoint import load_checkpoint
+from .config import TrainConfig, config_from_dict, option_params, resolve_config
+from .device import resolve_device
+from .errors import CheckpointError, ConfigError, GanzooError
+from .registry import Registry, default_registry
+from .run import RunDir
+from .samples import generate, noise, save_png, to_data_coords
+from .train import RunResult, Trainer
+from .ui import Reporter
+
+#: Options that may change when a run is resumed; everything else is fixed by the checkpoint.
+RESUMABLE = ("steps", "device", "amp", "log_every", "sample_every", "checkpoint_every")
+
+
+def train(
+    generator: str | None = None,
+    discriminator: str | None = None,
+    loss: str | None = None,
+    dataset: str | None = None,
+    *,
+    config: str | Path | None = None,
+    set: Iterable[str] = (),
+    out: str | Path | None = None,
+    resume: str | Path | None = None,
+    reporter: Reporter | None = None,
+    registry: Registry | None = None,
+    **options: Any,
+) -> RunResult:
+    """Train a mix of components. ``options`` are the ``ganzoo train`` options by their Python names
+    (``steps=500, batch_size=64, lr_g=2e-4, ema=0.999``...); ``set`` holds ``"kind.param=value"`` strings."""
+    registry = registry or default_registry()
+    declared = option_params()
+    unknown = [k for k in options if k not in declared]
+    if unknown:
+        raise ConfigError(f"unknown training option '{unknown[0]}' (options: {', '.join(declared)})")
+    flags = {"generator": generator, "discriminator": discriminator, "loss": loss, "dataset": dataset, **options}
+    flags = {k: v for k, v in flags.items() if v is not None}
+    if resume is not None:
+        return _resume(registry, Path(resume), flags, config, list(set), reporter)
+    cfg = resolve_config(registry, flags, config, set)
+    run = RunDir(out if out is not None else RunDir.default_path(cfg))
+    if run.latest.is_file():
+        raise ConfigError(f"{run.path} already holds a run; continue it with --resume {run.path} or pick another --out")
+    return Trainer(cfg, registry, run, reporter).fit()
+
+
+def _resume(registry: Registry, path: Path, flags: dict, config_file, sets: list[str],
+            reporter: Reporter | None) -> RunResult:
+    run = RunDir(path)
+    ckpt = load_checkpoint(run.require_checkpoint())
+    fixed = [k for k in flags if k not in RESUMABLE]
+    if config_file is not None or sets or fixed:
+        what = ", ".join([*(f"--{k.replace('_', '-')}" for k in fixed), *(["--config"] if config_file else []),
+                          *(["--set"] if sets else [])])
+        raise ConfigError(
+            f"cannot change {what} when resuming {path}: the checkpoint fixes the components and hyperparameters "
+            f"(only {', '.join(RESUMABLE)} may change); start a new run to train another mix"
+        )
+    try:
+        saved = config_from_dict(registry, ckpt["config"])
+    except (KeyError, TypeError, AttributeError):
+        raise CheckpointError(f"{run.latest} has no readable training config") from None
+    except GanzooError as err:
+        raise CheckpointError(f"{run.latest} cannot be resumed here: {err}") from None
+    cfg = resolve_config(registry, flags, base=saved)
+    if cfg.steps <= int(ckpt["step"]):
+        raise ConfigError(
+            f"{path} has already trained {ckpt['step']} of {cfg.steps} steps; pass a larger --steps to continue"
+        )
+    try:
+        trainer = Trainer(cfg, registry, run, reporter, resume_from=ckpt)
+    except (RuntimeError, KeyError, ValueError) as err:
+        raise CheckpointError(f"{run.latest} does not match its own config ({str(err).splitlines()[0][:160]})") \
+            from None
+    return trainer.fit()
+
+
+def _load_sampler(run_dir: Path, device: torch.device, registry: Registry, use_ema: bool):
+    run = RunDir(run_dir)
+    ckpt = load_checkpoint(run.require_checkpoint(), map_location="cpu")
+    try:
+        cfg: TrainConfig = config_from_dict(registry, ckpt["config"])
+    except GanzooError as err:
+        raise CheckpointError(f"{run.latest} cannot be loaded here: {err}") from None
+    spec = data_spec(registry, cfg)
+    generator, _, _ = build_models(registry, cfg, spec)
+    state = ckpt["ema"] if use_ema and ckpt.get("ema") is not None else ckpt["generator"]
+    try:
+        generator.load_state_dict(state)
+    except RuntimeError as err:
+        raise CheckpointError(f"{run.latest} does not fit its generator: {str(err).splitlines()[0][:160]}") from None
+    return cfg, spec, generator.to(device)
+
+
+def sample(run_dir: str | Path, n: int = 64, *, seed: int = 0, device: str = "auto", use_ema: bool = True,
+           registry: Registry | None = None, out: str | Path | None = None) -> torch.Tensor:
+    """``n`` samples from a run's generator (EMA when present) in data coordinates: images as pixels in [0, 1],
+    points as (x, y). With ``out`` ending in ``.png`` or ``.pt`` they are also written there."""
+    if n < 1:
+        raise ConfigError(f"-n must be at least 1, got {n}")
+    registry = registry or default_registry()
+    dev = resolve_device(device)
+    cfg, spec, generator = _load_sampler(Path(run_dir), dev, registry, use_ema)
+    raw = generate(generator, noise(n, cfg.latent_dim, seed, dev))
+    data = load_data(registry, cfg) if spec.kind == "points" else None
+    if out is not None:
+        out = Path(out)
+        if out.suffix not in {".png", ".pt"}:
+            raise ConfigError(f"-o {out}: the file must end in .png (picture) or .pt (tensor)")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if out.suffix == ".png":
+            save_png(out, raw, spec, data, title=f"{cfg.label()}  {n} samples")
+    coords = to_data_coords(raw, spec, data)
+    if out is not None and out.suffix == ".pt":
+        torch.save(coords, out)
+    return coords

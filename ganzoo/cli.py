@@ -1,0 +1,263 @@
+"""The ``ganzoo`` command line. User mistakes become one ``error:`` line on stderr and a non-zero exit."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from . import __version__
+from .errors import GanzooError, did_you_mean
+from .registry import SINGULAR, default_registry
+from .specs import KINDS
+
+EXIT_SIGNAL = {"SIGINT": 130, "SIGTERM": 143}
+
+
+def _fail(message: str, code: int = 1) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+class GanzooGroup(click.Group):
+    """A click group that turns every user error into one line and finds plugin commands lazily."""
+
+    _plugins_added = False
+
+    def _add_plugin_commands(self) -> None:
+        if not self._plugins_added:
+            self._plugins_added = True
+            default_registry().add_commands(self)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._add_plugin_commands()
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        command = super().get_command(ctx, name)
+        if command is None:
+            self._add_plugin_commands()
+            command = super().get_command(ctx, name)
+        return command
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and self.get_command(ctx, name) is None:
+            hint = did_you_mean(name, self.list_commands(ctx))
+            raise click.UsageError(f"no command '{name}'{hint} (commands: {', '.join(self.list_commands(ctx))})")
+        return super().resolve_command(ctx, args)
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra: Any):
+        try:
+            result = super().main(args, prog_name or "ganzoo", complete_var, standalone_mode=False, **extra)
+        except GanzooError as err:
+            _fail(str(err))
+        except click.UsageError as err:
+            command = err.ctx.command_path if err.ctx else "ganzoo"
+            _fail(f"{err.format_message()} (see `{command} --help`)", 2)
+        except click.ClickException as err:
+            _fail(err.format_message(), err.exit_code)
+        except (click.Abort, KeyboardInterrupt):
+            click.echo("aborted", err=True)
+            sys.exit(130)
+        if standalone_mode:
+            sys.exit(result if isinstance(result, int) else 0)
+        return result
+
+
+@click.group(cls=GanzooGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", "-V", prog_name="ganzoo", message="%(prog)s %(version)s")
+def cli() -> None:
+    """ganzoo: mix generators, discriminators, losses and datasets from plugins into a GAN training run."""
+
+
+# -- ganzoo plugins -----------------------------------------------------------------------------------------------
+
+
+@cli.command("plugins")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def plugins_command(as_json: bool) -> None:
+    """Show the installed plugins: distribution, version, status and what each provides."""
+    plugins = default_registry().plugins()
+    if as_json:
+        click.echo(json.dumps([p.as_dict() for p in plugins], indent=2))
+        return
+    table = Table(title="ganzoo plugins", title_justify="left")
+    for column in ("plugin", "distribution", "version", "status", "provides / error"):
+        table.add_column(column)
+    colors = {"ok": "green", "error": "red", "skipped": "yellow"}
+    for p in plugins:
+        detail = p.error if p.status != "ok" else "; ".join(
+            f"{kind}: {', '.join(names)}" for kind, names in p.provides.items()
+        )
+        status = f"[{colors.get(p.status, 'white')}]{p.status}[/]"
+        table.add_row(p.name, p.dist or "(in-process)", p.version or "-", status, detail or "-")
+    Console().print(table)
+
+
+# -- ganzoo list --------------------------------------------------------------------------------------------------
+
+
+def _component_dict(provided, conflicts: set[str]) -> dict[str, Any]:
+    spec = provided.spec
+    return {
+        "name": spec.name,
+        "aliases": list(spec.aliases),
+        "qualified": provided.qualified,
+        "provider": provided.plugin.dist or provided.plugin.name,
+        "version": provided.plugin.version,
+        "description": spec.description,
+        "data_kinds": list(spec.data_kinds),
+        "conflict": spec.name in conflicts,
+        "params": [
+            {"name": p.name, "type": p.type_name, "default": p.default, "help": p.help,
+             "choices": list(p.choices) if p.choices else None}
+            for p in spec.params
+        ],
+    }
+
+
+@cli.command("list")
+@click.argument("kind", required=False)
+@click.argument("name", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
+def list_command(kind: str | None, name: str | None, as_json: bool) -> None:
+    """List components: all kinds, one KIND (generators, discriminators, losses, datasets) or one NAME."""
+    registry = default_registry()
+    kinds = [registry.plural(kind)] if kind else list(KINDS)
+    listing: dict[str, list[dict]] = {}
+    for plural in kinds:
+        conflicts = registry.conflicts(plural)
+        items = [_component_dict(p, conflicts) for p in registry.components(plural)]
+        if name is not None:
+            spec = registry.get(plural, name)  # unknown names get "did you mean"
+            items = [i for i in items if i["name"] == spec.name]
+        listing[plural] = sorted(items, key=lambda i: (i["name"], i["provider"]))
+    if as_json:
+        click.echo(json.dumps(listing, indent=2))
+        return
+    console = Console()
+    for plural, items in listing.items():
+        table = Table(title=plural, title_justify="left", show_lines=True)
+        table.add_column("name", style="bold cyan", no_wrap=True)
+        table.add_column("provider")
+        table.add_column("description")
+        table.add_column("parameters (type = default: help)")
+        for item in items:
+            label = escape(item["name"]) + (f"\n({escape(', '.join(item['aliases']))})" if item["aliases"] else "")
+            if item["conflict"]:
+                label += f"\n[red]conflict: use {escape(item['qualified'])}[/]"
+            params = "\n".join(
+                f"[bold]{p['name']}[/]: {escape(p['type'])} = {escape(_show(p['default']))}: {escape(p['help'])}"
+                for p in item["params"]
+            )
+            provider = item["provider"] + (f" {item['version']}" if item["version"] else "")
+            table.add_row(label, escape(provider), escape(item["description"]), params or "-")
+        console.print(table)
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, list):
+        return ",".join(map(str, value))
+    return str(value)
+
+
+# -- ganzoo train -------------------------------------------------------------------------------------------------
+
+
+def _option_decorators():
+    from .config import option_params
+
+    decorators = []
+    for name, param in option_params().items():
+        flag = "--" + name.replace("_", "-")
+        help_text = f"{param.help} [default: {_show(param.default)}]"
+        if param.type is bool:
+            decorators.append(click.option(f"{flag}/--no-{flag[2:]}", name, default=None, help=help_text))
+        else:
+            decorators.append(click.option(flag, name, default=None, metavar=param.type_name.upper(),
+                                           help=help_text))
+    return decorators
+
+
+def _with_options(func):
+    for decorator in reversed(_option_decorators()):
+        func = decorator(func)
+    return func
+
+
+@cli.command("train")
+@click.option("-g", "--generator", help="generator name (see `ganzoo list generators`) [default: mlp]")
+@click.option("-d", "--discriminator", help="discriminator name [default: mlp]")
+@click.option("-l", "--loss", help="loss name [default: nonsaturating]")
+@click.option("--dataset", help="dataset name [default: parabola]")
+@click.option("--set", "sets", multiple=True, metavar="KIND.PARAM=VALUE",
+              help="set a component parameter, e.g. generator.hidden=256,512 (repeatable)")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="TOML file with the same settings")
+@_with_options
+@click.option("--out", type=click.Path(file_okay=False), help="run directory [default: runs/<time>-<g>-<d>-<loss>-<data>]")
+@click.option("--resume", type=click.Path(file_okay=False), help="continue the run in this directory")
+@click.option("-q", "--quiet", is_flag=True, help="print only the summary")
+def train_command(generator, discriminator, loss, dataset, sets, config_file, out, resume, quiet, **options) -> int:
+    """Train a GAN from any mix of components (defaults: mlp / mlp / nonsaturating / parabola)."""
+    from .api import train
+    from .config import option_params
+    from .ui import make_reporter, summary_table
+
+    declared = option_params()
+    typed = {}
+    for key, text in options.items():
+        if text is None:
+            continue
+        try:
+            typed[key] = text if isinstance(text, bool) else declared[key].parse(text)
+        except GanzooError as err:
+            raise GanzooError(f"--{key.replace('_', '-')}: {err}") from None
+    reporter = make_reporter(quiet)
+    result = train(generator, discriminator, loss, dataset, config=config_file, set=sets, out=out, resume=resume,
+                   reporter=reporter, **typed)
+    console = Console()
+    if result.interrupted:
+        click.echo(
+            f"ganzoo: stopped by {result.interrupted} at step {result.step}; checkpoint saved. Resume with: "
+            f"ganzoo train --resume {result.run_dir}", err=True,
+        )
+        return EXIT_SIGNAL.get(result.interrupted, 1)
+    console.print(summary_table(result))
+    return 0
+
+
+# -- ganzoo sample ------------------------------------------------------------------------------------------------
+
+
+@cli.command("sample")
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.option("-n", "count", type=int, default=64, show_default=True, help="number of samples")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="FILE.png (grid or scatter plot) or FILE.pt (tensor of shape (N, *sample_shape))")
+@click.option("--seed", type=int, default=0, show_default=True, help="noise seed (same seed, same samples)")
+@click.option("--device", default="auto", show_default=True, help="auto | cpu | cuda | cuda:N | mps")
+@click.option("--no-ema", is_flag=True, help="use the raw generator even when the run has an EMA copy")
+def sample_command(run_dir: str, count: int, output: str, seed: int, device: str, no_ema: bool) -> None:
+    """Write N samples of a trained run's generator (its EMA copy when there is one)."""
+    from .api import sample
+
+    samples = sample(run_dir, count, seed=seed, device=device, use_ema=not no_ema, out=output)
+    click.echo(f"wrote {len(samples)} samples of shape {tuple(samples.shape[1:])} to {output}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli.main(prog_name="ganzoo")
+
+
+__all__ = ["cli", "main", "SINGULAR"]

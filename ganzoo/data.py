@@ -1,0 +1,106 @@
+"""The data contract: what a dataset factory returns and what generators and discriminators are built for.
+
+A dataset is held as one tensor so the trainer can move it to the device once and draw batches by index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+import torch
+
+Kind = Literal["image", "points"]
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """The shape of one sample: ``image`` with (C, H, W) or ``points`` with (D,)."""
+
+    kind: Kind
+    shape: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        expected = {"image": 3, "points": 1}
+        if self.kind not in expected:
+            raise ValueError(f"data kind must be 'image' or 'points', not {self.kind!r}")
+        if len(self.shape) != expected[self.kind] or any(int(s) <= 0 for s in self.shape):
+            layout = "(C, H, W)" if self.kind == "image" else "(D,)"
+            raise ValueError(f"{self.kind} data needs a shape {layout} of positive sizes, not {self.shape}")
+
+    @property
+    def numel(self) -> int:
+        """Numbers per sample (what an MLP sees)."""
+        n = 1
+        for s in self.shape:
+            n *= s
+        return n
+
+    def describe(self) -> str:
+        """E.g. ``image (1, 28, 28)``."""
+        return f"{self.kind} {tuple(self.shape)}"
+
+
+@dataclass
+class Data:
+    """A loaded dataset, in the normalised space the models train in.
+
+    Build it with :meth:`images` or :meth:`points`, which also record how to map samples back to data coordinates.
+    """
+
+    samples: torch.Tensor
+    spec: DataSpec
+    to_data: Callable[[torch.Tensor], torch.Tensor]
+    labels: torch.Tensor | None = None
+    #: For point data lying on a curve: y = curve(x), for x in ``x_range`` (data coordinates).
+    curve: Callable[[torch.Tensor], torch.Tensor] | None = None
+    x_range: tuple[float, float] | None = None
+    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if tuple(self.samples.shape[1:]) != tuple(self.spec.shape):
+            raise ValueError(f"samples of shape {tuple(self.samples.shape)} do not match {self.spec.describe()}")
+        if len(self.samples) == 0:
+            raise ValueError("a dataset needs at least one sample")
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    @classmethod
+    def images(cls, pixels: torch.Tensor, labels: torch.Tensor | None = None) -> Data:
+        """Images with pixel values in [0, 1], shape (N, C, H, W); trained on in [-1, 1] (tanh range)."""
+        if pixels.dim() != 4:
+            raise ValueError(f"images need shape (N, C, H, W), got {tuple(pixels.shape)}")
+        samples = (pixels.float() * 2 - 1).contiguous()
+        return cls(samples, DataSpec("image", tuple(samples.shape[1:])), _pixels, labels)
+
+    @classmethod
+    def points(
+        cls,
+        points: torch.Tensor,
+        curve: Callable[[torch.Tensor], torch.Tensor] | None = None,
+        x_range: tuple[float, float] | None = None,
+    ) -> Data:
+        """Points (N, D) in data coordinates; trained on standardised per dimension (zero mean, unit std)."""
+        if points.dim() != 2:
+            raise ValueError(f"points need shape (N, D), got {tuple(points.shape)}")
+        points = points.float()
+        mean = points.mean(0)
+        std = points.std(0).clamp_min(1e-8) if len(points) > 1 else torch.ones_like(mean)
+        samples = ((points - mean) / std).contiguous()
+        return cls(samples, DataSpec("points", (points.shape[1],)), _Unstandardise(mean, std), None, curve, x_range)
+
+
+def _pixels(x: torch.Tensor) -> torch.Tensor:
+    return ((x + 1) / 2).clamp(0, 1)
+
+
+class _Unstandardise:
+    """Picklable mapping from the standardised training space back to data coordinates."""
+
+    def __init__(self, mean: torch.Tensor, std: torch.Tensor) -> None:
+        self.mean, self.std = mean, std
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.std.to(x.device) + self.mean.to(x.device)

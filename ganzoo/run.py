@@ -1,0 +1,104 @@
+"""The run directory: what a training run leaves behind, and how it is found again.
+
+    RUN_DIR/config.toml          the fully resolved configuration (reproduces the run)
+    RUN_DIR/metrics.jsonl        one JSON object per logged step
+    RUN_DIR/checkpoints/         latest.pt (always the newest) and step_NNNNNNN.pt (kept periodically)
+    RUN_DIR/samples/             step_NNNNNNN.png
+    RUN_DIR/loss_curve.png       written at the end
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from .checkpoint import atomic_write
+from .config import TrainConfig
+from .errors import CheckpointError, ConfigError
+
+
+class RunDir:
+    """Paths and files of one run."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+
+    config_path = property(lambda self: self.path / "config.toml")
+    metrics_path = property(lambda self: self.path / "metrics.jsonl")
+    checkpoints = property(lambda self: self.path / "checkpoints")
+    samples = property(lambda self: self.path / "samples")
+    latest = property(lambda self: self.checkpoints / "latest.pt")
+    loss_curve = property(lambda self: self.path / "loss_curve.png")
+
+    @staticmethod
+    def default_path(config: TrainConfig, parent: Path | str = "runs") -> Path:
+        """``runs/<timestamp>-<g>-<d>-<loss>-<dataset>``, made unique if that second is taken."""
+        stem = f"{time.strftime('%Y%m%d-%H%M%S')}-{config.label()}"
+        path, n = Path(parent) / stem, 1
+        while path.exists():
+            n += 1
+            path = Path(parent) / f"{stem}-{n}"
+        return path
+
+    def create(self) -> None:
+        """Make the directories, or fail with one line when the place is not writable."""
+        try:
+            for folder in (self.path, self.checkpoints, self.samples):
+                folder.mkdir(parents=True, exist_ok=True)
+            probe = self.path / f".write-test-{os.getpid()}"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as err:
+            raise ConfigError(f"cannot write the run directory {self.path}: {err.strerror}; choose another --out") \
+                from None
+
+    def write_config(self, config: TrainConfig) -> None:
+        text = config.to_toml().encode()
+        atomic_write(self.config_path, lambda f: f.write(text))
+
+    def periodic_checkpoint(self, step: int) -> Path:
+        return self.checkpoints / f"step_{step:07d}.pt"
+
+    def sample_path(self, step: int) -> Path:
+        return self.samples / f"step_{step:07d}.png"
+
+    def require_checkpoint(self) -> Path:
+        """The latest checkpoint, or a one-line error saying what is there instead."""
+        if not self.path.is_dir():
+            raise CheckpointError(f"run directory {self.path} does not exist")
+        if not self.latest.is_file():
+            raise CheckpointError(
+                f"{self.path} has no checkpoint (expected {self.latest}); it is not a ganzoo run or it stopped "
+                f"before its first checkpoint"
+            )
+        return self.latest
+
+    def append_metrics(self, record: dict[str, Any]) -> None:
+        """Append one line with a single write, so a crash leaves at most one partial last line."""
+        line = (json.dumps(record) + "\n").encode()
+        fd = os.open(self.metrics_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, line)
+        finally:
+            os.close(fd)
+
+    def read_metrics(self) -> list[dict[str, Any]]:
+        """Every complete metrics line (a partial last line from a crash is skipped)."""
+        if not self.metrics_path.is_file():
+            return []
+        records = []
+        for line in self.metrics_path.read_text().splitlines():
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+        return records
+
+    def truncate_metrics(self, step: int) -> None:
+        """Drop lines logged after ``step`` (written after the checkpoint a resumed run restarts from)."""
+        kept = [r for r in self.read_metrics() if r.get("step", 0) <= step]
+        text = "".join(json.dumps(r) + "\n" for r in kept).encode()
+        atomic_write(self.metrics_path, lambda f: f.write(text))

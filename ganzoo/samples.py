@@ -1,0 +1,59 @@
+"""Drawing samples from a generator and writing them out: image grids, point scatter plots, tensors."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .data import Data, DataSpec
+from .plot import Figure
+
+
+@torch.no_grad()
+def generate(generator: nn.Module, z: torch.Tensor, batch_size: int = 4096) -> torch.Tensor:
+    """G(z) in eval mode (BatchNorm uses its running statistics), as float32 on the CPU; G's mode is restored."""
+    was_training = generator.training
+    generator.eval()
+    try:
+        chunks = [generator(part).float().cpu() for part in z.split(batch_size)]
+    finally:
+        generator.train(was_training)
+    return torch.cat(chunks)
+
+
+def noise(n: int, latent_dim: int, seed: int, device: torch.device | str = "cpu") -> torch.Tensor:
+    """Latent vectors from their own RNG, so drawing samples never disturbs training's random stream."""
+    gen = torch.Generator().manual_seed(seed)
+    return torch.randn(n, latent_dim, generator=gen).to(device)
+
+
+def to_data_coords(samples: torch.Tensor, spec: DataSpec, data: Data | None) -> torch.Tensor:
+    """Model space -> data coordinates: images as pixels in [0, 1], points through the dataset's mapping."""
+    if spec.kind == "image":
+        return ((samples + 1) / 2).clamp(0, 1)
+    if data is None:
+        raise ValueError("point samples need their dataset to map back to data coordinates")
+    return data.to_data(samples)
+
+
+def save_png(path: Path | str, samples: torch.Tensor, spec: DataSpec, data: Data | None = None,
+             title: str = "") -> None:
+    """Images: a square grid. Points: generated vs real samples, with the true curve when the dataset knows it."""
+    coords = to_data_coords(samples, spec, data)
+    if spec.kind == "image":
+        from torchvision.utils import save_image
+
+        save_image(coords, str(path), nrow=max(1, math.ceil(math.sqrt(len(coords)))), padding=2, pad_value=1.0)
+        return
+    fig = Figure(title=title, xlabel="x", ylabel="y")
+    if data is not None:
+        real = data.to_data(data.samples[: max(len(coords), 1000)].float().cpu())
+        fig.scatter(real[:, 0].tolist(), real[:, 1].tolist(), label="real", color="#9ecae1", size=1.5)
+    fig.scatter(coords[:, 0].tolist(), coords[:, -1].tolist(), label="generated", color="#d62728", size=1.5)
+    if data is not None and data.curve is not None and data.x_range is not None:
+        xs = torch.linspace(*data.x_range, 200)
+        fig.line(xs.tolist(), data.curve(xs).tolist(), label="true curve", color="black", width=1)
+    fig.save(path)

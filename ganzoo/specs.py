@@ -1,0 +1,125 @@
+"""Typed component records: what a plugin's hooks yield.
+
+A record names a component, describes it in one line, declares its parameters once and holds the factory that builds
+it. It may also say which data it accepts, so an incompatible mix is rejected before any training.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from .data import Data, DataSpec
+from .params import Param, resolve_params
+
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+
+
+@dataclass(frozen=True)
+class ComponentSpec:
+    """Fields shared by every kind of component.
+
+    - ``name``: unique within its kind, lower case (``mlp``, ``wgan-gp``).
+    - ``factory``: builds the component; its arguments depend on the kind (see the subclasses).
+    - ``description``: one line for ``ganzoo list``.
+    - ``params``: the declared parameters; the factory receives them as keyword arguments.
+    - ``aliases``: other names that resolve to this component.
+    - ``data_kinds``: which data kinds (``image``, ``points``) the component accepts.
+    - ``check``: an optional further requirement, ``check(spec) -> reason or None`` (e.g. "H and W divisible by 4").
+    """
+
+    kind: ClassVar[str] = "component"
+
+    name: str
+    factory: Callable[..., Any]
+    description: str
+    params: tuple[Param, ...] = ()
+    aliases: tuple[str, ...] = ()
+    data_kinds: tuple[str, ...] = ("image", "points")
+    check: Callable[[DataSpec], str | None] | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "params", tuple(self.params))
+        object.__setattr__(self, "aliases", tuple(self.aliases))
+        object.__setattr__(self, "data_kinds", tuple(self.data_kinds))
+        for name in (self.name, *self.aliases):
+            if not isinstance(name, str) or not _NAME.match(name):
+                raise ValueError(f"{self.kind} name {name!r} must be lower case letters, digits, '-', '_' or '.'")
+        if not callable(self.factory):
+            raise TypeError(f"{self.kind} '{self.name}': factory {self.factory!r} is not callable")
+        if not isinstance(self.description, str) or not self.description.strip() or "\n" in self.description:
+            raise ValueError(f"{self.kind} '{self.name}': description must be one non-empty line")
+        names = [p.name for p in self.params]
+        if any(not isinstance(p, Param) for p in self.params) or len(set(names)) != len(names):
+            raise TypeError(f"{self.kind} '{self.name}': params must be Param records with unique names")
+        if not set(self.data_kinds) <= {"image", "points"}:
+            raise ValueError(f"{self.kind} '{self.name}': data_kinds must be among 'image', 'points'")
+
+    @property
+    def owner(self) -> str:
+        """How error messages name this component, e.g. ``generator 'mlp'``."""
+        return f"{self.kind} '{self.name}'"
+
+    def resolve(self, given: Mapping[str, Any]) -> dict[str, Any]:
+        """Validate typed parameter values and fill in the declared defaults."""
+        return resolve_params(self.params, given, self.owner)
+
+    def incompatibility(self, data: DataSpec) -> str | None:
+        """Why this component cannot take ``data``, or None when it can."""
+        if data.kind not in self.data_kinds:
+            return f"it needs {' or '.join(self.data_kinds)} data"
+        return self.check(data) if self.check else None
+
+
+@dataclass(frozen=True)
+class GeneratorSpec(ComponentSpec):
+    """``factory(latent_dim, data: DataSpec, **params) -> nn.Module`` mapping (B, latent_dim) to (B, *data.shape)
+    in the dataset's normalised space (images in [-1, 1])."""
+
+    kind: ClassVar[str] = "generator"
+
+
+@dataclass(frozen=True)
+class DiscriminatorSpec(ComponentSpec):
+    """``factory(data: DataSpec, **params) -> nn.Module`` mapping (B, *data.shape) to (B,) **logits**."""
+
+    kind: ClassVar[str] = "discriminator"
+
+
+@dataclass(frozen=True)
+class LossSpec(ComponentSpec):
+    """``factory(**params) -> GANLoss``."""
+
+    kind: ClassVar[str] = "loss"
+
+
+@dataclass(frozen=True)
+class DatasetSpec(ComponentSpec):
+    """``factory(**params) -> Data``.
+
+    ``shape`` tells the data spec without loading anything (``shape(**params) -> DataSpec``), so compatibility is
+    checked before a download. ``suggested`` holds training options that suit this dataset (e.g. ``steps``); they
+    sit between ganzoo's defaults and the user's config file.
+    """
+
+    kind: ClassVar[str] = "dataset"
+    shape: Callable[..., DataSpec] | None = None
+    suggested: Mapping[str, Any] = field(default_factory=dict)
+
+    def load(self, params: Mapping[str, Any]) -> Data:
+        """Build the dataset and check that it is a :class:`Data`."""
+        data = self.factory(**params)
+        if not isinstance(data, Data):
+            raise TypeError(f"{self.owner}: factory returned {type(data).__name__}, not ganzoo.Data")
+        return data
+
+
+#: The kinds in the order the CLI lists them, by their plural name.
+KINDS: dict[str, type[ComponentSpec]] = {
+    "generators": GeneratorSpec,
+    "discriminators": DiscriminatorSpec,
+    "losses": LossSpec,
+    "datasets": DatasetSpec,
+}

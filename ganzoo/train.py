@@ -1,0 +1,307 @@
+"""The training loop — written once, for every mix of components.
+
+The data lives on the device as one tensor and batches are drawn by index; G(z) is computed once per step and reused
+(detached) for D; statistics stay on the device and are read only when a metrics line is logged, so the loop does
+not synchronise with the GPU every step.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import signal
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .assemble import assemble
+from .checkpoint import load_checkpoint, save_checkpoint
+from .config import TrainConfig
+from .device import describe, resolve_device
+from .errors import TrainingDiverged
+from .loss import LossContext
+from .plot import Figure
+from .registry import Registry
+from .run import RunDir
+from .samples import generate, noise, save_png
+from .ui import Reporter
+
+SAMPLE_COUNT = {"image": 64, "points": 1000}
+STATS = ("d_loss", "g_loss", "d_real", "d_fake")
+
+
+@dataclass
+class RunResult:
+    """What a finished (or interrupted) run reports."""
+
+    run_dir: Path
+    label: str
+    device: str
+    step: int
+    total_steps: int
+    seconds: float
+    steps_per_sec: float
+    final: dict[str, float] = field(default_factory=dict)
+    last_sample: Path | None = None
+    interrupted: str | None = None
+
+
+class _StopRequests:
+    """The first Ctrl-C or SIGTERM asks the loop to stop after the current step (and save); a second Ctrl-C aborts."""
+
+    def __init__(self) -> None:
+        self.signal: int | None = None
+        self._previous: dict[int, object] = {}
+
+    def _handle(self, signum, frame) -> None:
+        if self.signal is not None and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.signal = signum
+
+    def __enter__(self) -> _StopRequests:
+        try:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handle)
+        except ValueError:  # not the main thread (e.g. a notebook worker): leave signals alone
+            self._previous.clear()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+class Trainer:
+    """Builds the components of a config and trains them, writing everything into a run directory."""
+
+    def __init__(self, config: TrainConfig, registry: Registry, run_dir: RunDir, reporter: Reporter | None = None,
+                 resume_from: dict | None = None) -> None:
+        self.config, self.run_dir = config, run_dir
+        self.reporter = reporter or Reporter()
+        self.device = resolve_device(config.device)
+        torch.manual_seed(config.seed)
+        parts = assemble(registry, config)
+        self.data = parts.data
+        self.samples = parts.data.samples.to(self.device)
+        self.G = parts.generator.to(self.device)
+        self.D = parts.discriminator.to(self.device)
+        self.loss = parts.loss
+        self.opt_g = self._adam(self.G, config.lr_g)
+        self.opt_d = self._adam(self.D, config.lr_d)
+        self.ema = copy.deepcopy(self.G).requires_grad_(False) if config.ema else None
+        self.amp_dtype = self._amp_dtype()
+        self.scaler = torch.amp.GradScaler("cuda") if self.amp_dtype == torch.float16 else None
+        self.step, self.elapsed = 0, 0.0
+        self.sample_z = noise(SAMPLE_COUNT[self.data.spec.kind], config.latent_dim, config.seed + 1, self.device)
+        if resume_from is not None:
+            self._restore(resume_from)
+
+    # -- setup ----------------------------------------------------------------------------------------------------
+
+    def _adam(self, module: nn.Module, lr: float) -> torch.optim.Adam:
+        params = [p for p in module.parameters() if p.requires_grad]
+        # The fused kernel does one launch per step instead of one per tensor (CUDA), and is fastest on CPU too.
+        fused = self.device.type in {"cuda", "cpu"}
+        return torch.optim.Adam(params, lr=lr, betas=self.config.betas, fused=fused)
+
+    def _amp_dtype(self) -> torch.dtype | None:
+        if not self.config.amp:
+            return None
+        if self.device.type != "cuda":
+            self.reporter.message(f"note: --amp only acts on CUDA; training in float32 on {self.device.type}")
+            return None
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+    def _autocast(self):
+        if self.amp_dtype is None:
+            return nullcontext()
+        return torch.autocast(self.device.type, dtype=self.amp_dtype)
+
+    # -- checkpoints ----------------------------------------------------------------------------------------------
+
+    def state(self) -> dict:
+        """Everything needed to continue bit for bit: weights, optimizers, EMA, step and every RNG state."""
+        return {
+            "step": self.step,
+            "elapsed": self.elapsed,
+            "config": self.config.to_dict(),
+            "generator": self.G.state_dict(),
+            "discriminator": self.D.state_dict(),
+            "ema": self.ema.state_dict() if self.ema is not None else None,
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            "scaler": self.scaler.state_dict() if self.scaler is not None else None,
+            "rng": {
+                "cpu": torch.get_rng_state(),
+                "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+            },
+        }
+
+    def _restore(self, ckpt: dict) -> None:
+        self.G.load_state_dict(ckpt["generator"])
+        self.D.load_state_dict(ckpt["discriminator"])
+        if self.ema is not None and ckpt.get("ema") is not None:
+            self.ema.load_state_dict(ckpt["ema"])
+        elif self.ema is not None:  # EMA switched on when resuming: start it from the current weights
+            self.ema.load_state_dict(self.G.state_dict())
+        self.opt_g.load_state_dict(ckpt["opt_g"])
+        self.opt_d.load_state_dict(ckpt["opt_d"])
+        if self.scaler is not None and ckpt.get("scaler"):
+            self.scaler.load_state_dict(ckpt["scaler"])
+        self.step, self.elapsed = int(ckpt["step"]), float(ckpt.get("elapsed", 0.0))
+        torch.set_rng_state(ckpt["rng"]["cpu"])
+        if torch.cuda.is_available() and len(ckpt["rng"]["cuda"]) == torch.cuda.device_count():
+            torch.cuda.set_rng_state_all(ckpt["rng"]["cuda"])
+
+    def save(self, periodic: bool = False) -> None:
+        state = self.state()
+        save_checkpoint(self.run_dir.latest, state)
+        if periodic:
+            save_checkpoint(self.run_dir.periodic_checkpoint(self.step), state)
+
+    # -- the loop -------------------------------------------------------------------------------------------------
+
+    def _batch(self) -> torch.Tensor:
+        idx = torch.randint(len(self.samples), (self.config.batch_size,), device=self.device)
+        return self.samples[idx]
+
+    def _z(self) -> torch.Tensor:
+        return torch.randn(self.config.batch_size, self.config.latent_dim, device=self.device)
+
+    def _backward_step(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> None:
+        optimizer.zero_grad(set_to_none=True)
+        if self.scaler is not None:
+            self.scaler.scale(loss).backward()
+            self.scaler.step(optimizer)
+            self.scaler.update()
+        else:
+            loss.backward()
+            optimizer.step()
+
+    def train_step(self, stats: torch.Tensor) -> None:
+        """``d_steps`` D updates, then ``g_steps`` G updates; the last D update's fake batch feeds the first G one."""
+        cfg = self.config
+        for i in range(cfg.d_steps):
+            real = self._batch()
+            keep_graph = i == cfg.d_steps - 1
+            with self._autocast(), (nullcontext() if keep_graph else torch.no_grad()):
+                fake = self.G(self._z())
+            with self._autocast():
+                real_logits, fake_logits = self.D(real), self.D(fake.detach())
+                d_loss = self.loss.discriminator_loss(real_logits, fake_logits, LossContext(real, fake.detach(), self.D))
+            self._backward_step(d_loss, self.opt_d)
+        self.D.requires_grad_(False)  # G's update needs gradients through D, not D's own weight gradients
+        try:
+            for j in range(cfg.g_steps):
+                if j > 0:
+                    with self._autocast():
+                        fake = self.G(self._z())
+                with self._autocast():
+                    g_logits = self.D(fake)
+                    g_loss = self.loss.generator_loss(g_logits, LossContext(real, fake, self.D))
+                self._backward_step(g_loss, self.opt_g)
+        finally:
+            self.D.requires_grad_(True)
+        if self.ema is not None:
+            self._update_ema()
+        with torch.no_grad():
+            stats += torch.stack([
+                d_loss.detach().float(), g_loss.detach().float(),
+                torch.sigmoid(real_logits.detach().float()).mean(), torch.sigmoid(fake_logits.detach().float()).mean(),
+            ])
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        ema_params = list(self.ema.parameters())
+        torch._foreach_lerp_(ema_params, list(self.G.parameters()), 1 - self.config.ema)
+        for ema_buf, buf in zip(self.ema.buffers(), self.G.buffers()):
+            ema_buf.copy_(buf)
+
+    @property
+    def sampler(self) -> nn.Module:
+        """The generator used for samples: the EMA copy when there is one."""
+        return self.ema if self.ema is not None else self.G
+
+    def write_samples(self) -> Path:
+        path = self.run_dir.sample_path(self.step)
+        title = f"{self.config.label()}  step {self.step}"
+        save_png(path, generate(self.sampler, self.sample_z), self.data.spec, self.data, title=title)
+        return path
+
+    def write_loss_curve(self) -> None:
+        records = self.run_dir.read_metrics()
+        if not records:
+            return
+        steps = [r["step"] for r in records]
+        fig = Figure(title=f"losses: {self.config.label()}", xlabel="step", ylabel="loss")
+        fig.line(steps, [r["d_loss"] for r in records], label="D loss")
+        fig.line(steps, [r["g_loss"] for r in records], label="G loss")
+        fig.save(self.run_dir.loss_curve)
+
+    def fit(self) -> RunResult:
+        """Train up to ``config.steps``; Ctrl-C / SIGTERM save a checkpoint first; NaN losses stop the run."""
+        cfg = self.config
+        self.run_dir.create()
+        self.run_dir.write_config(cfg)
+        if self.step:
+            self.run_dir.truncate_metrics(self.step)
+        header = (f"ganzoo: training {cfg.label()} on {describe(self.device)}, steps {self.step}->{cfg.steps}, "
+                  f"batch {cfg.batch_size}; run directory {self.run_dir.path}")
+        self.reporter.start(cfg.steps, self.step, header)
+        stats = torch.zeros(len(STATS), device=self.device)
+        logged_at, last_sample, final = self.step, None, {}
+        clock = time.perf_counter()
+        window_clock, window_step = clock, self.step
+        self.G.train(), self.D.train()
+        try:
+            with _StopRequests() as stop:
+                while self.step < cfg.steps and stop.signal is None:
+                    self.train_step(stats)
+                    self.step += 1
+                    self.reporter.advance()
+                    last = self.step == cfg.steps
+                    if self.step % cfg.log_every == 0 or last:
+                        now = time.perf_counter()
+                        values = (stats / (self.step - logged_at)).tolist()  # the one host sync per log line
+                        stats.zero_()
+                        record = {"step": self.step, "time": round(self.elapsed + now - clock, 3),
+                                  **dict(zip(STATS, values)),
+                                  "steps_per_sec": (self.step - window_step) / max(now - window_clock, 1e-9)}
+                        window_clock, window_step, logged_at = now, self.step, self.step
+                        if not all(math.isfinite(v) for v in values):
+                            raise TrainingDiverged(self._divergence_message(record))
+                        final = record
+                        self.run_dir.append_metrics(record)
+                        self.reporter.log(record)
+                    if (cfg.sample_every and self.step % cfg.sample_every == 0) or last:
+                        last_sample = self.write_samples()
+                    if cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0 and not last:
+                        self.elapsed += time.perf_counter() - clock
+                        clock = time.perf_counter()
+                        self.save(periodic=True)
+                stopped = stop.signal
+        finally:
+            self.reporter.stop()
+        self.elapsed += time.perf_counter() - clock
+        self.save(periodic=stopped is None and bool(cfg.checkpoint_every))
+        if stopped is None:
+            self.write_loss_curve()
+        return RunResult(
+            run_dir=self.run_dir.path, label=cfg.label(), device=describe(self.device), step=self.step,
+            total_steps=cfg.steps, seconds=self.elapsed, steps_per_sec=self.step / max(self.elapsed, 1e-9),
+            final=final, last_sample=last_sample,
+            interrupted=signal.Signals(stopped).name if stopped is not None else None,
+        )
+
+    def _divergence_message(self, record: dict) -> str:
+        values = ", ".join(f"{k}={record[k]}" for k in STATS)
+        kept = (f"the last good checkpoint is kept in {self.run_dir.latest}" if self.run_dir.latest.is_file()
+                else "no checkpoint had been written yet")
+        return (
+            f"training diverged by step {record['step']} ({values}); {kept}. Try lower learning rates "
+            f"(--lr-d/--lr-g), label smoothing (--set loss.real_label=0.9) or another loss"
+        )

@@ -1,0 +1,111 @@
+"""How a run shows its progress: a live rich bar on a terminal, plain lines otherwise, or nothing (``--quiet``)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+STAT_LABELS = {"d_loss": "D loss", "g_loss": "G loss", "d_real": "D(x)", "d_fake": "D(G(z))"}
+
+
+def _stats_text(record: dict[str, Any]) -> str:
+    return "  ".join(f"{label} {record[key]:.3f}" for key, label in STAT_LABELS.items() if key in record)
+
+
+class Reporter:
+    """Silent base: the trainer calls these hooks; subclasses decide what to show."""
+
+    def start(self, total: int, done: int, header: str) -> None: ...
+
+    def advance(self, steps: int = 1) -> None: ...
+
+    def log(self, record: dict[str, Any]) -> None: ...
+
+    def message(self, text: str) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+class RichReporter(Reporter):
+    """A live bar: step / total, steps per second, ETA and the latest D/G statistics."""
+
+    def __init__(self, console: Console | None = None) -> None:
+        self.console = console or Console()
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.fields[speed]} it/s"), TimeRemainingColumn(), TextColumn("{task.fields[stats]}"),
+            console=self.console, transient=False,
+        )
+        self.task = None
+
+    def start(self, total: int, done: int, header: str) -> None:
+        self.console.print(header)
+        self.progress.start()
+        self.task = self.progress.add_task("train", total=total, completed=done, speed="-", stats="")
+
+    def advance(self, steps: int = 1) -> None:
+        self.progress.advance(self.task, steps)
+
+    def log(self, record: dict[str, Any]) -> None:
+        self.progress.update(self.task, stats=_stats_text(record), speed=f"{record.get('steps_per_sec', 0):.0f}")
+
+    def message(self, text: str) -> None:
+        self.progress.console.print(text)
+
+    def stop(self) -> None:
+        self.progress.stop()
+
+
+class PlainReporter(Reporter):
+    """Periodic plain lines for logs and pipes: about twenty over a run, never more often than metrics are logged."""
+
+    def __init__(self, stream=None) -> None:
+        self.stream = stream or sys.stdout
+        self.every = 1
+        self.total = 0
+
+    def _print(self, text: str) -> None:
+        print(text, file=self.stream, flush=True)
+
+    def start(self, total: int, done: int, header: str) -> None:
+        self.total = total
+        self.every = max(1, (total - done) // 20)
+        self._print(header)
+        self._last = done
+
+    def log(self, record: dict[str, Any]) -> None:
+        step = record["step"]
+        if step - self._last >= self.every or step == self.total:
+            self._last = step
+            self._print(f"step {step}/{self.total}  {record.get('steps_per_sec', 0):.0f} it/s  {_stats_text(record)}")
+
+    def message(self, text: str) -> None:
+        self._print(text)
+
+
+def make_reporter(quiet: bool) -> Reporter:
+    """Quiet: nothing; a terminal: the live bar; otherwise plain lines."""
+    if quiet:
+        return Reporter()
+    return RichReporter() if sys.stdout.isatty() else PlainReporter()
+
+
+def summary_table(result) -> Table:
+    """The end-of-run table: time, speed, final statistics and where the files are."""
+    table = Table(title="ganzoo train", show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("combination", result.label)
+    table.add_row("device", result.device)
+    table.add_row("steps", f"{result.step}/{result.total_steps}")
+    table.add_row("time", f"{result.seconds:.1f} s ({result.steps_per_sec:.0f} steps/s)")
+    for key, label in STAT_LABELS.items():
+        if key in result.final:
+            table.add_row(label, f"{result.final[key]:.4f}")
+    table.add_row("run directory", str(result.run_dir))
+    table.add_row("samples", str(result.last_sample) if result.last_sample else "-")
+    return table

@@ -1,0 +1,76 @@
+"""Conv generator and discriminator, parameterised by image shape instead of copied per resolution."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ganzoo import DataSpec, ParameterError
+
+
+def _positive(owner: str, **values: int) -> None:
+    for name, value in values.items():
+        if value <= 0:
+            raise ParameterError(f"{owner}: '{name}' must be positive, got {value}")
+
+
+class UpconvGenerator(nn.Module):
+    """z -> fc -> fc -> (channels, H/4, W/4) -> upsample, conv mid_channels -> upsample, conv C -> tanh."""
+
+    def __init__(self, latent_dim: int, data: DataSpec, fc: int, channels: int, mid_channels: int, kernel: int,
+                 batchnorm: bool, slope: float) -> None:
+        super().__init__()
+        owner = "generator 'upconv'"
+        _positive(owner, fc=fc, channels=channels, mid_channels=mid_channels, kernel=kernel)
+        if kernel % 2 == 0:
+            raise ParameterError(f"{owner}: 'kernel' must be odd so the image keeps its size, got {kernel}")
+        c, h, w = data.shape
+        self.start = (channels, h // 4, w // 4)
+
+        def norm1d(n: int) -> nn.Module:
+            return nn.BatchNorm1d(n) if batchnorm else nn.Identity()
+
+        self.fc = nn.Sequential(
+            nn.Linear(latent_dim, fc), norm1d(fc), nn.LeakyReLU(slope),
+            nn.Linear(fc, channels * (h // 4) * (w // 4)), norm1d(channels * (h // 4) * (w // 4)),
+            nn.LeakyReLU(slope),
+        )
+        self.conv = nn.Sequential(
+            nn.Upsample(scale_factor=2),
+            nn.Conv2d(channels, mid_channels, kernel, padding=kernel // 2),
+            nn.BatchNorm2d(mid_channels) if batchnorm else nn.Identity(),
+            nn.LeakyReLU(slope),
+            nn.Upsample(scale_factor=2),
+            nn.Conv2d(mid_channels, c, kernel, padding=kernel // 2),
+            nn.Tanh(),
+        )
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.conv(self.fc(z).view(len(z), *self.start))
+
+
+class MaxPoolDiscriminator(nn.Module):
+    """conv -> LeakyReLU -> max-pool, twice -> flatten -> fc -> LeakyReLU -> fc -> one logit."""
+
+    def __init__(self, data: DataSpec, channels: list[int], fc: int, slope: float, dropout: float) -> None:
+        super().__init__()
+        owner = "discriminator 'maxpool'"
+        if len(channels) != 2:
+            raise ParameterError(f"{owner}: 'channels' takes two widths (e.g. 64,128), got {channels}")
+        _positive(owner, conv1=channels[0], conv2=channels[1], fc=fc)
+        if not 0 <= dropout < 1:
+            raise ParameterError(f"{owner}: 'dropout' must be in [0, 1), got {dropout}")
+        c, h, w = data.shape
+        self.features = nn.Sequential(
+            nn.Conv2d(c, channels[0], 3, padding=1), nn.LeakyReLU(slope), nn.MaxPool2d(2),
+            nn.Conv2d(channels[0], channels[1], 3, padding=1), nn.LeakyReLU(slope), nn.MaxPool2d(2),
+            nn.Flatten(),
+        )
+        self.head = nn.Sequential(
+            nn.Linear(channels[1] * (h // 4) * (w // 4), fc), nn.LeakyReLU(slope),
+            nn.Dropout(dropout) if dropout else nn.Identity(),
+            nn.Linear(fc, 1),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x)).view(-1)

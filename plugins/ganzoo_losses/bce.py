@@ -1,0 +1,40 @@
+"""Binary cross-entropy losses on logits.
+
+``binary_cross_entropy_with_logits`` is the stable form of sigmoid + BCE (log-sum-exp inside), so these stay finite
+under bf16/fp16 autocast where a separate sigmoid would saturate to 0 or 1 and give log(0).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from ganzoo import GANLoss, LossContext, ParameterError
+
+
+def _bce(logits: torch.Tensor, target: float) -> torch.Tensor:
+    return F.binary_cross_entropy_with_logits(logits.float(), torch.full_like(logits, target, dtype=torch.float32))
+
+
+class MinimaxLoss(GANLoss):
+    """The original game: D minimises -[log D(x) + log(1 - D(G(z)))]; G minimises log(1 - D(G(z)))."""
+
+    def __init__(self, real_label: float, fake_label: float) -> None:
+        for name, value in (("real_label", real_label), ("fake_label", fake_label)):
+            if not 0 <= value <= 1:
+                raise ParameterError(f"loss: '{name}' must be in [0, 1], got {value}")
+        self.real_label, self.fake_label = real_label, fake_label
+
+    def discriminator_loss(self, real_logits, fake_logits, ctx: LossContext):
+        return _bce(real_logits, self.real_label) + _bce(fake_logits, self.fake_label)
+
+    def generator_loss(self, fake_logits, ctx: LossContext):
+        # G plays against D's own objective on fakes: minimise -BCE(D(G(z)), 0) = log(1 - D(G(z))).
+        return -_bce(fake_logits, self.fake_label)
+
+
+class NonSaturatingLoss(MinimaxLoss):
+    """Same D loss; G minimises -log D(G(z)), which keeps strong gradients when D rejects its samples."""
+
+    def generator_loss(self, fake_logits, ctx: LossContext):
+        return _bce(fake_logits, 1.0)

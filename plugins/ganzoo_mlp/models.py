@@ -1,0 +1,65 @@
+"""The MLP generator and discriminator as plain modules."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from ganzoo import DataSpec, ParameterError
+
+
+def _check_widths(hidden: list[int], owner: str) -> None:
+    if not hidden or any(w <= 0 for w in hidden):
+        raise ParameterError(f"{owner}: 'hidden' needs at least one positive width, got {hidden}")
+
+
+class MLPGenerator(nn.Module):
+    """z -> [Linear -> (BatchNorm) -> LeakyReLU] * len(hidden) -> Linear -> activation -> data shape.
+
+    BatchNorm skips the first hidden layer, as in the classic BatchNorm MLP generator (the first layer sees raw noise).
+    """
+
+    def __init__(self, latent_dim: int, data: DataSpec, hidden: list[int], batchnorm: bool, slope: float,
+                 output: str) -> None:
+        super().__init__()
+        _check_widths(hidden, "generator 'mlp'")
+        self.shape = tuple(data.shape)
+        layers: list[nn.Module] = []
+        width = latent_dim
+        for i, out in enumerate(hidden):
+            layers.append(nn.Linear(width, out))
+            if batchnorm and i > 0:
+                layers.append(nn.BatchNorm1d(out))
+            layers.append(nn.LeakyReLU(slope))
+            width = out
+        layers.append(nn.Linear(width, math.prod(self.shape)))
+        if output == "tanh" or (output == "auto" and data.kind == "image"):
+            layers.append(nn.Tanh())
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z).view(len(z), *self.shape)
+
+
+class MLPDiscriminator(nn.Module):
+    """flatten -> [Linear -> LeakyReLU -> (Dropout)] * len(hidden) -> Linear -> one logit per sample."""
+
+    def __init__(self, data: DataSpec, hidden: list[int], slope: float, dropout: float) -> None:
+        super().__init__()
+        _check_widths(hidden, "discriminator 'mlp'")
+        if not 0 <= dropout < 1:
+            raise ParameterError(f"discriminator 'mlp': 'dropout' must be in [0, 1), got {dropout}")
+        layers: list[nn.Module] = [nn.Flatten()]
+        width = data.numel
+        for out in hidden:
+            layers += [nn.Linear(width, out), nn.LeakyReLU(slope)]
+            if dropout:
+                layers.append(nn.Dropout(dropout))
+            width = out
+        layers.append(nn.Linear(width, 1))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x).view(-1)

@@ -1,0 +1,69 @@
+"""Built-in plugin: MNIST through torchvision, held in memory as one tensor."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ganzoo import Data, DatasetError, DatasetSpec, DataSpec, Param, ParameterError, hookimpl
+
+FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+
+
+def default_root() -> Path:
+    """``$GANZOO_DATA``, else ``~/.cache/ganzoo/data``."""
+    env = os.environ.get("GANZOO_DATA")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "ganzoo" / "data"
+
+
+def _missing_message(raw: Path, why: str) -> str:
+    names = ", ".join(FILES)
+    return (
+        f"MNIST files not found in {raw} ({why}); put {names} (or their .gz) there, "
+        f"or set --set dataset.root=DIR / GANZOO_DATA to the folder that holds MNIST/raw/"
+    )
+
+
+def mnist(root: str | None, download: bool, train: bool, digits: list[int] | None) -> Data:
+    """The MNIST training (or test) split as images in [-1, 1], optionally only some digits."""
+    from torchvision.datasets import MNIST
+
+    if digits is not None and (not digits or any(not 0 <= d <= 9 for d in digits)):
+        raise ParameterError(f"dataset 'mnist': 'digits' must list digits 0-9, got {digits}")
+    base = Path(root).expanduser() if root else default_root()
+    raw = base / "MNIST" / "raw"
+    try:
+        dataset = MNIST(str(base), train=train, download=download)
+    except Exception as err:  # noqa: BLE001 - torchvision raises RuntimeError/URLError/OSError for missing data
+        why = "download is off" if not download else f"the download failed: {str(err).splitlines()[0][:120]}"
+        if not download and "not found" not in str(err).lower():
+            raise DatasetError(f"MNIST in {raw} could not be read: {err}") from None
+        raise DatasetError(_missing_message(raw, why)) from None
+    images, labels = dataset.data, dataset.targets
+    if digits is not None:
+        keep = sum(labels == d for d in set(digits)).bool()
+        if not keep.any():
+            raise DatasetError(f"MNIST in {raw} has no images of digits {digits}")
+        images, labels = images[keep], labels[keep]
+    return Data.images(images.unsqueeze(1).float() / 255, labels=labels)
+
+
+def _shape(**_params) -> DataSpec:
+    return DataSpec("image", (1, 28, 28))
+
+
+@hookimpl
+def ganzoo_datasets():
+    yield DatasetSpec(
+        name="mnist",
+        factory=mnist,
+        shape=_shape,
+        description="MNIST handwritten digits, 1x28x28, through torchvision; pixels scaled to [-1, 1].",
+        params=(
+            Param("root", str, None, "folder holding MNIST/raw/ (default: $GANZOO_DATA, else ~/.cache/ganzoo/data)"),
+            Param("download", bool, True, "download the files when they are missing"),
+            Param("train", bool, True, "use the training split (false: the test split)"),
+            Param("digits", list[int], None, "only these digits, e.g. 0,1,7"),
+        ),
+        suggested={"steps": 10_000, "latent_dim": 100, "batch_size": 64},
+    )

@@ -1,0 +1,72 @@
+"""Built-in plugin: 2-D point datasets on known curves, generated in memory (the no-download defaults)."""
+
+from __future__ import annotations
+
+import torch
+
+from ganzoo import Data, DatasetSpec, DataSpec, Param, ParameterError, hookimpl
+
+#: Training options that suit small 2-D point sets; ganzoo's defaults are tuned for these already.
+_SUGGESTED: dict = {}
+
+
+def _parabola(x: torch.Tensor) -> torch.Tensor:
+    return x * x + 1
+
+
+def _params(curve_help: str) -> tuple[Param, ...]:
+    return (
+        Param("n", int, 10_000, "number of points"),
+        Param("noise", float, 0.0, f"std of Gaussian noise added to y ({curve_help})"),
+        Param("x_min", float, -3.0, "smallest x"),
+        Param("x_max", float, 3.0, "largest x"),
+        Param("seed", int, 0, "seed of the point sampler (independent of the training seed)"),
+    )
+
+
+def _shape(**_params) -> DataSpec:
+    return DataSpec("points", (2,))
+
+
+def _curve_points(curve, n: int, noise: float, x_min: float, x_max: float, seed: int) -> Data:
+    if n < 2:
+        raise ParameterError(f"dataset: 'n' must be at least 2, got {n}")
+    if x_max <= x_min:
+        raise ParameterError(f"dataset: 'x_max' ({x_max}) must be larger than 'x_min' ({x_min})")
+    if noise < 0:
+        raise ParameterError(f"dataset: 'noise' must be >= 0, got {noise}")
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.rand(n, generator=gen) * (x_max - x_min) + x_min
+    y = curve(x) + noise * torch.randn(n, generator=gen)
+    return Data.points(torch.stack([x, y], 1), curve=curve, x_range=(x_min, x_max))
+
+
+def parabola(**params) -> Data:
+    """Points (x, x^2 + 1), x uniform on [x_min, x_max]."""
+    return _curve_points(_parabola, **params)
+
+
+def sine(**params) -> Data:
+    """Points (x, sin x), x uniform on [x_min, x_max]."""
+    return _curve_points(torch.sin, **params)
+
+
+@hookimpl
+def ganzoo_datasets():
+    yield DatasetSpec(
+        name="parabola",
+        factory=parabola,
+        shape=_shape,
+        description="2-D points on y = x^2 + 1, x uniform on [-3, 3]; generated in memory.",
+        params=_params("y = x^2 + 1"),
+        suggested=_SUGGESTED,
+    )
+    yield DatasetSpec(
+        name="sine",
+        factory=sine,
+        shape=_shape,
+        description="2-D points on y = sin x, x uniform on [-3, 3]; generated in memory.",
+        params=_params("y = sin x"),
+        suggested=_SUGGESTED,
+    )
+
