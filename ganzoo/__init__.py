@@ -30,11 +30,11 @@ except _metadata.PackageNotFoundError:  # running from a source tree that was ne
     __version__ = "0.0.0+unknown"
 
 
-def train(**options):
+def train(*components, **options):
     """Train a GAN from Python with the same options as ``ganzoo train`` (see :func:`ganzoo.api.train`)."""
     from .api import train as _train
 
-    return _train(**options)
+    return _train(*components, **options)
 
 
 def sample(run_dir, n: int = 64, **options):

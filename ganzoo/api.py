@@ -16,7 +16,7 @@ from .errors import CheckpointError, ConfigError, GanzooError
 from .registry import Registry, default_registry
 from .run import RunDir
 from .samples import generate, noise, save_png, to_data_coords
-from .train import RunResult, Trainer
+from .trainer import RunResult, Trainer
 from .ui import Reporter
 
 #: Options that may change when a run is resumed; everything else is fixed by the checkpoint.

@@ -35,9 +35,10 @@ def mnist(root: str | None, download: bool, train: bool, digits: list[int] | Non
     try:
         dataset = MNIST(str(base), train=train, download=download)
     except Exception as err:  # noqa: BLE001 - torchvision raises RuntimeError/URLError/OSError for missing data
-        why = "download is off" if not download else f"the download failed: {str(err).splitlines()[0][:120]}"
-        if not download and "not found" not in str(err).lower():
-            raise DatasetError(f"MNIST in {raw} could not be read: {err}") from None
+        first_line = str(err).strip().splitlines()[0][:160] if str(err).strip() else type(err).__name__
+        if all((raw / name).is_file() for name in FILES):
+            raise DatasetError(f"MNIST files in {raw} could not be read ({first_line}); replace them") from None
+        why = "download is off" if not download else f"the download failed: {first_line}"
         raise DatasetError(_missing_message(raw, why)) from None
     images, labels = dataset.data, dataset.targets
     if digits is not None:

@@ -1,0 +1,182 @@
+"""The registry: in-process plugins, isolation of broken plugins, conflicts and name resolution."""
+
+from __future__ import annotations
+
+import json
+from importlib.metadata import EntryPoint
+
+import pytest
+
+from ganzoo import (
+    ConflictError,
+    DiscriminatorSpec,
+    GeneratorSpec,
+    Param,
+    UnknownComponentError,
+    hookimpl,
+)
+from ganzoo.registry import Registry
+
+
+def _gen(name="tiny", aliases=()):
+    return GeneratorSpec(name=name, aliases=aliases, factory=lambda latent_dim, data: None,
+                         description="a test generator", params=(Param("width", int, 4, "w"),))
+
+
+class TinyPlugin:
+    @hookimpl
+    def ganzoo_generators(self):
+        yield _gen()
+
+
+class RaisingPlugin:
+    @hookimpl
+    def ganzoo_generators(self):
+        raise RuntimeError("boom in the hook")
+
+
+class MalformedPlugin:
+    @hookimpl
+    def ganzoo_generators(self):
+        return [{"name": "dict-is-not-a-record"}]
+
+
+class WrongKindPlugin:
+    @hookimpl
+    def ganzoo_generators(self):
+        yield DiscriminatorSpec(name="oops", factory=lambda data: None, description="a D in the G hook")
+
+
+def test_builtins_are_found_through_entry_points(registry):
+    plugins = {p.name: p for p in registry.plugins()}
+    assert {"mlp", "conv", "losses", "points", "mnist"} <= set(plugins)
+    assert all(p.builtin and p.status == "ok" and p.dist == "ganzoo" for p in plugins.values())
+    assert registry.get("generator", "mlp").name == "mlp"
+    assert registry.get("losses", "minimax").name == "bce"  # alias, plural kind
+
+
+def test_in_process_plugin_appears_and_goes(plugin, registry, invoke):
+    plugin(TinyPlugin(), name="tiny")
+    listing = json.loads(invoke("list", "generators", "--json").stdout)
+    assert "tiny" in [g["name"] for g in listing["generators"]]
+    registry.unregister("tiny")
+    listing = json.loads(invoke("list", "generators", "--json").stdout)
+    assert "tiny" not in [g["name"] for g in listing["generators"]]
+
+
+def test_unknown_names_suggest_the_closest(registry):
+    with pytest.raises(UnknownComponentError, match="unknown generator 'mpl'; did you mean 'mlp'"):
+        registry.get("generator", "mpl")
+    with pytest.raises(UnknownComponentError, match="did you mean 'generators'"):
+        registry.get("generatrs", "mlp")
+
+
+@pytest.mark.parametrize(
+    "bad, error",
+    [(RaisingPlugin, "boom in the hook"), (MalformedPlugin, "not a ganzoo.GeneratorSpec"),
+     (WrongKindPlugin, "DiscriminatorSpec")],
+)
+def test_a_broken_hook_is_isolated(bad, error, plugin, invoke):
+    plugin(bad(), name="bad")
+    result = invoke("list", "--json")  # still works
+    names = [g["name"] for g in json.loads(result.stdout)["generators"]]
+    assert "mlp" in names and "oops" not in names
+    assert result.stderr.count("\n") == 1 and "plugin 'bad'" in result.stderr and error in result.stderr
+    status = {p["name"]: p for p in json.loads(invoke("plugins", "--json").stdout)}
+    assert status["bad"]["status"] == "error" and error in status["bad"]["error"]
+
+
+def test_a_plugin_that_fails_to_import_is_isolated(monkeypatch):
+    monkeypatch.delenv("GANZOO_LOAD_PLUGINS")
+    warnings = []
+    registry = Registry(warn=warnings.append)
+    registry.load_entry_points([
+        EntryPoint("missing", "ganzoo_no_such_module_xyz", "ganzoo"),
+        EntryPoint("mlp", "ganzoo_mlp", "ganzoo"),
+    ])
+    info = {p.name: p for p in registry.plugins()}
+    assert info["missing"].status == "error" and "ModuleNotFoundError" in info["missing"].error
+    assert registry.get("generator", "mlp").name == "mlp"
+    assert len(warnings) == 1 and "plugin 'missing'" in warnings[0]
+
+
+def test_strict_mode_reraises(monkeypatch):
+    monkeypatch.delenv("GANZOO_LOAD_PLUGINS")
+    registry = Registry(strict=True)
+    with pytest.raises(ModuleNotFoundError):
+        registry.load_entry_points([EntryPoint("missing", "ganzoo_no_such_module_xyz", "ganzoo")])
+
+
+def test_misspelled_hook_is_reported(monkeypatch, tmp_path):
+    (tmp_path / "ganzoo_typo_plugin.py").write_text(
+        "from ganzoo import hookimpl\n\n@hookimpl\ndef ganzoo_generatorz():\n    return []\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delenv("GANZOO_LOAD_PLUGINS")
+    warnings = []
+    registry = Registry(warn=warnings.append)
+    registry.load_entry_points([EntryPoint("typo", "ganzoo_typo_plugin", "ganzoo")])
+    assert registry.plugins()[0].status == "error"
+    assert "ganzoo_generatorz" in warnings[0]
+    assert not registry.pm.is_registered(__import__("ganzoo_typo_plugin"))
+
+
+def test_duplicate_names_raise_a_conflict_naming_both_providers(plugin, registry, invoke):
+    plugin(TinyPlugin(), name="one", dist="first-plugin", version="1.0")
+
+    class Second:
+        @hookimpl
+        def ganzoo_generators(self):
+            yield _gen(aliases=("small",))
+
+    plugin(Second(), name="two", dist="second_plugin", version="2.3")
+    with pytest.raises(ConflictError) as err:
+        registry.get("generator", "tiny")
+    message = str(err.value)
+    assert "first-plugin 1.0" in message and "second_plugin 2.3" in message
+    assert "'first-plugin:tiny'" in message and "GANZOO_LOAD_PLUGINS" in message
+    # a qualified name picks one; the alias is unique and resolves
+    assert registry.get("generator", "second-plugin:tiny") is not registry.get("generator", "first-plugin:tiny")
+    assert registry.get("generator", "small").name == "tiny"
+    # the CLI reports the conflict as one line, and `ganzoo list` marks it
+    result = invoke("train", "-g", "tiny", "--steps", "1", expect=1)
+    assert result.stderr.startswith("error: generator 'tiny' is provided by 2 plugins")
+    listing = json.loads(invoke("list", "generators", "--json").stdout)["generators"]
+    assert [g["conflict"] for g in listing if g["name"] == "tiny"] == [True, True]
+
+
+def test_a_duplicate_within_builtins_and_a_plugin(plugin, registry):
+    class ShadowMLP:
+        @hookimpl
+        def ganzoo_generators(self):
+            yield _gen(name="mlp")
+
+    plugin(ShadowMLP(), name="shadow", dist="shadow-dist", version="0.1")
+    with pytest.raises(ConflictError, match="ganzoo 0.1.0.*shadow-dist 0.1|shadow-dist 0.1.*ganzoo"):
+        registry.get("generator", "mlp")
+    assert registry.get("generator", "ganzoo:mlp").params[0].name == "hidden"
+
+
+def test_load_plugins_allowlist_skips_other_distributions(monkeypatch):
+    class FakeDist:
+        name, version = "someone-else", "9.9"
+
+    ep = EntryPoint("other", "ganzoo_mlp", "ganzoo")
+    object.__setattr__(ep, "dist", FakeDist())
+    monkeypatch.setenv("GANZOO_LOAD_PLUGINS", "not-that-one")
+    registry = Registry()
+    registry.load_entry_points([ep])
+    assert registry.plugins()[0].status == "skipped"
+    monkeypatch.setenv("GANZOO_LOAD_PLUGINS", "Someone_Else")
+    registry = Registry()
+    registry.load_entry_points([ep])
+    assert registry.plugins()[0].status == "ok"
+
+
+def test_records_validate_themselves():
+    with pytest.raises(ValueError, match="lower case"):
+        _gen(name="Bad Name")
+    with pytest.raises(ValueError, match="one non-empty line"):
+        GeneratorSpec(name="x", factory=print, description="two\nlines")
+    with pytest.raises(TypeError, match="not callable"):
+        GeneratorSpec(name="x", factory="nope", description="d")
