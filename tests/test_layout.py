@@ -1,0 +1,48 @@
+"""The architecture rules that keep built-in plugins honest proofs of the public API."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import ganzoo
+from ganzoo.tomlio import read_toml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _imports(path: Path):
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield alias.name
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            yield node.module
+
+
+def test_builtin_plugins_import_only_the_public_api():
+    files = sorted((ROOT / "plugins").glob("ganzoo_*/**/*.py"))
+    assert len(files) >= 5
+    for path in files:
+        private = [m for m in _imports(path) if m and m.startswith("ganzoo.")]
+        assert not private, f"{path.relative_to(ROOT)} imports {private}; plugins may only use `ganzoo`"
+
+
+def test_public_api_names_exist():
+    for name in ganzoo.__all__:
+        assert hasattr(ganzoo, name), name
+
+
+def test_core_knows_no_concrete_component():
+    for path in (ROOT / "ganzoo").glob("*.py"):
+        imported = [m for m in _imports(path) if m and m.startswith("ganzoo_")]
+        assert not imported, f"{path.name} imports the plugin {imported}"
+
+
+def test_builtins_are_registered_through_entry_points_and_no_plugins_package_is_installed():
+    project = read_toml(ROOT / "pyproject.toml")
+    entry_points = project["project"]["entry-points"]["ganzoo"]
+    packages = sorted(p.name for p in (ROOT / "plugins").iterdir() if (p / "__init__.py").is_file())
+    assert sorted(entry_points.values()) == packages
+    assert all(name.startswith("ganzoo_") for name in packages)
+    assert not (ROOT / "plugins" / "__init__.py").exists()
