@@ -22,7 +22,8 @@ from .errors import (
 from .hookspecs import hookimpl
 from .loss import GANLoss, LossContext
 from .params import Param
-from .specs import DatasetSpec, DiscriminatorSpec, GeneratorSpec, LossSpec
+from .evaluation import EvalContext, cache_dir
+from .specs import DatasetSpec, DiscriminatorSpec, GeneratorSpec, LossSpec, MetricSpec
 
 try:
     __version__ = _metadata.version("ganzoo")
@@ -37,6 +38,14 @@ def train(*components, **options):
     return _train(*components, **options)
 
 
+def evaluate(run_dir, n: int | None = None, **options) -> dict[str, float]:
+    """Quality metrics of a trained run's generator, e.g. ``{"curve_error": 0.03, ...}``
+    (see :func:`ganzoo.api.evaluate`)."""
+    from .api import evaluate as _evaluate
+
+    return _evaluate(run_dir, n, **options)[0]
+
+
 def sample(run_dir, n: int = 64, **options):
     """Draw samples from a trained run (see :func:`ganzoo.api.sample`)."""
     from .api import sample as _sample
@@ -46,6 +55,7 @@ def sample(run_dir, n: int = 64, **options):
 
 __all__ = [
     "CheckpointError", "ConfigError", "ConflictError", "Data", "DataSpec", "DatasetError", "DatasetSpec",
-    "DiscriminatorSpec", "GANLoss", "GanzooError", "GeneratorSpec", "IncompatibleError", "LossContext", "LossSpec",
-    "Param", "ParameterError", "PluginError", "UnknownComponentError", "__version__", "hookimpl", "sample", "train",
+    "DiscriminatorSpec", "EvalContext", "GANLoss", "GanzooError", "GeneratorSpec", "IncompatibleError",
+    "LossContext", "LossSpec", "MetricSpec", "Param", "ParameterError", "PluginError", "UnknownComponentError",
+    "__version__", "cache_dir", "evaluate", "hookimpl", "sample", "train",
 ]

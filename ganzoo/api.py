@@ -13,6 +13,7 @@ from .checkpoint import load_checkpoint
 from .config import TrainConfig, config_from_dict, option_params, resolve_config
 from .device import resolve_device
 from .errors import CheckpointError, ConfigError, GanzooError
+from .evaluation import DEFAULT_SAMPLES, Evaluator
 from .registry import Registry, default_registry
 from .run import RunDir
 from .samples import generate, noise, save_png, to_data_coords
@@ -20,7 +21,8 @@ from .trainer import RunResult, Trainer
 from .ui import Reporter
 
 #: Options that may change when a run is resumed; everything else is fixed by the checkpoint.
-RESUMABLE = ("steps", "device", "amp", "log_every", "sample_every", "checkpoint_every")
+RESUMABLE = ("steps", "device", "amp", "log_every", "sample_every", "checkpoint_every", "eval_every",
+             "eval_samples", "time_limit")
 
 
 def train(
@@ -125,3 +127,19 @@ def sample(run_dir: str | Path, n: int = 64, *, seed: int = 0, device: str = "au
     if out is not None and out.suffix == ".pt":
         torch.save(coords, out)
     return coords
+
+
+def evaluate(run_dir: str | Path, n: int | None = None, *, seed: int = 12345, device: str = "auto",
+             use_ema: bool = True, registry: Registry | None = None, progress=None) -> tuple[dict, Evaluator]:
+    """Quality metrics of a run's generator (EMA when present) on ``n`` samples; also returns the evaluator, whose
+    ``descriptions()`` and ``better()`` explain each key."""
+    n = DEFAULT_SAMPLES if n is None else n
+    if n < 2:
+        raise ConfigError(f"--samples must be at least 2, got {n}")
+    registry = registry or default_registry()
+    dev = resolve_device(device)
+    cfg, _, generator = _load_sampler(Path(run_dir), dev, registry, use_ema)
+    evaluator = Evaluator(registry, cfg, load_data(registry, cfg), dev, progress)
+    if not evaluator.metrics:
+        raise ConfigError(f"no installed metric applies to dataset '{cfg.dataset.name}' (see `ganzoo plugins`)")
+    return evaluator(generator, n, seed), evaluator

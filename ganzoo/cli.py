@@ -255,6 +255,36 @@ def sample_command(run_dir: str, count: int, output: str, seed: int, device: str
     click.echo(f"wrote {len(samples)} samples of shape {tuple(samples.shape[1:])} to {output}")
 
 
+# -- ganzoo evaluate ----------------------------------------------------------------------------------------------
+
+
+@cli.command("evaluate")
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.option("--samples", "count", type=int, default=None, help="generated samples to evaluate [default: 5000]")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option("--seed", type=int, default=12345, show_default=True, help="noise seed")
+@click.option("--device", default="auto", show_default=True, help="auto | cpu | cuda | cuda:N | mps")
+@click.option("--no-ema", is_flag=True, help="evaluate the raw generator even when the run has an EMA copy")
+def evaluate_command(run_dir: str, count: int | None, as_json: bool, seed: int, device: str, no_ema: bool) -> None:
+    """Quality metrics of a trained run: curve metrics for points, classifier metrics for labelled images."""
+    from rich.progress import Progress
+
+    from .api import evaluate
+    from .ui import metrics_table
+
+    with Progress(console=Console(stderr=True), transient=True) as bars:
+        def progress(description: str, total: int):
+            task = bars.add_task(description, total=total)
+            return lambda steps=1: bars.advance(task, steps)
+
+        metrics, evaluator = evaluate(run_dir, count, seed=seed, device=device, use_ema=not no_ema,
+                                      progress=progress)
+    if as_json:
+        click.echo(json.dumps(metrics, indent=2))
+        return
+    Console().print(metrics_table(metrics, evaluator.descriptions(), evaluator.better(), f"ganzoo evaluate {run_dir}"))
+
+
 def main() -> None:
     """Console-script entry point."""
     cli.main(prog_name="ganzoo")

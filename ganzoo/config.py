@@ -55,6 +55,9 @@ class TrainConfig:
     log_every: int = _opt(50, int, "steps between metric lines in metrics.jsonl")
     sample_every: int = _opt(500, int, "steps between sample images (0: only at the end)")
     checkpoint_every: int = _opt(1000, int, "steps between kept checkpoints (latest.pt is written at the end too)")
+    eval_every: int = _opt(0, int, "steps between quality evaluations logged to metrics.jsonl (0: none)")
+    eval_samples: int = _opt(5000, int, "generated samples per quality evaluation")
+    time_limit: float | None = _opt(None, float, "stop (and save) after this many seconds of training in this invocation")
 
     def component(self, kind: str) -> Choice:
         return getattr(self, kind)
@@ -98,13 +101,15 @@ def _check_options(options: Mapping[str, Any]) -> None:
 
     for name in ("steps", "batch_size", "latent_dim", "d_steps", "g_steps", "log_every"):
         need(options[name] >= 1, name, "at least 1")
-    for name in ("sample_every", "checkpoint_every"):
+    for name in ("sample_every", "checkpoint_every", "eval_every"):
         need(options[name] >= 0, name, ">= 0 (0 turns it off)")
     for name in ("lr_g", "lr_d"):
         need(options[name] > 0, name, "a positive learning rate")
     need(len(options["betas"]) == 2 and all(0 <= b < 1 for b in options["betas"]), "betas",
          "two numbers in [0, 1), e.g. 0.5,0.999")
     need(options["ema"] is None or 0 < options["ema"] < 1, "ema", "a decay in (0, 1), e.g. 0.999")
+    need(options["eval_samples"] >= 2, "eval_samples", "at least 2")
+    need(options["time_limit"] is None or options["time_limit"] > 0, "time_limit", "a positive number of seconds")
 
 
 def load_config_file(path: Path | str) -> dict[str, Any]:

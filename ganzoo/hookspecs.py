@@ -16,7 +16,7 @@ from collections.abc import Iterable
 
 import pluggy
 
-from .specs import DatasetSpec, DiscriminatorSpec, GeneratorSpec, LossSpec
+from .specs import DatasetSpec, DiscriminatorSpec, GeneratorSpec, LossSpec, MetricSpec
 
 hookspec = pluggy.HookspecMarker("ganzoo")
 hookimpl = pluggy.HookimplMarker("ganzoo")
@@ -58,6 +58,16 @@ def ganzoo_datasets() -> Iterable[DatasetSpec]:
     The factory is called as ``factory(**params)`` and returns a :class:`ganzoo.Data` (build it with
     ``Data.images(pixels)`` or ``Data.points(xy, curve=...)``). Give the record a ``shape(**params)`` function so
     that compatibility is checked without loading the data.
+    """
+
+
+@hookspec
+def ganzoo_metrics() -> Iterable[MetricSpec]:
+    """Return or yield :class:`ganzoo.MetricSpec` records: quality metrics for every dataset they apply to.
+
+    ``applies(data)`` receives the loaded :class:`ganzoo.Data`; ``compute(ctx)`` receives a
+    :class:`ganzoo.EvalContext` and returns ``{key: number}``. A metric for one dataset only belongs on that
+    dataset's record instead (``DatasetSpec(metrics=...)``).
     """
 
 

@@ -19,7 +19,7 @@ import pluggy
 from . import hookspecs
 from .data import DataSpec
 from .errors import ConflictError, PluginError, UnknownComponentError, did_you_mean
-from .specs import KINDS, ComponentSpec
+from .specs import KINDS, ComponentSpec, MetricSpec
 
 ENTRY_POINT_GROUP = "ganzoo"
 BUILTIN_DIST = "ganzoo"
@@ -167,8 +167,9 @@ class Registry:
             return self._components
         gathered: dict[str, dict[str, list[ComponentSpec]]] = {key: {} for key in self._objects}
         failed: set[str] = set()
-        for plural, hook_name in hookspecs.COMPONENT_HOOKS.items():
-            expected = KINDS[plural]
+        hooks = {**hookspecs.COMPONENT_HOOKS, "metrics": "ganzoo_metrics"}
+        for plural, hook_name in hooks.items():
+            expected = KINDS.get(plural, MetricSpec)
             for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
                 key = impl.plugin_name
                 if key in failed or key not in gathered:
@@ -187,7 +188,7 @@ class Registry:
                     self._fail(self._plugins[key], err, f"hook {hook_name}() failed")
                     continue
                 gathered[key].setdefault(plural, []).extend(records)
-        components: dict[str, list[Provided]] = {plural: [] for plural in KINDS}
+        components: dict[str, list[Provided]] = {plural: [] for plural in hooks}
         for key, by_kind in gathered.items():
             info = self._plugins[key]
             if key in failed:
@@ -198,6 +199,10 @@ class Registry:
                 components[plural].extend(Provided(record, info) for record in records)
         self._components = components
         return components
+
+    def metrics(self) -> list[Provided]:
+        """Every metric record from the ``ganzoo_metrics`` hook (datasets' own metrics are on their records)."""
+        return list(self._collect()["metrics"])
 
     def add_commands(self, cli: click.Group) -> None:
         """Let every plugin add its commands to ``cli`` (isolated like the component hooks)."""

@@ -107,6 +107,16 @@ class DatasetSpec(ComponentSpec):
     kind: ClassVar[str] = "dataset"
     shape: Callable[..., DataSpec] | None = None
     suggested: Mapping[str, Any] = field(default_factory=dict)
+    #: Parameter overrides that load the held-out split (e.g. ``{"train": False}``), for metrics that need one.
+    test_split: Mapping[str, Any] | None = None
+    #: Metrics that only this dataset knows how to compute (see :class:`MetricSpec`).
+    metrics: tuple[MetricSpec, ...] = ()
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        object.__setattr__(self, "metrics", tuple(self.metrics))
+        if any(not isinstance(m, MetricSpec) for m in self.metrics):
+            raise TypeError(f"{self.owner}: metrics must be ganzoo.MetricSpec records")
 
     def load(self, params: Mapping[str, Any]) -> Data:
         """Build the dataset and check that it is a :class:`Data`."""
@@ -114,6 +124,35 @@ class DatasetSpec(ComponentSpec):
         if not isinstance(data, Data):
             raise TypeError(f"{self.owner}: factory returned {type(data).__name__}, not ganzoo.Data")
         return data
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """A quality metric: ``compute(ctx) -> {key: number}`` for every dataset where ``applies(data)`` is true.
+
+    ``ctx`` is a :class:`ganzoo.EvalContext` (generated samples, the real data, a held-out split, a cache that lives
+    as long as the evaluator). ``keys`` describes each returned key in one line, for tables and docs; ``better``
+    says which way each key improves ("lower" or "higher"; omit for plain information).
+    """
+
+    name: str
+    description: str
+    compute: Callable[[Any], Mapping[str, float]]
+    applies: Callable[[Data], bool] = field(default=lambda data: True)
+    keys: Mapping[str, str] = field(default_factory=dict)
+    better: Mapping[str, str] = field(default_factory=dict)
+
+    kind: ClassVar[str] = "metric"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not _NAME.match(self.name):
+            raise ValueError(f"metric name {self.name!r} must be lower case letters, digits, '-', '_' or '.'")
+        if not callable(self.compute) or not callable(self.applies):
+            raise TypeError(f"metric '{self.name}': compute and applies must be callable")
+        if not isinstance(self.description, str) or not self.description.strip() or "\n" in self.description:
+            raise ValueError(f"metric '{self.name}': description must be one non-empty line")
+        if any(v not in ("lower", "higher") for v in self.better.values()):
+            raise ValueError(f"metric '{self.name}': better values must be 'lower' or 'higher'")
 
 
 #: The kinds in the order the CLI lists them, by their plural name.

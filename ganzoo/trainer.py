@@ -23,6 +23,7 @@ from .checkpoint import load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .device import describe, resolve_device
 from .errors import TrainingDiverged
+from .evaluation import Evaluator
 from .loss import LossContext
 from .plot import Figure
 from .registry import Registry
@@ -48,6 +49,7 @@ class RunResult:
     final: dict[str, float] = field(default_factory=dict)
     last_sample: Path | None = None
     interrupted: str | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
 
 
 class _StopRequests:
@@ -97,6 +99,8 @@ class Trainer:
         self.scaler = torch.amp.GradScaler("cuda") if self.amp_dtype == torch.float16 else None
         self.step, self.elapsed = 0, 0.0
         self.sample_z = noise(SAMPLE_COUNT[self.data.spec.kind], config.latent_dim, config.seed + 1, self.device)
+        self.evaluator = (Evaluator(registry, config, self.data, self.device, self.reporter.progress)
+                          if config.eval_every else None)
         if resume_from is not None:
             self._restore(resume_from)
 
@@ -243,7 +247,8 @@ class Trainer:
         fig.save(self.run_dir.loss_curve)
 
     def fit(self) -> RunResult:
-        """Train up to ``config.steps``; Ctrl-C / SIGTERM save a checkpoint first; NaN losses stop the run."""
+        """Train up to ``config.steps`` (or ``time_limit``); Ctrl-C / SIGTERM save a checkpoint first; NaN losses
+        stop the run."""
         cfg = self.config
         self.run_dir.create()
         self.run_dir.write_config(cfg)
@@ -252,48 +257,65 @@ class Trainer:
         header = (f"ganzoo: training {cfg.label()} on {describe(self.device)}, steps {self.step}->{cfg.steps}, "
                   f"batch {cfg.batch_size}; run directory {self.run_dir.path}")
         self.reporter.start(cfg.steps, self.step, header)
-        stats = torch.zeros(len(STATS), device=self.device)
-        logged_at, last_sample, final = self.step, None, {}
-        clock = time.perf_counter()
-        window_clock, window_step = clock, self.step
-        self.G.train(), self.D.train()
         try:
+            if self.evaluator is not None:
+                self.evaluator.prepare()  # first-use work (a feature classifier) before the clock starts
             with _StopRequests() as stop:
-                while self.step < cfg.steps and stop.signal is None:
-                    self.train_step(stats)
-                    self.step += 1
-                    self.reporter.advance()
-                    last = self.step == cfg.steps
-                    if self.step % cfg.log_every == 0 or last:
-                        now = time.perf_counter()
-                        values = (stats / (self.step - logged_at)).tolist()  # the one host sync per log line
-                        stats.zero_()
-                        record = {"step": self.step, "time": round(self.elapsed + now - clock, 3),
-                                  **dict(zip(STATS, values)),
-                                  "steps_per_sec": (self.step - window_step) / max(now - window_clock, 1e-9)}
-                        window_clock, window_step, logged_at = now, self.step, self.step
-                        if not all(math.isfinite(v) for v in values):
-                            raise TrainingDiverged(self._divergence_message(record))
-                        final = record
-                        self.run_dir.append_metrics(record)
-                        self.reporter.log(record)
-                    if (cfg.sample_every and self.step % cfg.sample_every == 0) or last:
-                        last_sample = self.write_samples()
-                    if cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0 and not last:
-                        self.elapsed += time.perf_counter() - clock
-                        clock = time.perf_counter()
-                        self.save(periodic=True)
-                stopped = stop.signal
+                result = self._loop(stop)
         finally:
             self.reporter.stop()
-        self.elapsed += time.perf_counter() - clock
-        self.save(periodic=stopped is None and bool(cfg.checkpoint_every))
-        if stopped is None:
+        if result.interrupted is None:
             self.write_loss_curve()
+        return result
+
+    def _loop(self, stop: _StopRequests) -> RunResult:
+        cfg = self.config
+        stats = torch.zeros(len(STATS), device=self.device)
+        logged_at, last_sample, final, evals = self.step, None, {}, {}
+        started = clock = time.perf_counter()
+        window_clock, window_step = clock, self.step
+        self.G.train(), self.D.train()
+        while self.step < cfg.steps and stop.signal is None:
+            self.train_step(stats)
+            self.step += 1
+            self.reporter.advance()
+            out_of_time = cfg.time_limit is not None and time.perf_counter() - started >= cfg.time_limit
+            last = self.step == cfg.steps or out_of_time
+            record = None
+            if self.step % cfg.log_every == 0 or last:
+                now = time.perf_counter()
+                values = (stats / (self.step - logged_at)).tolist()  # the one host sync per log line
+                stats.zero_()
+                record = {"step": self.step, "time": round(self.elapsed + now - clock, 3),
+                          **dict(zip(STATS, values)),
+                          "steps_per_sec": (self.step - window_step) / max(now - window_clock, 1e-9)}
+                window_clock, window_step, logged_at = now, self.step, self.step
+                if not all(math.isfinite(v) for v in values):
+                    raise TrainingDiverged(self._divergence_message(record))
+                final = record
+            if self.evaluator is not None and (self.step % cfg.eval_every == 0 or last):
+                evals = self.evaluator(self.sampler, cfg.eval_samples)
+                at = {"step": self.step, "time": round(self.elapsed + time.perf_counter() - clock, 3)}
+                record = {**(record or at), **evals}
+                window_clock = time.perf_counter()  # evaluation time is not training speed
+            if record is not None:
+                self.run_dir.append_metrics(record)
+                self.reporter.log(record)
+            if (cfg.sample_every and self.step % cfg.sample_every == 0) or last:
+                last_sample = self.write_samples()
+            if cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0 and not last:
+                self.elapsed += time.perf_counter() - clock
+                clock = time.perf_counter()
+                self.save(periodic=True)
+            if out_of_time:
+                break
+        self.elapsed += time.perf_counter() - clock
+        stopped = stop.signal
+        self.save(periodic=stopped is None and bool(cfg.checkpoint_every))
         return RunResult(
             run_dir=self.run_dir.path, label=cfg.label(), device=describe(self.device), step=self.step,
             total_steps=cfg.steps, seconds=self.elapsed, steps_per_sec=self.step / max(self.elapsed, 1e-9),
-            final=final, last_sample=last_sample,
+            final=final, last_sample=last_sample, metrics=evals,
             interrupted=signal.Signals(stopped).name if stopped is not None else None,
         )
 

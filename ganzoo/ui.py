@@ -27,6 +27,10 @@ class Reporter:
 
     def message(self, text: str) -> None: ...
 
+    def progress(self, description: str, total: int):
+        """A callback advancing a secondary bar (e.g. a classifier trained on first use)."""
+        return lambda steps=1: None
+
     def stop(self) -> None: ...
 
 
@@ -35,7 +39,7 @@ class RichReporter(Reporter):
 
     def __init__(self, console: Console | None = None) -> None:
         self.console = console or Console()
-        self.progress = Progress(
+        self.bars = Progress(
             TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
             TextColumn("{task.fields[speed]} it/s"), TimeRemainingColumn(), TextColumn("{task.fields[stats]}"),
             console=self.console, transient=False,
@@ -44,20 +48,25 @@ class RichReporter(Reporter):
 
     def start(self, total: int, done: int, header: str) -> None:
         self.console.print(header)
-        self.progress.start()
-        self.task = self.progress.add_task("train", total=total, completed=done, speed="-", stats="")
+        self.bars.start()
+        self.task = self.bars.add_task("train", total=total, completed=done, speed="-", stats="")
 
     def advance(self, steps: int = 1) -> None:
-        self.progress.advance(self.task, steps)
+        self.bars.advance(self.task, steps)
 
     def log(self, record: dict[str, Any]) -> None:
-        self.progress.update(self.task, stats=_stats_text(record), speed=f"{record.get('steps_per_sec', 0):.0f}")
+        self.bars.update(self.task, stats=_stats_text(record), speed=f"{record.get('steps_per_sec', 0):.0f}")
 
     def message(self, text: str) -> None:
-        self.progress.console.print(text)
+        self.bars.console.print(text)
+
+    def progress(self, description: str, total: int):
+        self.bars.start()
+        task = self.bars.add_task(description, total=total, speed="-", stats="")
+        return lambda steps=1: self.bars.advance(task, steps)
 
     def stop(self) -> None:
-        self.progress.stop()
+        self.bars.stop()
 
 
 class PlainReporter(Reporter):
@@ -86,6 +95,20 @@ class PlainReporter(Reporter):
     def message(self, text: str) -> None:
         self._print(text)
 
+    def progress(self, description: str, total: int):
+        self._print(f"{description}: {total} steps")
+        return lambda steps=1: None
+
+
+def metrics_table(metrics: dict[str, float], meanings: dict[str, str], better: dict[str, str], title: str) -> Table:
+    """One row per metric: value, which way is better, and what it means."""
+    table = Table(title=title, title_justify="left")
+    for column in ("metric", "value", "better", "meaning"):
+        table.add_column(column, no_wrap=column != "meaning")
+    for key, value in metrics.items():
+        table.add_row(key, f"{value:.4g}", better.get(key, ""), meanings.get(key, ""))
+    return table
+
 
 def make_reporter(quiet: bool) -> Reporter:
     """Quiet: nothing; a terminal: the live bar; otherwise plain lines."""
@@ -106,6 +129,8 @@ def summary_table(result) -> Table:
     for key, label in STAT_LABELS.items():
         if key in result.final:
             table.add_row(label, f"{result.final[key]:.4f}")
+    for key, value in result.metrics.items():
+        table.add_row(key, f"{value:.4g}")
     table.add_row("run directory", str(result.run_dir))
     table.add_row("samples", str(result.last_sample) if result.last_sample else "-")
     return table

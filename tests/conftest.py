@@ -19,6 +19,7 @@ def builtins_only(monkeypatch, tmp_path):
     monkeypatch.setenv("GANZOO_LOAD_PLUGINS", "")
     monkeypatch.delenv("GANZOO_STRICT_PLUGINS", raising=False)
     monkeypatch.setenv("GANZOO_DATA", str(tmp_path / "no-data-here"))
+    monkeypatch.setenv("GANZOO_CACHE", str(tmp_path / "cache"))
     registry_module.reset_default_registry()
     yield
     registry_module.reset_default_registry()
@@ -89,3 +90,9 @@ def make_tiny_mnist(root: Path, n_train: int = 64, n_test: int = 32, seed: int =
 def tiny_mnist(tmp_path) -> Path:
     """A data root holding tiny MNIST files (64 train, 32 test images)."""
     return make_tiny_mnist(tmp_path / "data")
+
+
+@pytest.fixture
+def mnist_files(tmp_path):
+    """Make tiny MNIST files of a chosen size: ``mnist_files(n_train, n_test) -> root``."""
+    return lambda n_train=64, n_test=32: make_tiny_mnist(tmp_path / f"data-{n_train}-{n_test}", n_train, n_test)

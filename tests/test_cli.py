@@ -53,7 +53,7 @@ def test_plugins_table(invoke):
     out = invoke("plugins").stdout
     assert "mnist" in out and "ok" in out
     as_json = json.loads(invoke("plugins", "--json").stdout)
-    assert {p["name"] for p in as_json} == {"mlp", "conv", "losses", "points", "mnist"}
+    assert {p["name"] for p in as_json} == {"mlp", "conv", "losses", "points", "mnist", "metrics"}
 
 
 @pytest.mark.parametrize(

@@ -49,7 +49,7 @@ class WrongKindPlugin:
 
 def test_builtins_are_found_through_entry_points(registry):
     plugins = {p.name: p for p in registry.plugins()}
-    assert {"mlp", "conv", "losses", "points", "mnist"} <= set(plugins)
+    assert {"mlp", "conv", "losses", "points", "mnist", "metrics"} <= set(plugins)
     assert all(p.builtin and p.status == "ok" and p.dist == "ganzoo" for p in plugins.values())
     assert registry.get("generator", "mlp").name == "mlp"
     assert registry.get("losses", "minimax").name == "bce"  # alias, plural kind

@@ -20,7 +20,7 @@ def _missing_message(raw: Path, why: str) -> str:
     names = ", ".join(FILES)
     return (
         f"MNIST files not found in {raw} ({why}); put {names} (or their .gz) there, "
-        f"or set --set dataset.root=DIR / GANZOO_DATA to the folder that holds MNIST/raw/"
+        f"or point GANZOO_DATA (or the dataset's root parameter) at the folder that holds MNIST/raw/"
     )
 
 
@@ -67,4 +67,5 @@ def ganzoo_datasets():
             Param("digits", list[int], None, "only these digits, e.g. 0,1,7"),
         ),
         suggested={"steps": 10_000, "latent_dim": 100, "batch_size": 64},
+        test_split={"train": False, "digits": None},
     )

@@ -1,0 +1,129 @@
+"""Evaluation plumbing: which metrics apply to a run's data, and the context they compute from.
+
+The metrics themselves come from plugins (``ganzoo_metrics`` hook, or a dataset's own ``metrics``), so a third-party
+dataset brings its own evaluation and the core stays free of concrete models such as a feature classifier.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from .config import TrainConfig
+from .data import Data
+from .errors import GanzooError, PluginError
+from .registry import Registry
+from .samples import generate, noise, to_data_coords
+from .specs import DatasetSpec, MetricSpec
+
+#: Samples drawn for one evaluation when the caller does not say.
+DEFAULT_SAMPLES = 5000
+
+
+def cache_dir() -> Path:
+    """Where metrics keep what they train once (e.g. a feature classifier): ``$GANZOO_CACHE`` or
+    ``~/.cache/ganzoo``."""
+    env = os.environ.get("GANZOO_CACHE")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "ganzoo"
+
+
+@dataclass
+class EvalContext:
+    """What a metric computes from.
+
+    ``samples`` are generated samples in the model's normalised space (CPU, float32); :meth:`coords` gives them in
+    data coordinates. ``data`` is the real training data. ``held_out()`` loads the dataset's test split when its
+    record declares one. ``state`` is a dict private to the metric that lives as long as the evaluator, for
+    anything worth computing once (real features, a loaded classifier). ``progress(description, total)`` returns a
+    callback to advance a progress bar, for slow first-use work.
+    """
+
+    samples: torch.Tensor
+    data: Data
+    dataset: DatasetSpec
+    dataset_params: dict[str, Any]
+    device: torch.device
+    state: dict[str, Any]
+    progress: Callable[[str, int], Callable[[int], None]]
+    _held_out: Callable[[], Data | None] = field(repr=False, default=lambda: None)
+
+    def coords(self) -> torch.Tensor:
+        """The generated samples in data coordinates (pixels in [0, 1], points as (x, y))."""
+        return to_data_coords(self.samples, self.data.spec, self.data)
+
+    def held_out(self) -> Data | None:
+        """The dataset's held-out (test) split, loaded once; None when the dataset has none."""
+        return self._held_out()
+
+
+def _no_progress(description: str, total: int) -> Callable[[int], None]:
+    return lambda steps=1: None
+
+
+class Evaluator:
+    """Computes every applicable metric for a generator; keeps per-metric state between calls (e.g. in training)."""
+
+    def __init__(self, registry: Registry, config: TrainConfig, data: Data, device: torch.device,
+                 progress: Callable[[str, int], Callable[[int], None]] | None = None) -> None:
+        self.config, self.data, self.device = config, data, device
+        self.dataset: DatasetSpec = registry.get("dataset", config.dataset.name)
+        candidates = [p.spec for p in registry.metrics()] + list(self.dataset.metrics)
+        self.metrics: list[MetricSpec] = [m for m in candidates if self._applies(m)]
+        self.progress = progress or _no_progress
+        self._states: dict[str, dict] = {m.name: {} for m in self.metrics}
+        self._test: list[Data | None] = []
+
+    def _applies(self, metric: MetricSpec) -> bool:
+        try:
+            return bool(metric.applies(self.data))
+        except Exception as err:  # noqa: BLE001
+            raise PluginError(f"metric '{metric.name}' failed to say whether it applies: {err}") from None
+
+    def _held_out(self) -> Data | None:
+        if not self._test:
+            if self.dataset.test_split is None:
+                self._test.append(None)
+            else:
+                params = {**self.config.dataset.params, **self.dataset.test_split}
+                self._test.append(self.dataset.load(params))
+        return self._test[0]
+
+    def descriptions(self) -> dict[str, str]:
+        """Every metric key with its one-line meaning."""
+        return {key: text for m in self.metrics for key, text in m.keys.items()}
+
+    def better(self) -> dict[str, str]:
+        return {key: way for m in self.metrics for key, way in m.better.items()}
+
+    def prepare(self) -> None:
+        """Run every metric once on a few real samples, so first-use work (a classifier) happens up front."""
+        self.evaluate_samples(self.data.samples[: min(len(self.data), 256)].float().cpu())
+
+    def __call__(self, generator: nn.Module, n: int = DEFAULT_SAMPLES, seed: int = 12345) -> dict[str, float]:
+        """Draw ``n`` samples from ``generator`` (eval mode, fixed noise) and compute every metric."""
+        z = noise(n, self.config.latent_dim, seed, self.device)
+        return self.evaluate_samples(generate(generator, z))
+
+    def evaluate_samples(self, samples: torch.Tensor) -> dict[str, float]:
+        """Compute every metric for samples in the model's normalised space."""
+        results: dict[str, float] = {}
+        for metric in self.metrics:
+            ctx = EvalContext(samples, self.data, self.dataset, dict(self.config.dataset.params), self.device,
+                              self._states[metric.name], self.progress, self._held_out)
+            try:
+                values = dict(metric.compute(ctx))
+            except GanzooError:
+                raise
+            except Exception as err:  # noqa: BLE001 - a plugin's metric failing is reported, not a traceback
+                raise PluginError(f"metric '{metric.name}' failed: {type(err).__name__}: {err}") from None
+            for key, value in values.items():
+                name = key if key not in results else f"{metric.name}.{key}"
+                results[name] = float(value) if value is not None else math.nan
+        return results
