@@ -19,10 +19,10 @@ from .errors import (
     PluginError,
     UnknownComponentError,
 )
+from .evaluation import EvalContext, cache_dir
 from .hookspecs import hookimpl
 from .loss import GANLoss, LossContext
 from .params import Param
-from .evaluation import EvalContext, cache_dir
 from .specs import DatasetSpec, DiscriminatorSpec, GeneratorSpec, LossSpec, MetricSpec
 
 try:

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from . import __version__
 from .errors import GanzooError, did_you_mean
-from .registry import SINGULAR, default_registry
+from .registry import default_registry
 from .specs import KINDS
 
 EXIT_SIGNAL = {"SIGINT": 130, "SIGTERM": 143}
@@ -288,6 +288,3 @@ def evaluate_command(run_dir: str, count: int | None, as_json: bool, seed: int, 
 def main() -> None:
     """Console-script entry point."""
     cli.main(prog_name="ganzoo")
-
-
-__all__ = ["cli", "main", "SINGULAR"]

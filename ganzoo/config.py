@@ -165,7 +165,8 @@ def resolve_config(
 
     choices: dict[str, Choice] = {}
     specs = {}
-    for kind in COMPONENT_KINDS:
+    data = None
+    for kind in ("dataset", "generator", "discriminator", "loss"):  # the data first: defaults may depend on it
         table = dict(file.get(kind, {}))
         file_name = table.pop("name", None)
         name = flags.get(kind) or file_name or base.component(kind).name
@@ -187,8 +188,10 @@ def resolve_config(
                 given[key] = by_name[key].parse(text)
             except ParameterError as err:
                 raise ParameterError(f"--set {kind}.{key}: {err}") from None
-        choices[kind] = Choice(spec.name, spec.resolve(given))
+        choices[kind] = Choice(spec.name, spec.resolve(given, data))
         specs[kind] = spec
+        if kind == "dataset" and spec.shape is not None:
+            data = spec.shape(**choices[kind].params)
 
     declared = option_params()
     options: dict[str, Any] = {f.name: getattr(base, f.name) for f in option_fields()}
@@ -206,7 +209,7 @@ def resolve_config(
                 raise ConfigError(f"option {err}") from None
     options["betas"] = tuple(options["betas"])
     _check_options(options)
-    return TrainConfig(**choices, **options)
+    return TrainConfig(**{k: choices[k] for k in COMPONENT_KINDS}, **options)
 
 
 def config_from_dict(registry: Registry, data: Mapping[str, Any]) -> TrainConfig:

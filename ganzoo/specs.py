@@ -28,6 +28,8 @@ class ComponentSpec:
     - ``aliases``: other names that resolve to this component.
     - ``data_kinds``: which data kinds (``image``, ``points``) the component accepts.
     - ``check``: an optional further requirement, ``check(spec) -> reason or None`` (e.g. "H and W divisible by 4").
+    - ``data_defaults``: optional ``data_defaults(spec) -> {param: value}``, defaults that suit a kind of data
+      better than the declared ones (e.g. smaller layers for 2-D points); the user's settings still win.
     """
 
     kind: ClassVar[str] = "component"
@@ -39,6 +41,7 @@ class ComponentSpec:
     aliases: tuple[str, ...] = ()
     data_kinds: tuple[str, ...] = ("image", "points")
     check: Callable[[DataSpec], str | None] | None = None
+    data_defaults: Callable[[DataSpec], Mapping[str, Any]] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "params", tuple(self.params))
@@ -62,9 +65,10 @@ class ComponentSpec:
         """How error messages name this component, e.g. ``generator 'mlp'``."""
         return f"{self.kind} '{self.name}'"
 
-    def resolve(self, given: Mapping[str, Any]) -> dict[str, Any]:
-        """Validate typed parameter values and fill in the declared defaults."""
-        return resolve_params(self.params, given, self.owner)
+    def resolve(self, given: Mapping[str, Any], data: DataSpec | None = None) -> dict[str, Any]:
+        """Validate typed parameter values and fill in the defaults (those for ``data`` first, if declared)."""
+        defaults = dict(self.data_defaults(data)) if self.data_defaults and data is not None else {}
+        return resolve_params(self.params, {**defaults, **given}, self.owner)
 
     def incompatibility(self, data: DataSpec) -> str | None:
         """Why this component cannot take ``data``, or None when it can."""

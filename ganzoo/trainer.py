@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from .assemble import assemble
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import save_checkpoint
 from .config import TrainConfig
 from .device import describe, resolve_device
 from .errors import TrainingDiverged

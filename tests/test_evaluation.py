@@ -74,7 +74,7 @@ def tiny_images(mnist_files):
 
 
 def test_classifier_sanity_anchors_on_tiny_labelled_images(tiny_images, tmp_path):
-    spec, params, train, test = tiny_images
+    _, params, train, test = tiny_images
     bars = []
 
     def progress(description, total):

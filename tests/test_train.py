@@ -167,3 +167,13 @@ def test_device_auto_says_what_it_picked(invoke, tmp_path):
     result = invoke("train", *TINY, "--steps", "2", "--out", tmp_path / "r")
     expected = "cuda" if torch.cuda.is_available() else "cpu"
     assert f"on {expected}" in result.stdout
+
+
+def test_components_adapt_their_defaults_to_the_data(registry):
+    points = resolve_config(registry, {})
+    assert points.generator.params["hidden"] == [128, 128, 128] and points.generator.params["batchnorm"] is False
+    assert points.discriminator.params["hidden"] == [256, 256]
+    images = resolve_config(registry, {"dataset": "mnist"})
+    assert images.generator.params["hidden"] == [256, 512, 1024] and images.generator.params["batchnorm"] is True
+    chosen = resolve_config(registry, {}, sets=["generator.hidden=64"])
+    assert chosen.generator.params["hidden"] == [64] and chosen.generator.params["batchnorm"] is False

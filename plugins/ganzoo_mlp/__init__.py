@@ -1,8 +1,17 @@
 """Built-in plugin: the vanilla fully connected generator and discriminator (any data shape)."""
 
-from ganzoo import DiscriminatorSpec, GeneratorSpec, Param, hookimpl
+from ganzoo import DataSpec, DiscriminatorSpec, GeneratorSpec, Param, hookimpl
 
 from .models import MLPDiscriminator, MLPGenerator
+
+
+def _generator_for(data: DataSpec) -> dict:
+    # 2-D points need a thin, precise map, not width: three plain layers beat the BatchNorm image generator there.
+    return {"hidden": [128, 128, 128], "batchnorm": False} if data.kind == "points" else {}
+
+
+def _discriminator_for(data: DataSpec) -> dict:
+    return {"hidden": [256, 256]} if data.kind == "points" else {}
 
 
 @hookimpl
@@ -12,9 +21,11 @@ def ganzoo_generators():
         aliases=("vanilla",),
         factory=MLPGenerator,
         description="Fully connected G: z -> Linear+LeakyReLU (optional BatchNorm) layers -> data shape.",
+        data_defaults=_generator_for,
         params=(
-            Param("hidden", list[int], [256, 512, 1024], "widths of the hidden layers, e.g. 128 or 256,256"),
-            Param("batchnorm", bool, True, "BatchNorm on every hidden layer but the first"),
+            Param("hidden", list[int], [256, 512, 1024],
+                  "widths of the hidden layers, e.g. 128 or 256,256 (points default: 128,128,128)"),
+            Param("batchnorm", bool, True, "BatchNorm on every hidden layer but the first (points default: false)"),
             Param("slope", float, 0.2, "LeakyReLU negative slope"),
             Param("output", str, "auto", "output activation; auto = tanh for images, linear for points",
                   choices=("auto", "tanh", "linear")),
@@ -29,8 +40,9 @@ def ganzoo_discriminators():
         aliases=("vanilla",),
         factory=MLPDiscriminator,
         description="Fully connected D: flatten -> Linear+LeakyReLU layers (optional dropout) -> 1 logit.",
+        data_defaults=_discriminator_for,
         params=(
-            Param("hidden", list[int], [512, 256], "widths of the hidden layers"),
+            Param("hidden", list[int], [512, 256], "widths of the hidden layers (points default: 256,256)"),
             Param("slope", float, 0.2, "LeakyReLU negative slope"),
             Param("dropout", float, 0.0, "dropout probability after each hidden layer"),
         ),

@@ -6,8 +6,8 @@ import torch
 
 from ganzoo import Data, DatasetSpec, DataSpec, Param, ParameterError, hookimpl
 
-#: Training options that suit small 2-D point sets; ganzoo's defaults are tuned for these already.
-_SUGGESTED: dict = {}
+#: Tuned with benchmarks/quality.py: curve error <= 0.05 (parabola) within 30 s on 2 CPU cores.
+_SUGGESTED = {"steps": 10_000, "ema": 0.99}
 
 
 def _parabola(x: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,127 @@
+"""Quality the defaults must reach, measured the way a user would get it.
+
+    python benchmarks/quality.py --data-root ../shared/data            # points and MNIST, 3 seeds
+    python benchmarks/quality.py --only points --seeds 0               # the quick part
+
+Points: ``ganzoo train`` with no options (parabola) and ``--dataset sine``, timed and evaluated.
+MNIST: for the same wall time each, ganzoo's default mlp / mlp / nonsaturating, the textbook loop
+(benchmarks/textbook.py) and upconv / maxpool, all scored by the same cached feature classifier.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+import ganzoo
+from ganzoo.config import resolve_config
+from ganzoo.evaluation import Evaluator
+from ganzoo.registry import default_registry
+
+sys.path.insert(0, str(Path(__file__).parent))
+from textbook import train_textbook  # noqa: E402
+
+TARGETS = {"parabola": {"curve_error": 0.05, "seconds": 30.0}, "sine": {"curve_error": 0.03, "seconds": 30.0}}
+EVAL_SAMPLES = 10_000
+
+
+def _row(cells: list[str], widths: list[int]) -> str:
+    return "  ".join(c.ljust(w) for c, w in zip(cells, widths))
+
+
+def points(seeds: list[int], out: Path) -> bool:
+    print("\n## Points: `ganzoo train` defaults (2 CPU cores)\n", flush=True)
+    widths = [9, 5, 8, 7, 12, 11, 13, 12, 5]
+    print(_row(["dataset", "seed", "seconds", "steps", "curve_error", "x_coverage", "out_of_range", "sliced_w1",
+                "ok"], widths))
+    ok_all = True
+    for dataset in ("parabola", "sine"):
+        errors = []
+        for seed in seeds:
+            start = time.perf_counter()
+            result = ganzoo.train(dataset=dataset, seed=seed, out=out / f"{dataset}-{seed}")
+            seconds = time.perf_counter() - start  # the user's wall time: setup, training, samples, checkpoints
+            m = ganzoo.evaluate(result.run_dir, EVAL_SAMPLES)
+            target = TARGETS[dataset]
+            ok = m["curve_error"] <= target["curve_error"] and m["x_coverage"] == 1.0 and seconds <= target["seconds"]
+            ok_all &= ok
+            errors.append(m["curve_error"])
+            print(_row([dataset, str(seed), f"{seconds:.1f}", str(result.step), f"{m['curve_error']:.4f}",
+                        f"{m['x_coverage']:.2f}", f"{m['out_of_range']:.4f}", f"{m['sliced_wasserstein']:.4f}",
+                        "yes" if ok else "NO"], widths), flush=True)
+        print(f"{dataset}: mean curve error {statistics.mean(errors):.4f} (target <= "
+              f"{TARGETS[dataset]['curve_error']}, full x-coverage, <= {TARGETS[dataset]['seconds']:.0f} s)")
+    return ok_all
+
+
+def _mnist_evaluator(root: str, device: torch.device) -> Evaluator:
+    registry = default_registry()
+    config = resolve_config(registry, {"dataset": "mnist"}, sets=[f"dataset.root={root}", "dataset.download=false"])
+    data = registry.get("dataset", "mnist").load(config.dataset.params)
+    evaluator = Evaluator(registry, config, data, device)
+    evaluator.prepare()  # the classifier trains (or loads) outside every timed budget
+    return evaluator
+
+
+def mnist(seeds: list[int], minutes: float, root: str, out: Path, mixes: list[str]) -> bool:
+    device = torch.device("cpu")
+    evaluator = _mnist_evaluator(root, device)
+    accuracy = evaluator.evaluate_samples(evaluator.data.samples[:10])["classifier_accuracy"]
+    print(f"\n## MNIST: {minutes:g} minutes of training each (2 CPU cores); classifier test accuracy "
+          f"{accuracy:.4f}\n", flush=True)
+    widths = [16, 5, 7, 8, 9, 8, 8, 11]
+    print(_row(["run", "seed", "steps", "steps/s", "FID", "classes", "entropy", "confidence"], widths))
+    ok_all = True
+    for seed in seeds:
+        fids = {}
+        for mix in mixes:
+            if mix == "textbook":
+                G, steps, seconds = train_textbook(root, seconds=minutes * 60, seed=seed)
+                m = evaluator(G, EVAL_SAMPLES)
+            else:
+                g, d = mix.split("/")
+                result = ganzoo.train(g, d, "nonsaturating", "mnist", seed=seed, steps=10_000_000,
+                                      time_limit=minutes * 60, set=[f"dataset.root={root}", "dataset.download=false"],
+                                      sample_every=0, checkpoint_every=0, out=out / f"mnist-{g}-{d}-{seed}")
+                steps, seconds = result.step, result.seconds
+                m = ganzoo.evaluate(result.run_dir, EVAL_SAMPLES)
+                ganzoo.sample(result.run_dir, 64, out=out / f"mnist-{g}-{d}-{seed}.png")
+            fids[mix] = m["classifier_fid"]
+            print(_row([mix, str(seed), str(steps), f"{steps / seconds:.0f}", f"{m['classifier_fid']:.2f}",
+                        f"{m['classes_covered']:.0f}", f"{m['class_entropy']:.3f}", f"{m['confidence']:.3f}"],
+                       widths), flush=True)
+        if "textbook" in fids and "mlp/mlp" in fids:
+            ratio = fids["textbook"] / max(fids["mlp/mlp"], 1e-9)
+            ok_all &= ratio >= 5
+            print(f"seed {seed}: textbook FID / ganzoo FID = {ratio:.1f}x (target >= 5x)", flush=True)
+    return ok_all
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-root", default=os.environ.get("GANZOO_DATA", "../shared/data"))
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--minutes", type=float, default=5.0)
+    parser.add_argument("--only", choices=["points", "mnist"])
+    parser.add_argument("--mixes", default="mlp/mlp,textbook,upconv/maxpool")
+    parser.add_argument("--out", default="runs/bench-quality")
+    args = parser.parse_args()
+    seeds = [int(s) for s in args.seeds.split(",")]
+    out = Path(args.out) / time.strftime("%Y%m%d-%H%M%S")
+    torch.set_num_threads(min(torch.get_num_threads(), os.cpu_count() or 1))
+    ok = True
+    if args.only in (None, "points"):
+        ok &= points(seeds, out)
+    if args.only in (None, "mnist"):
+        ok &= mnist(seeds, args.minutes, args.data_root, out, args.mixes.split(","))
+    print(f"\nall targets met: {'yes' if ok else 'NO'}; runs in {out}")
+
+
+if __name__ == "__main__":
+    main()
