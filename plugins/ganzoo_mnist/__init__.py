@@ -66,6 +66,7 @@ def ganzoo_datasets():
             Param("train", bool, True, "use the training split (false: the test split)"),
             Param("digits", list[int], None, "only these digits, e.g. 0,1,7"),
         ),
-        suggested={"steps": 10_000, "latent_dim": 100, "batch_size": 64},
+        # Tuned with benchmarks/quality.py: EMA 0.999 cuts the classifier FID by a third at equal time.
+        suggested={"steps": 30_000, "latent_dim": 100, "batch_size": 64, "ema": 0.999},
         test_split={"train": False, "digits": None},
     )
