@@ -12,7 +12,7 @@ from .assemble import build_models, data_spec, load_data
 from .checkpoint import load_checkpoint
 from .config import TrainConfig, config_from_dict, option_params, resolve_config
 from .device import resolve_device
-from .errors import CheckpointError, ConfigError, GanzooError
+from .errors import CheckpointError, ConfigError, GanzooError, first_line
 from .evaluation import DEFAULT_SAMPLES, Evaluator
 from .registry import Registry, default_registry
 from .run import RunDir
@@ -49,11 +49,17 @@ def train(
     flags = {"generator": generator, "discriminator": discriminator, "loss": loss, "dataset": dataset, **options}
     flags = {k: v for k, v in flags.items() if v is not None}
     if resume is not None:
+        if out is not None:
+            raise ConfigError("--out and --resume exclude each other: a resumed run stays in its own directory")
         return _resume(registry, Path(resume), flags, config, list(set), reporter)
     cfg = resolve_config(registry, flags, config, set)
     run = RunDir(out if out is not None else RunDir.default_path(cfg))
     if run.latest.is_file():
         raise ConfigError(f"{run.path} already holds a run; continue it with --resume {run.path} or pick another --out")
+    if run.path.is_dir() and any(run.path.iterdir()):
+        raise ConfigError(f"--out {run.path} is not empty; pick a new or empty directory so no files get mixed up")
+    if run.path.exists() and not run.path.is_dir():
+        raise ConfigError(f"--out {run.path} is a file; pick a directory")
     return Trainer(cfg, registry, run, reporter).fit()
 
 
@@ -69,40 +75,41 @@ def _resume(registry: Registry, path: Path, flags: dict, config_file, sets: list
             f"cannot change {what} when resuming {path}: the checkpoint fixes the components and hyperparameters "
             f"(only {', '.join(RESUMABLE)} may change); start a new run to train another mix"
         )
+    saved = _saved_config(registry, run, ckpt)
+    cfg = resolve_config(registry, flags, base=saved)
+    if cfg.steps <= int(ckpt.get("step", 0)):
+        raise ConfigError(
+            f"{path} has already trained {ckpt.get('step')} of {cfg.steps} steps; pass a larger --steps to continue"
+        )
+    return Trainer(cfg, registry, run, reporter, resume_from=ckpt).fit()
+
+
+def _saved_config(registry: Registry, run: RunDir, ckpt: dict) -> TrainConfig:
+    """The config stored in a checkpoint, re-checked against the plugins installed now."""
     try:
-        saved = config_from_dict(registry, ckpt["config"])
-    except (KeyError, TypeError, AttributeError):
+        return config_from_dict(registry, ckpt["config"])
+    except (KeyError, TypeError, AttributeError, ValueError):
         raise CheckpointError(f"{run.latest} has no readable training config") from None
     except GanzooError as err:
-        raise CheckpointError(f"{run.latest} cannot be resumed here: {err}") from None
-    cfg = resolve_config(registry, flags, base=saved)
-    if cfg.steps <= int(ckpt["step"]):
-        raise ConfigError(
-            f"{path} has already trained {ckpt['step']} of {cfg.steps} steps; pass a larger --steps to continue"
-        )
-    try:
-        trainer = Trainer(cfg, registry, run, reporter, resume_from=ckpt)
-    except (RuntimeError, KeyError, ValueError) as err:
-        raise CheckpointError(f"{run.latest} does not match its own config ({str(err).splitlines()[0][:160]})") \
-            from None
-    return trainer.fit()
+        raise CheckpointError(f"{run.latest} cannot be used here: {err}") from None
 
 
 def _load_sampler(run_dir: Path, device: torch.device, registry: Registry, use_ema: bool):
     run = RunDir(run_dir)
     ckpt = load_checkpoint(run.require_checkpoint(), map_location="cpu")
-    try:
-        cfg: TrainConfig = config_from_dict(registry, ckpt["config"])
-    except GanzooError as err:
-        raise CheckpointError(f"{run.latest} cannot be loaded here: {err}") from None
+    cfg = _saved_config(registry, run, ckpt)
+    data = None
     spec = data_spec(registry, cfg)
+    if spec is None:  # the dataset cannot tell its shape without loading
+        data = load_data(registry, cfg)
+        spec = data.spec
     generator, _, _ = build_models(registry, cfg, spec)
-    state = ckpt["ema"] if use_ema and ckpt.get("ema") is not None else ckpt["generator"]
     try:
+        state = ckpt["ema"] if use_ema and ckpt.get("ema") is not None else ckpt["generator"]
         generator.load_state_dict(state)
-    except RuntimeError as err:
-        raise CheckpointError(f"{run.latest} does not fit its generator: {str(err).splitlines()[0][:160]}") from None
-    return cfg, spec, generator.to(device)
+    except (RuntimeError, KeyError, TypeError, AttributeError) as err:
+        raise CheckpointError(f"{run.latest} does not fit its generator: {first_line(err)}") from None
+    return cfg, spec, generator.to(device), data
 
 
 def sample(run_dir: str | Path, n: int = 64, *, seed: int = 0, device: str = "auto", use_ema: bool = True,
@@ -111,22 +118,32 @@ def sample(run_dir: str | Path, n: int = 64, *, seed: int = 0, device: str = "au
     points as (x, y). With ``out`` ending in ``.png`` or ``.pt`` they are also written there."""
     if n < 1:
         raise ConfigError(f"-n must be at least 1, got {n}")
+    _check_seed(seed)
+    out = Path(out) if out is not None else None
+    if out is not None and out.suffix.lower() not in {".png", ".pt"}:
+        raise ConfigError(f"-o {out}: the file must end in .png (picture) or .pt (tensor)")
     registry = registry or default_registry()
     dev = resolve_device(device)
-    cfg, spec, generator = _load_sampler(Path(run_dir), dev, registry, use_ema)
+    cfg, spec, generator, data = _load_sampler(Path(run_dir), dev, registry, use_ema)
     raw = generate(generator, noise(n, cfg.latent_dim, seed, dev))
-    data = load_data(registry, cfg) if spec.kind == "points" else None
-    if out is not None:
-        out = Path(out)
-        if out.suffix not in {".png", ".pt"}:
-            raise ConfigError(f"-o {out}: the file must end in .png (picture) or .pt (tensor)")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        if out.suffix == ".png":
-            save_png(out, raw, spec, data, title=f"{cfg.label()}  {n} samples")
+    if spec.kind == "points" and data is None:
+        data = load_data(registry, cfg)
     coords = to_data_coords(raw, spec, data)
-    if out is not None and out.suffix == ".pt":
-        torch.save(coords, out)
+    if out is not None:
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            if out.suffix.lower() == ".png":
+                save_png(out, raw, spec, data, title=f"{cfg.label()}  {n} samples")
+            else:
+                torch.save(coords, out)
+        except OSError as err:
+            raise ConfigError(f"cannot write {out}: {err.strerror or first_line(err)}") from None
     return coords
+
+
+def _check_seed(seed: int) -> None:
+    if not 0 <= seed < 2**63 - 1:
+        raise ConfigError(f"--seed must be in [0, 2^63 - 1), got {seed}")
 
 
 def evaluate(run_dir: str | Path, n: int | None = None, *, seed: int = 12345, device: str = "auto",
@@ -136,10 +153,11 @@ def evaluate(run_dir: str | Path, n: int | None = None, *, seed: int = 12345, de
     n = DEFAULT_SAMPLES if n is None else n
     if n < 2:
         raise ConfigError(f"--samples must be at least 2, got {n}")
+    _check_seed(seed)
     registry = registry or default_registry()
     dev = resolve_device(device)
-    cfg, _, generator = _load_sampler(Path(run_dir), dev, registry, use_ema)
-    evaluator = Evaluator(registry, cfg, load_data(registry, cfg), dev, progress)
+    cfg, _, generator, data = _load_sampler(Path(run_dir), dev, registry, use_ema)
+    evaluator = Evaluator(registry, cfg, data if data is not None else load_data(registry, cfg), dev, progress)
     if not evaluator.metrics:
         raise ConfigError(f"no installed metric applies to dataset '{cfg.dataset.name}' (see `ganzoo plugins`)")
     return evaluator(generator, n, seed), evaluator

@@ -13,7 +13,7 @@ from torch import nn
 
 from .config import TrainConfig
 from .data import Data, DataSpec
-from .errors import DatasetError, GanzooError, IncompatibleError, PluginError
+from .errors import IncompatibleError, PluginError
 from .loss import GANLoss
 from .registry import PLURAL, Registry
 from .specs import DatasetSpec
@@ -29,14 +29,10 @@ class Parts:
     loss: GANLoss
 
 
-def data_spec(registry: Registry, config: TrainConfig, data: Data | None = None) -> DataSpec:
-    """The dataset's sample spec, without loading it when its record can tell."""
-    if data is not None:
-        return data.spec
+def data_spec(registry: Registry, config: TrainConfig) -> DataSpec | None:
+    """The dataset's sample spec without loading it, or None when its record cannot tell."""
     spec: DatasetSpec = registry.get("dataset", config.dataset.name)
-    if spec.shape is None:
-        return load_data(registry, config).spec
-    return spec.shape(**config.dataset.params)
+    return spec.data_spec(config.dataset.params) if spec.shape is not None else None
 
 
 def check_compatible(registry: Registry, config: TrainConfig, data: DataSpec) -> None:
@@ -53,13 +49,7 @@ def check_compatible(registry: Registry, config: TrainConfig, data: DataSpec) ->
 
 
 def load_data(registry: Registry, config: TrainConfig) -> Data:
-    spec: DatasetSpec = registry.get("dataset", config.dataset.name)
-    try:
-        return spec.load(config.dataset.params)
-    except GanzooError:
-        raise
-    except Exception as err:  # noqa: BLE001 - a plugin's own failure, reported as one line
-        raise DatasetError(f"{spec.owner} failed to load: {type(err).__name__}: {err}") from None
+    return registry.get("dataset", config.dataset.name).load(config.dataset.params)
 
 
 def build_models(registry: Registry, config: TrainConfig, data: DataSpec) -> tuple[nn.Module, nn.Module, GANLoss]:
@@ -81,19 +71,16 @@ def build_models(registry: Registry, config: TrainConfig, data: DataSpec) -> tup
 
 def assemble(registry: Registry, config: TrainConfig) -> Parts:
     """Check, load and build everything a run needs."""
-    check_compatible(registry, config, data_spec(registry, config))
+    declared = data_spec(registry, config)
+    if declared is not None:  # before a possibly long load or download
+        check_compatible(registry, config, declared)
     data = load_data(registry, config)
     check_compatible(registry, config, data.spec)
     return Parts(data, *build_models(registry, config, data.spec))
 
 
 def _construct(spec, *args, **params):
-    try:
-        return spec.factory(*args, **params)
-    except GanzooError:
-        raise
-    except Exception as err:  # noqa: BLE001
-        raise PluginError(f"{spec.owner} could not be built: {type(err).__name__}: {err}") from None
+    return spec.call("building it", spec.factory, *args, **params)
 
 
 def _dry_run(generator: nn.Module, discriminator: nn.Module, latent_dim: int, data: DataSpec,

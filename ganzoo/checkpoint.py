@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from .errors import CheckpointError
+from .errors import CheckpointError, first_line
 
 FORMAT = "ganzoo-checkpoint"
 VERSION = 1
@@ -56,7 +56,7 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dic
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except (RuntimeError, pickle.UnpicklingError, EOFError, zipfile.BadZipFile, ValueError, OSError) as err:
-        reason = str(err).strip().splitlines()[0][:160] if str(err).strip() else type(err).__name__
+        reason = first_line(err)
         if "weights only" in reason.lower() or "weights_only" in reason.lower():
             reason = "it holds objects other than tensors and plain data, and ganzoo never unpickles code"
         raise CheckpointError(f"{path} is not a readable ganzoo checkpoint (truncated, corrupt or unsafe: {reason})")

@@ -114,6 +114,7 @@ def _component_dict(provided, conflicts: set[str]) -> dict[str, Any]:
         "description": spec.description,
         "data_kinds": list(spec.data_kinds),
         "conflict": spec.name in conflicts,
+        "suggested": dict(getattr(spec, "suggested", {})) or None,
         "params": [
             {"name": p.name, "type": p.type_name, "default": p.default, "help": p.help,
              "choices": list(p.choices) if p.choices else None}
@@ -157,7 +158,10 @@ def list_command(kind: str | None, name: str | None, as_json: bool) -> None:
                 for p in item["params"]
             )
             provider = item["provider"] + (f" {item['version']}" if item["version"] else "")
-            table.add_row(label, escape(provider), escape(item["description"]), params or "-")
+            description = item["description"]
+            if item["suggested"]:
+                description += "\nsuggests: " + ", ".join(f"{k}={_show(v)}" for k, v in item["suggested"].items())
+            table.add_row(label, escape(provider), escape(description), params or "-")
         console.print(table)
 
 
@@ -280,7 +284,9 @@ def evaluate_command(run_dir: str, count: int | None, as_json: bool, seed: int, 
         metrics, evaluator = evaluate(run_dir, count, seed=seed, device=device, use_ema=not no_ema,
                                       progress=progress)
     if as_json:
-        click.echo(json.dumps(metrics, indent=2))
+        from .run import finite_or_none
+
+        click.echo(json.dumps(finite_or_none(metrics), indent=2))
         return
     Console().print(metrics_table(metrics, evaluator.descriptions(), evaluator.better(), f"ganzoo evaluate {run_dir}"))
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError, ParameterError, did_you_mean
-from .params import Param
+from .errors import ConfigError, GanzooError, ParameterError, did_you_mean
+from .params import Param, find_param
 from .registry import Registry
 from .tomlio import dumps_toml, read_toml
 
@@ -40,7 +40,8 @@ class TrainConfig:
     discriminator: Choice = Choice("mlp")
     loss: Choice = Choice("nonsaturating")
     dataset: Choice = Choice("parabola")
-    steps: int = _opt(3000, int, "generator updates in total (a resumed run continues up to this number)")
+    steps: int = _opt(3000, int, "training steps in total, or the dataset's suggestion (a resumed run continues "
+                             "up to this number)")
     batch_size: int = _opt(64, int, "samples per batch")
     latent_dim: int = _opt(64, int, "size of the noise vector z")
     lr_g: float = _opt(2e-4, float, "generator learning rate (Adam)")
@@ -48,16 +49,18 @@ class TrainConfig:
     betas: tuple[float, float] = _opt((0.5, 0.999), list[float], "Adam betas, e.g. 0.5,0.999")
     d_steps: int = _opt(1, int, "discriminator updates per step")
     g_steps: int = _opt(1, int, "generator updates per step")
-    ema: float | None = _opt(None, float, "decay of an exponential moving average of G used for sampling, e.g. 0.999")
+    ema: float | None = _opt(None, float, "decay of a moving average of G used for samples, e.g. 0.999, or the "
+                                          "dataset's suggestion; 0 turns it off")
     seed: int = _opt(0, int, "random seed (same seed, same weights on CPU)")
     device: str = _opt("auto", str, "auto | cpu | cuda | cuda:N | mps")
-    amp: bool = _opt(False, bool, "mixed precision (autocast, bf16 where supported) on CUDA")
+    amp: bool = _opt(False, bool, "mixed precision on CUDA (bf16 autocast; fp16 with loss scaling on older GPUs)")
     log_every: int = _opt(50, int, "steps between metric lines in metrics.jsonl")
     sample_every: int = _opt(500, int, "steps between sample images (0: only at the end)")
     checkpoint_every: int = _opt(1000, int, "steps between kept checkpoints (latest.pt is written at the end too)")
     eval_every: int = _opt(0, int, "steps between quality evaluations logged to metrics.jsonl (0: none)")
     eval_samples: int = _opt(5000, int, "generated samples per quality evaluation")
-    time_limit: float | None = _opt(None, float, "stop (and save) after this many seconds of training in this invocation")
+    time_limit: float | None = _opt(None, float, "stop (and save) after this many seconds of training in this "
+                                                 "invocation; 0 lifts a limit")
 
     def component(self, kind: str) -> Choice:
         return getattr(self, kind)
@@ -75,8 +78,8 @@ class TrainConfig:
         return dumps_toml(self.to_dict())
 
     def label(self) -> str:
-        """``g-d-loss-dataset``, for run directory names."""
-        return "-".join(self.component(k).name for k in COMPONENT_KINDS)
+        """``g-d-loss-dataset``, for run directory names (a qualified ``dist:name`` keeps only a safe form)."""
+        return "-".join(self.component(k).name.replace(":", "_") for k in COMPONENT_KINDS)
 
 
 def option_fields() -> list[dataclasses.Field]:
@@ -99,17 +102,22 @@ def _check_options(options: Mapping[str, Any]) -> None:
             flag = "--" + name.replace("_", "-")
             raise ConfigError(f"{flag} must be {what}, got {options[name]!r}")
 
-    for name in ("steps", "batch_size", "latent_dim", "d_steps", "g_steps", "log_every"):
+    for name in ("steps", "latent_dim", "d_steps", "g_steps", "log_every"):
         need(options[name] >= 1, name, "at least 1")
+    need(options["batch_size"] >= 2, "batch_size", "at least 2 (BatchNorm needs two samples)")
+    need(0 <= options["seed"] < 2**63 - 1, "seed", "in [0, 2^63 - 1)")
     for name in ("sample_every", "checkpoint_every", "eval_every"):
         need(options[name] >= 0, name, ">= 0 (0 turns it off)")
     for name in ("lr_g", "lr_d"):
         need(options[name] > 0, name, "a positive learning rate")
     need(len(options["betas"]) == 2 and all(0 <= b < 1 for b in options["betas"]), "betas",
          "two numbers in [0, 1), e.g. 0.5,0.999")
-    need(options["ema"] is None or 0 < options["ema"] < 1, "ema", "a decay in (0, 1), e.g. 0.999")
+    need(options["ema"] is None or 0 <= options["ema"] < 1, "ema", "a decay in [0, 1), e.g. 0.999 (0: off)")
     need(options["eval_samples"] >= 2, "eval_samples", "at least 2")
-    need(options["time_limit"] is None or options["time_limit"] > 0, "time_limit", "a positive number of seconds")
+    need(options["time_limit"] is None or options["time_limit"] >= 0, "time_limit", ">= 0 seconds (0: no limit)")
+    # 0 switches these off; None is how the config stores "off" (TOML has no null, so it is simply left out)
+    options["ema"] = options["ema"] or None
+    options["time_limit"] = options["time_limit"] or None
 
 
 def load_config_file(path: Path | str) -> dict[str, Any]:
@@ -173,25 +181,20 @@ def resolve_config(
         spec = registry.get(kind, name)
         # Parameters from a lower layer belong to the component that layer chose; keep them only for that one.
         given: dict[str, Any] = {}
-        if spec.name == base.component(kind).name:
+        if _names(registry, kind, base.component(kind).name, spec):
             given.update(base.component(kind).params)
-        if file_name is None or file_name == name:
+        if file_name is None or _names(registry, kind, file_name, spec):
             given.update(table)
-        by_name = {p.name: p for p in spec.params}
         for key, text in set_values.get(kind, {}).items():
-            if key not in by_name:
-                known = ", ".join(by_name) or "none"
-                raise ParameterError(
-                    f"{spec.owner} has no parameter '{key}'{did_you_mean(key, by_name)} (its parameters: {known})"
-                )
+            param = find_param(spec.params, key, spec.owner)
             try:
-                given[key] = by_name[key].parse(text)
+                given[key] = param.parse(text)
             except ParameterError as err:
                 raise ParameterError(f"--set {kind}.{key}: {err}") from None
-        choices[kind] = Choice(spec.name, spec.resolve(given, data))
+        choices[kind] = Choice(registry.unambiguous_name(kind, spec), spec.resolve(given, data))
         specs[kind] = spec
         if kind == "dataset" and spec.shape is not None:
-            data = spec.shape(**choices[kind].params)
+            data = spec.data_spec(choices[kind].params)
 
     declared = option_params()
     options: dict[str, Any] = {f.name: getattr(base, f.name) for f in option_fields()}
@@ -210,6 +213,14 @@ def resolve_config(
     options["betas"] = tuple(options["betas"])
     _check_options(options)
     return TrainConfig(**{k: choices[k] for k in COMPONENT_KINDS}, **options)
+
+
+def _names(registry: Registry, kind: str, name: str, spec) -> bool:
+    """Whether ``name`` (alias, qualified or plain) resolves to ``spec``."""
+    try:
+        return registry.get(kind, name) is spec
+    except GanzooError:
+        return False
 
 
 def config_from_dict(registry: Registry, data: Mapping[str, Any]) -> TrainConfig:

@@ -54,3 +54,9 @@ def did_you_mean(name: str, choices: Iterable[str]) -> str:
     """Return "; did you mean 'x'?" for the closest choice, or "" when nothing is close."""
     close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.5)
     return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def first_line(err: BaseException, limit: int = 160) -> str:
+    """An exception as one short line (its type when it has no message), for one-line errors."""
+    text = str(err).strip()
+    return text.splitlines()[0][:limit] if text else type(err).__name__

@@ -102,6 +102,15 @@ class Param:
         )
 
 
+def find_param(declared: Sequence[Param], key: str, owner: str) -> Param:
+    """The declaration named ``key``, or a "did you mean" error listing ``owner``'s parameters."""
+    by_name = {p.name: p for p in declared}
+    if key not in by_name:
+        known = ", ".join(by_name) or "none"
+        raise ParameterError(f"{owner} has no parameter '{key}'{did_you_mean(key, by_name)} (its parameters: {known})")
+    return by_name[key]
+
+
 def resolve_params(
     declared: Sequence[Param], given: Mapping[str, Any], owner: str
 ) -> dict[str, Any]:
@@ -109,13 +118,8 @@ def resolve_params(
 
     ``owner`` names the component in error messages, e.g. "generator 'mlp'".
     """
-    by_name = {p.name: p for p in declared}
     for key in given:
-        if key not in by_name:
-            known = ", ".join(by_name) or "none"
-            raise ParameterError(
-                f"{owner} has no parameter '{key}'{did_you_mean(key, by_name)} (its parameters: {known})"
-            )
+        find_param(declared, key, owner)
     resolved = {}
     for param in declared:
         if param.name in given:

@@ -18,7 +18,7 @@ import pluggy
 
 from . import hookspecs
 from .data import DataSpec
-from .errors import ConflictError, PluginError, UnknownComponentError, did_you_mean
+from .errors import ConflictError, PluginError, UnknownComponentError, did_you_mean, first_line
 from .specs import KINDS, ComponentSpec, MetricSpec
 
 ENTRY_POINT_GROUP = "ganzoo"
@@ -121,10 +121,14 @@ class Registry:
             plugin = None
             try:
                 plugin = ep.load()
+                if self.pm.is_registered(plugin):  # a second entry point naming an already loaded module
+                    info.status, info.error = "skipped", f"same module as plugin '{self.pm.get_name(plugin)}'"
+                    self._plugins[key] = info
+                    continue
                 self.pm.register(plugin, name=key)
                 self.pm.check_pending()
             except Exception as err:  # noqa: BLE001 - any failure of third-party code is isolated
-                if plugin is not None and self.pm.is_registered(plugin):
+                if plugin is not None and self.pm.get_name(plugin) == key:
                     self.pm.unregister(plugin)
                 self._fail(info, err, "failed to load")
                 self._plugins[key] = info
@@ -155,7 +159,7 @@ class Registry:
     def _fail(self, info: PluginInfo, err: BaseException, what: str) -> None:
         if self.strict:
             raise err
-        message = f"{type(err).__name__}: {err}".splitlines()[0] if str(err) else type(err).__name__
+        message = f"{type(err).__name__}: {first_line(err, 300)}" if str(err).strip() else type(err).__name__
         info.status, info.error = "error", message
         origin = f" ({info.label})" if info.dist else ""
         self._warn(f"plugin '{info.name}'{origin} {what}: {message}; it is skipped (see `ganzoo plugins`)")
@@ -175,8 +179,7 @@ class Registry:
                 if key in failed or key not in gathered:
                     continue
                 try:
-                    result = impl.function()
-                    records = list(result) if result is not None else []
+                    records = [r for result in self._call_one(hook_name, key) if result is not None for r in result]
                     for record in records:
                         if not isinstance(record, expected):
                             raise PluginError(
@@ -204,12 +207,16 @@ class Registry:
         """Every metric record from the ``ganzoo_metrics`` hook (datasets' own metrics are on their records)."""
         return list(self._collect()["metrics"])
 
+    def _call_one(self, hook_name: str, key: str, **kwargs) -> list:
+        """Call one plugin's implementation through pluggy (so wrappers and argument pruning apply)."""
+        others = [p for name, p in self._objects.items() if name != key]
+        return self.pm.subset_hook_caller(hook_name, remove_plugins=others)(**kwargs)
+
     def add_commands(self, cli: click.Group) -> None:
         """Let every plugin add its commands to ``cli`` (isolated like the component hooks)."""
         for impl in self.pm.hook.ganzoo_commands.get_hookimpls():
-            kwargs = {"cli": cli} if "cli" in impl.argnames else {}
             try:
-                impl.function(**kwargs)
+                self._call_one("ganzoo_commands", impl.plugin_name, cli=cli)
             except Exception as err:  # noqa: BLE001
                 self._fail(self._plugins[impl.plugin_name], err, "hook ganzoo_commands() failed")
 
@@ -260,6 +267,12 @@ class Registry:
                 f"name (e.g. '{matches[-1].qualified}') or leave one out with GANZOO_LOAD_PLUGINS"
             )
         return matches[0].spec
+
+    def unambiguous_name(self, kind: str, spec: ComponentSpec) -> str:
+        """``spec``'s plain name, or its qualified ``dist:name`` when another plugin uses the same name."""
+        if spec.name not in self.conflicts(kind):
+            return spec.name
+        return next(p.qualified for p in self.components(kind) if p.spec is spec)
 
     def conflicts(self, kind: str) -> set[str]:
         """Names (and aliases) of a kind that more than one plugin provides."""

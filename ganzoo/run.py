@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from pathlib import Path
@@ -18,6 +19,11 @@ from typing import Any
 from .checkpoint import atomic_write
 from .config import TrainConfig
 from .errors import CheckpointError, ConfigError
+
+
+def finite_or_none(record: dict[str, Any]) -> dict[str, Any]:
+    """The record with NaN and infinities replaced by None, so it is valid JSON."""
+    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in record.items()}
 
 
 class RunDir:
@@ -77,8 +83,10 @@ class RunDir:
         return self.latest
 
     def append_metrics(self, record: dict[str, Any]) -> None:
-        """Append one line with a single write, so a crash leaves at most one partial last line."""
-        line = (json.dumps(record) + "\n").encode()
+        """Append one line with a single write, so a crash leaves at most one partial last line.
+
+        Non-finite numbers are written as null: ``NaN`` and ``Infinity`` are not JSON."""
+        line = (json.dumps(finite_or_none(record)) + "\n").encode()
         fd = os.open(self.metrics_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
             os.write(fd, line)

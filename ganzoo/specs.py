@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from .data import Data, DataSpec
+from .errors import GanzooError, PluginError, first_line
 from .params import Param, resolve_params
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
@@ -65,16 +66,27 @@ class ComponentSpec:
         """How error messages name this component, e.g. ``generator 'mlp'``."""
         return f"{self.kind} '{self.name}'"
 
+    def call(self, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Call one of the plugin's functions; a bug in it becomes a one-line :class:`PluginError`."""
+        try:
+            return fn(*args, **kwargs)
+        except GanzooError:
+            raise
+        except Exception as err:  # noqa: BLE001
+            raise PluginError(f"{self.owner}: {what} failed: {type(err).__name__}: {first_line(err)}") from None
+
     def resolve(self, given: Mapping[str, Any], data: DataSpec | None = None) -> dict[str, Any]:
         """Validate typed parameter values and fill in the defaults (those for ``data`` first, if declared)."""
-        defaults = dict(self.data_defaults(data)) if self.data_defaults and data is not None else {}
+        defaults = {}
+        if self.data_defaults is not None and data is not None:
+            defaults = dict(self.call("data_defaults", self.data_defaults, data))
         return resolve_params(self.params, {**defaults, **given}, self.owner)
 
     def incompatibility(self, data: DataSpec) -> str | None:
         """Why this component cannot take ``data``, or None when it can."""
         if data.kind not in self.data_kinds:
             return f"it needs {' or '.join(self.data_kinds)} data"
-        return self.check(data) if self.check else None
+        return self.call("check", self.check, data) if self.check else None
 
 
 @dataclass(frozen=True)
@@ -122,9 +134,16 @@ class DatasetSpec(ComponentSpec):
         if any(not isinstance(m, MetricSpec) for m in self.metrics):
             raise TypeError(f"{self.owner}: metrics must be ganzoo.MetricSpec records")
 
+    def data_spec(self, params: Mapping[str, Any]) -> DataSpec:
+        """The sample spec from ``shape`` without loading the data (the record must have ``shape``)."""
+        spec = self.call("shape", self.shape, **params)
+        if not isinstance(spec, DataSpec):
+            raise PluginError(f"{self.owner}: shape() returned {type(spec).__name__}, not a ganzoo.DataSpec")
+        return spec
+
     def load(self, params: Mapping[str, Any]) -> Data:
         """Build the dataset and check that it is a :class:`Data`."""
-        data = self.factory(**params)
+        data = self.call("loading", self.factory, **params)
         if not isinstance(data, Data):
             raise TypeError(f"{self.owner}: factory returned {type(data).__name__}, not ganzoo.Data")
         return data

@@ -27,6 +27,10 @@ def read_toml(path: Path | str) -> dict[str, Any]:
         raise ConfigError(f"config file {path} does not exist") from None
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"config file {path} is not valid TOML: {err}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {path} is not UTF-8 text, as TOML requires") from None
+    except IsADirectoryError:
+        raise ConfigError(f"config file {path} is a directory; give a .toml file") from None
     except OSError as err:
         raise ConfigError(f"config file {path} cannot be read: {err.strerror}") from None
 

@@ -19,10 +19,10 @@ import torch
 from torch import nn
 
 from .assemble import assemble
-from .checkpoint import save_checkpoint
+from .checkpoint import atomic_write, save_checkpoint
 from .config import TrainConfig
 from .device import describe, resolve_device
-from .errors import TrainingDiverged
+from .errors import CheckpointError, ConfigError, TrainingDiverged, first_line
 from .evaluation import Evaluator
 from .loss import LossContext
 from .plot import Figure
@@ -95,6 +95,9 @@ class Trainer:
         self.opt_g = self._adam(self.G, config.lr_g)
         self.opt_d = self._adam(self.D, config.lr_d)
         self.ema = copy.deepcopy(self.G).requires_grad_(False) if config.ema else None
+        self._g_params = list(self.G.parameters())
+        self._ema_params = list(self.ema.parameters()) if self.ema is not None else []
+        self._d_trainable = [p for p in self.D.parameters() if p.requires_grad]
         self.amp_dtype = self._amp_dtype()
         self.scaler = torch.amp.GradScaler("cuda") if self.amp_dtype == torch.float16 else None
         self.step, self.elapsed = 0, 0.0
@@ -135,37 +138,53 @@ class Trainer:
             "config": self.config.to_dict(),
             "generator": self.G.state_dict(),
             "discriminator": self.D.state_dict(),
-            "ema": self.ema.state_dict() if self.ema is not None else None,
+            "ema": self._synced_ema().state_dict() if self.ema is not None else None,
             "opt_g": self.opt_g.state_dict(),
             "opt_d": self.opt_d.state_dict(),
             "scaler": self.scaler.state_dict() if self.scaler is not None else None,
             "rng": {
                 "cpu": torch.get_rng_state(),
-                "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+                "cuda": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else [],
             },
         }
 
     def _restore(self, ckpt: dict) -> None:
+        try:
+            self._load_states(ckpt)
+        except (RuntimeError, KeyError, ValueError, TypeError) as err:
+            raise CheckpointError(
+                f"{self.run_dir.latest} does not fit the components of its own config ({first_line(err)})"
+            ) from None
+
+    def _load_states(self, ckpt: dict) -> None:
         self.G.load_state_dict(ckpt["generator"])
         self.D.load_state_dict(ckpt["discriminator"])
-        if self.ema is not None and ckpt.get("ema") is not None:
+        if self.ema is not None:
             self.ema.load_state_dict(ckpt["ema"])
-        elif self.ema is not None:  # EMA switched on when resuming: start it from the current weights
-            self.ema.load_state_dict(self.G.state_dict())
         self.opt_g.load_state_dict(ckpt["opt_g"])
         self.opt_d.load_state_dict(ckpt["opt_d"])
         if self.scaler is not None and ckpt.get("scaler"):
             self.scaler.load_state_dict(ckpt["scaler"])
         self.step, self.elapsed = int(ckpt["step"]), float(ckpt.get("elapsed", 0.0))
         torch.set_rng_state(ckpt["rng"]["cpu"])
-        if torch.cuda.is_available() and len(ckpt["rng"]["cuda"]) == torch.cuda.device_count():
+        if self.device.type == "cuda" and len(ckpt["rng"]["cuda"]) == torch.cuda.device_count():
             torch.cuda.set_rng_state_all(ckpt["rng"]["cuda"])
 
     def save(self, periodic: bool = False) -> None:
+        """Write ``latest.pt`` (and a kept ``step_N.pt``), never from weights that have gone NaN."""
+        weights = [p.detach() for p in (*self.G.parameters(), *self.D.parameters())]
+        if not torch.stack([w.isfinite().all() for w in weights]).all():  # one host sync per save
+            kept = "the last good checkpoint is kept" if self.run_dir.latest.is_file() else "no checkpoint was written"
+            raise TrainingDiverged(f"the weights became NaN or infinite by step {self.step}; {kept}. Try lower "
+                                   f"learning rates (--lr-d/--lr-g) or another loss")
         state = self.state()
-        save_checkpoint(self.run_dir.latest, state)
-        if periodic:
-            save_checkpoint(self.run_dir.periodic_checkpoint(self.step), state)
+        if periodic:  # serialise once, then copy: the two files are the same bytes
+            kept = self.run_dir.periodic_checkpoint(self.step)
+            save_checkpoint(kept, state)
+            data = kept.read_bytes()
+            atomic_write(self.run_dir.latest, lambda f: f.write(data))
+        else:
+            save_checkpoint(self.run_dir.latest, state)
 
     # -- the loop -------------------------------------------------------------------------------------------------
 
@@ -178,10 +197,9 @@ class Trainer:
 
     def _backward_step(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> None:
         optimizer.zero_grad(set_to_none=True)
-        if self.scaler is not None:
+        if self.scaler is not None:  # the scale is updated once per training step, in train_step
             self.scaler.scale(loss).backward()
             self.scaler.step(optimizer)
-            self.scaler.update()
         else:
             loss.backward()
             optimizer.step()
@@ -198,7 +216,8 @@ class Trainer:
                 real_logits, fake_logits = self.D(real), self.D(fake.detach())
                 d_loss = self.loss.discriminator_loss(real_logits, fake_logits, LossContext(real, fake.detach(), self.D))
             self._backward_step(d_loss, self.opt_d)
-        self.D.requires_grad_(False)  # G's update needs gradients through D, not D's own weight gradients
+        for p in self._d_trainable:  # G's update needs gradients through D, not D's own weight gradients
+            p.requires_grad_(False)
         try:
             for j in range(cfg.g_steps):
                 if j > 0:
@@ -209,9 +228,12 @@ class Trainer:
                     g_loss = self.loss.generator_loss(g_logits, LossContext(real, fake, self.D))
                 self._backward_step(g_loss, self.opt_g)
         finally:
-            self.D.requires_grad_(True)
+            for p in self._d_trainable:
+                p.requires_grad_(True)
+        if self.scaler is not None:
+            self.scaler.update()
         if self.ema is not None:
-            self._update_ema()
+            torch._foreach_lerp_(self._ema_params, self._g_params, 1 - self.config.ema)
         with torch.no_grad():
             stats += torch.stack([
                 d_loss.detach().float(), g_loss.detach().float(),
@@ -219,16 +241,16 @@ class Trainer:
             ])
 
     @torch.no_grad()
-    def _update_ema(self) -> None:
-        ema_params = list(self.ema.parameters())
-        torch._foreach_lerp_(ema_params, list(self.G.parameters()), 1 - self.config.ema)
+    def _synced_ema(self) -> nn.Module:
+        """The EMA generator with G's buffers (BatchNorm statistics), copied only when it is about to be used."""
         for ema_buf, buf in zip(self.ema.buffers(), self.G.buffers()):
             ema_buf.copy_(buf)
+        return self.ema
 
     @property
     def sampler(self) -> nn.Module:
         """The generator used for samples: the EMA copy when there is one."""
-        return self.ema if self.ema is not None else self.G
+        return self._synced_ema() if self.ema is not None else self.G
 
     def write_samples(self) -> Path:
         path = self.run_dir.sample_path(self.step)
@@ -240,6 +262,7 @@ class Trainer:
         records = self.run_dir.read_metrics()
         if not records:
             return
+        records = [r for r in records if "d_loss" in r and "g_loss" in r]  # evaluation-only lines have no losses
         steps = [r["step"] for r in records]
         fig = Figure(title=f"losses: {self.config.label()}", xlabel="step", ylabel="loss")
         fig.line(steps, [r["d_loss"] for r in records], label="D loss")
@@ -262,6 +285,9 @@ class Trainer:
                 self.evaluator.prepare()  # first-use work (a feature classifier) before the clock starts
             with _StopRequests() as stop:
                 result = self._loop(stop)
+        except torch.cuda.OutOfMemoryError:
+            raise ConfigError(f"out of memory on {self.device} at batch size {cfg.batch_size}; try a smaller "
+                              f"--batch-size or smaller models") from None
         finally:
             self.reporter.stop()
         if result.interrupted is None:
@@ -273,7 +299,7 @@ class Trainer:
         stats = torch.zeros(len(STATS), device=self.device)
         logged_at, last_sample, final, evals = self.step, None, {}, {}
         started = clock = time.perf_counter()
-        window_clock, window_step = clock, self.step
+        window_clock, window_step, first_step = clock, self.step, self.step
         self.G.train(), self.D.train()
         while self.step < cfg.steps and stop.signal is None:
             self.train_step(stats)
@@ -283,8 +309,8 @@ class Trainer:
             last = self.step == cfg.steps or out_of_time
             record = None
             if self.step % cfg.log_every == 0 or last:
-                now = time.perf_counter()
                 values = (stats / (self.step - logged_at)).tolist()  # the one host sync per log line
+                now = time.perf_counter()  # after the sync, so queued GPU work counts in this window
                 stats.zero_()
                 record = {"step": self.step, "time": round(self.elapsed + now - clock, 3),
                           **dict(zip(STATS, values)),
@@ -310,11 +336,12 @@ class Trainer:
             if out_of_time:
                 break
         self.elapsed += time.perf_counter() - clock
+        session = time.perf_counter() - started
         stopped = stop.signal
         self.save(periodic=stopped is None and bool(cfg.checkpoint_every))
         return RunResult(
             run_dir=self.run_dir.path, label=cfg.label(), device=describe(self.device), step=self.step,
-            total_steps=cfg.steps, seconds=self.elapsed, steps_per_sec=self.step / max(self.elapsed, 1e-9),
+            total_steps=cfg.steps, seconds=session, steps_per_sec=(self.step - first_step) / max(session, 1e-9),
             final=final, last_sample=last_sample, metrics=evals,
             interrupted=signal.Signals(stopped).name if stopped is not None else None,
         )

@@ -55,7 +55,8 @@ class RichReporter(Reporter):
         self.bars.advance(self.task, steps)
 
     def log(self, record: dict[str, Any]) -> None:
-        self.bars.update(self.task, stats=_stats_text(record), speed=f"{record.get('steps_per_sec', 0):.0f}")
+        if "steps_per_sec" in record:  # evaluation-only lines carry no training statistics
+            self.bars.update(self.task, stats=_stats_text(record), speed=f"{record['steps_per_sec']:.0f}")
 
     def message(self, text: str) -> None:
         self.bars.console.print(text)
@@ -88,6 +89,8 @@ class PlainReporter(Reporter):
 
     def log(self, record: dict[str, Any]) -> None:
         step = record["step"]
+        if "steps_per_sec" not in record:
+            return
         if step - self._last >= self.every or step == self.total:
             self._last = step
             self._print(f"step {step}/{self.total}  {record.get('steps_per_sec', 0):.0f} it/s  {_stats_text(record)}")

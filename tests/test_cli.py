@@ -72,12 +72,12 @@ def test_plugins_table(invoke):
         (["train", "--set", "hidden"], "must look like KIND.PARAM=VALUE"),
         (["train", "--steps", "0"], "--steps must be at least 1"),
         (["train", "--steps", "ten"], "--steps: parameter 'steps' expects int"),
-        (["train", "--batch-size", "-4"], "--batch-size must be at least 1"),
+        (["train", "--batch-size", "-4"], "--batch-size must be at least 2"),
         (["train", "--d-steps", "0"], "--d-steps must be at least 1"),
         (["train", "--lr-g", "0"], "--lr-g must be a positive learning rate"),
         (["train", "--latent-dim", "0"], "--latent-dim must be at least 1"),
         (["train", "--betas", "0.5"], "--betas must be two numbers"),
-        (["train", "--ema", "1.5"], "--ema must be a decay in (0, 1)"),
+        (["train", "--ema", "1.5"], "--ema must be a decay in [0, 1)"),
         (["train", "--device", "tpu"], "unknown device 'tpu'"),
         (["train", "--config", "missing.toml"], "config file missing.toml does not exist"),
         (["train", "--resume", "nowhere"], "run directory nowhere does not exist"),
@@ -193,3 +193,40 @@ def test_interrupt_saves_a_checkpoint_and_says_how_to_resume(tmp_path, sig, code
     assert f"Resume with: ganzoo train --resume {run}" in stderr
     ckpt = load_checkpoint(run / "checkpoints" / "latest.pt")
     assert ckpt["step"] >= 10
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["train", "--seed", str(2**64)], "--seed must be in [0, 2^63 - 1)"),
+        (["train", "--batch-size", "1"], "--batch-size must be at least 2"),
+        (["train", "--ema", "-0.5"], "--ema must be a decay in [0, 1)"),
+        (["train", "--resume", "somewhere", "--out", "elsewhere"], "--out and --resume exclude each other"),
+        (["sample", "run", "-o", "x.jpg"], "must end in .png (picture) or .pt (tensor)"),
+        (["sample", "run", "-o", "x.pt", "--seed", "-1"], "--seed must be in"),
+    ],
+)
+def test_more_mistakes_are_one_line(invoke, args, message, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = invoke(*args, expect=None)
+    assert result.exit_code != 0 and result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
+
+
+def test_a_config_that_is_not_utf8_is_one_line(invoke, tmp_path):
+    config = tmp_path / "latin1.toml"
+    config.write_bytes("steps = 3 # caf\xe9\n".encode("latin-1"))
+    result = invoke("train", "--config", config, expect=1)
+    assert result.stderr.count("\n") == 1 and "not UTF-8" in result.stderr
+
+
+def test_a_non_empty_out_directory_is_refused(invoke, tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    result = invoke("train", "--out", tmp_path, expect=1)
+    assert "is not empty" in result.stderr and (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_ema_zero_switches_the_average_off(registry):
+    from ganzoo.config import resolve_config
+
+    assert resolve_config(registry, {}).ema == 0.99  # the parabola's suggestion
+    assert resolve_config(registry, {"ema": 0.0}).ema is None

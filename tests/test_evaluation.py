@@ -157,3 +157,22 @@ def test_time_limit_stops_and_saves(invoke, tmp_path):
     result = ganzoo.train(steps=10_000_000, time_limit=1.0, set=["dataset.n=256"], out=tmp_path / "run")
     assert 0 < result.step < 10_000_000 and result.interrupted is None
     assert ganzoo.checkpoint.load_checkpoint(tmp_path / "run" / "checkpoints" / "latest.pt")["step"] == result.step
+
+
+def test_evaluation_lines_between_log_lines(invoke, tmp_path):
+    invoke("train", "--steps", "20", "--log-every", "5", "--eval-every", "7", "--eval-samples", "200",
+           "--set", "dataset.n=128", "--out", tmp_path / "run", "-q")
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records if "curve_error" in r] == [7, 14, 20]
+    assert [r["step"] for r in records if "d_loss" in r] == [5, 10, 15, 20]
+    assert (tmp_path / "run" / "loss_curve.png").is_file()
+
+
+def test_training_the_classifier_leaves_the_random_stream_alone(tiny_images):
+    from ganzoo_metrics.classifier import train_classifier
+
+    _, _, train, test = tiny_images
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    train_classifier(train, test, torch.device("cpu"), lambda d, n: (lambda steps=1: None), min_steps=5)
+    assert torch.equal(before, torch.get_rng_state())

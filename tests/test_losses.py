@@ -84,3 +84,17 @@ def test_labels_outside_zero_one_are_rejected(registry):
 
     with pytest.raises(ParameterError, match="real_label"):
         _loss(registry, "bce", real_label=1.5)
+
+
+def test_minimax_generator_ignores_label_smoothing(registry):
+    """With D's fake target smoothed to 0.1, G must still push D(G(z)) up, never towards 0.1."""
+    logit = torch.tensor([-4.0], requires_grad=True)  # D(G(z)) ~ 0.018, below the smoothed target
+    _loss(registry, "bce", fake_label=0.1).generator_loss(logit, _ctx()).backward()
+    assert logit.grad.item() < 0  # gradient descent raises the logit
+
+
+def test_real_label_must_exceed_fake_label(registry):
+    from ganzoo import ParameterError
+
+    with pytest.raises(ParameterError, match="must be above"):
+        _loss(registry, "nonsaturating", real_label=0.2, fake_label=0.3)

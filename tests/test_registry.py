@@ -180,3 +180,29 @@ def test_records_validate_themselves():
         GeneratorSpec(name="x", factory=print, description="two\nlines")
     with pytest.raises(TypeError, match="not callable"):
         GeneratorSpec(name="x", factory="nope", description="d")
+
+
+def test_a_qualified_name_trains_through_a_conflict(plugin, registry, tmp_path):
+    import ganzoo
+
+    class ShadowLoss:
+        @hookimpl
+        def ganzoo_losses(self):
+            spec = registry.get("loss", "bce")
+            yield type(spec)(name="bce", factory=spec.factory, description="a second bce", params=spec.params)
+
+    plugin(ShadowLoss(), name="shadow", dist="shadow-losses", version="1.0")
+    result = ganzoo.train(loss="ganzoo:bce", steps=3, set=["dataset.n=64"], out=tmp_path / "run")
+    assert result.step == 3
+    saved = (tmp_path / "run" / "config.toml").read_text()
+    assert 'name = "ganzoo:bce"' in saved  # stored qualified, so resume and sample resolve it again
+    assert ganzoo.sample(tmp_path / "run", 5).shape == (5, 2)
+
+
+def test_two_entry_points_naming_one_module_keep_the_first(monkeypatch):
+    monkeypatch.delenv("GANZOO_LOAD_PLUGINS")
+    registry = Registry(warn=lambda line: None)
+    registry.load_entry_points([EntryPoint("mlp", "ganzoo_mlp", "ganzoo"), EntryPoint("again", "ganzoo_mlp", "ganzoo")])
+    info = {p.name: p for p in registry.plugins()}
+    assert info["mlp"].status == "ok" and info["mlp"].provides["generators"] == ["mlp"]
+    assert info["again"].status == "skipped" and "same module" in info["again"].error

@@ -27,7 +27,7 @@ def ganzoo_generators():
             Param("fc", int, 1024, "width of the first fully connected layer"),
             Param("channels", int, 128, "feature maps at H/4 x W/4"),
             Param("mid_channels", int, 64, "feature maps after the first upsampling conv"),
-            Param("kernel", int, 5, "conv kernel size (odd)"),
+            Param("kernel", int, 3, "conv kernel size (odd)"),
             Param("batchnorm", bool, True, "BatchNorm after the fully connected layers and the first conv"),
             Param("slope", float, 0.0, "LeakyReLU negative slope (0 = ReLU)"),
         ),

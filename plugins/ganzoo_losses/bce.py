@@ -23,14 +23,17 @@ class MinimaxLoss(GANLoss):
         for name, value in (("real_label", real_label), ("fake_label", fake_label)):
             if not 0 <= value <= 1:
                 raise ParameterError(f"loss: '{name}' must be in [0, 1], got {value}")
+        if real_label <= fake_label:
+            raise ParameterError(f"loss: 'real_label' ({real_label}) must be above 'fake_label' ({fake_label})")
         self.real_label, self.fake_label = real_label, fake_label
 
     def discriminator_loss(self, real_logits, fake_logits, ctx: LossContext):
         return _bce(real_logits, self.real_label) + _bce(fake_logits, self.fake_label)
 
     def generator_loss(self, fake_logits, ctx: LossContext):
-        # G plays against D's own objective on fakes: minimise -BCE(D(G(z)), 0) = log(1 - D(G(z))).
-        return -_bce(fake_logits, self.fake_label)
+        # G plays against D's objective on fakes: minimise -BCE(D(G(z)), 0) = log(1 - D(G(z))). Label smoothing
+        # shapes D's targets only; with a smoothed target G's optimum would sit at D = fake_label, not below it.
+        return -_bce(fake_logits, 0.0)
 
 
 class NonSaturatingLoss(MinimaxLoss):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from ganzoo import Data, DataSpec, cache_dir
 FORMAT = "ganzoo-classifier"
 FEATURES = 128
 #: Parameters that change where data comes from but not what it is; they do not change the classifier.
-NOT_IDENTITY = {"root", "download", "train"}
+NOT_IDENTITY = {"root", "download"}
 
 
 class FeatureCNN(nn.Module):
@@ -69,11 +70,18 @@ def train_classifier(train: Data, test: Data | None, device: torch.device, progr
                      batch_size: int = 128, min_steps: int = 300, seed: int = 0) -> tuple[FeatureCNN, float]:
     """Train on ``train`` with Adam for ``epochs`` (more on a small dataset, so it still sees ``min_steps``
     batches) and report the accuracy on ``test`` (or ``train`` when there is no held-out split)."""
+    # Its own random stream: training the classifier on first use must not change a GAN run's random numbers.
+    devices = [device] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        return _train(train, test, device, progress, epochs, batch_size, min_steps, seed)
+
+
+def _train(train: Data, test: Data | None, device: torch.device, progress, epochs: int, batch_size: int,
+           min_steps: int, seed: int) -> tuple[FeatureCNN, float]:
     classes = int(train.labels.max()) + 1
     gen = torch.Generator().manual_seed(seed)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = FeatureCNN(train.spec, classes).to(device)
+    model = FeatureCNN(train.spec, classes).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     images, labels = train.samples, train.labels
     steps_per_epoch = math.ceil(len(images) / batch_size)
@@ -109,7 +117,7 @@ def load_or_train(dataset: str, params: dict[str, Any], train: Data, test: Data 
             pass
     model, acc = train_classifier(train, test, device, progress)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
+    tmp = path.with_suffix(f".tmp-{os.getpid()}")  # two processes may build the same cache at once
     torch.save({"format": FORMAT, "state": {k: v.cpu() for k, v in model.state_dict().items()}, "accuracy": acc},
                tmp)
     tmp.replace(path)
