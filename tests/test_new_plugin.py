@@ -1,0 +1,84 @@
+"""``ganzoo new-plugin``: the package it writes installs with ``pip install -e`` and its own test passes unchanged;
+bad names and existing folders are refused with one line."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import json
+import os
+import subprocess
+import sys
+import venv
+
+import pytest
+
+
+def _env() -> dict[str, str]:
+    # the test run's GANZOO_* settings keep plugins out; the generated test sets its own
+    return {k: v for k, v in os.environ.items() if not k.startswith("GANZOO_")}
+
+
+def _run(*args, **kwargs) -> subprocess.CompletedProcess:
+    result = subprocess.run([str(a) for a in args], capture_output=True, text=True, env=_env(), timeout=300, **kwargs)
+    assert result.returncode == 0, (args, result.stdout[-3000:], result.stderr[-3000:])
+    return result
+
+
+def test_generated_package_installs_editable_and_its_test_passes(invoke, tmp_path):
+    out = invoke("new-plugin", "ganzoo-tinygan", "--dir", tmp_path).stdout
+    package = tmp_path / "ganzoo-tinygan"
+    assert f"pip install -e {package}" in out and f"pytest {package}" in out and "ganzoo list" in out
+    assert sorted(p.relative_to(package).as_posix() for p in package.rglob("*") if p.is_file()) == [
+        "README.md", "ganzoo_tinygan/__init__.py", "pyproject.toml", "tests/test_ganzoo_tinygan.py"]
+
+    venv.create(tmp_path / "venv", system_site_packages=True, with_pip=False)  # sees torch and this ganzoo
+    python = tmp_path / "venv" / ("Scripts" if os.name == "nt" else "bin") / "python"
+    _run(python, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--no-index", "-e",
+         package, cwd=tmp_path)
+    result = _run(python, "-m", "pytest", "-q", "-p", "no:cacheprovider", package, cwd=tmp_path)
+    # one test per kind (G and D on points and images), discovery and a short training run
+    assert "8 passed" in result.stdout, result.stdout[-2000:]
+
+
+def test_one_kind_gives_a_module_with_only_that_hook(invoke, plugin, tmp_path, monkeypatch):
+    invoke("new-plugin", "ganzoo-lsq", "--kind", "loss", "--dir", tmp_path)
+    package = tmp_path / "ganzoo-lsq"
+    source = (package / "ganzoo_lsq" / "__init__.py").read_text()
+    tree = ast.parse(source)
+    hooks = [n.name for n in tree.body if isinstance(n, ast.FunctionDef) and n.name.startswith("ganzoo_")]
+    assert hooks == ["ganzoo_losses"]
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    assert imported == {"__future__", "ganzoo"}  # the public API only, and nothing the loss does not need
+    ast.parse((package / "tests" / "test_ganzoo_lsq.py").read_text())
+
+    monkeypatch.syspath_prepend(str(package))
+    plugin(importlib.import_module("ganzoo_lsq"), name="lsq", dist="ganzoo-lsq", version="0.1.0")
+    listing = json.loads(invoke("list", "--json").stdout)
+    mine = {kind: [c["name"] for c in items if c["provider"] == "ganzoo-lsq"] for kind, items in listing.items()}
+    assert mine == {"generators": [], "discriminators": [], "losses": ["lsq"], "datasets": []}
+
+
+@pytest.mark.parametrize("args, message", [
+    (["My_Plugin"], "lower-case letters"),
+    (["ganzoo-3d"], "starts with a letter"),
+    (["class"], "Python keyword"),
+    (["ganzoo-mlp"], "module named 'ganzoo_mlp' is already importable"),
+    (["mlp"], "generator 'mlp' already exists"),
+    (["ganzoo-parabola", "--kind", "dataset"], "dataset 'parabola' already exists"),
+    (["ganzoo-x", "--kind", "critic"], "'critic' is not one of"),
+])
+def test_bad_names_are_refused_with_one_line(invoke, tmp_path, args, message):
+    result = invoke("new-plugin", *args, "--dir", tmp_path, expect=None)
+    assert result.exit_code != 0
+    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1 and message in result.stderr
+    assert list(tmp_path.iterdir()) == []  # nothing written, not even a staging folder
+
+
+def test_an_existing_folder_is_never_overwritten(invoke, tmp_path):
+    (tmp_path / "ganzoo-mine").mkdir()
+    (tmp_path / "ganzoo-mine" / "keep.txt").write_text("mine")
+    result = invoke("new-plugin", "ganzoo-mine", "--dir", tmp_path, expect=1)
+    assert "already exists" in result.stderr and "never overwrites" in result.stderr
+    assert [p.name for p in (tmp_path / "ganzoo-mine").iterdir()] == ["keep.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ganzoo-mine"]

@@ -1,0 +1,74 @@
+"""The plugin guide keeps up with the code: every hook in ``ganzoo.hookspecs`` is documented with its signature and
+every field of the record it yields, so a new hook cannot ship undocumented."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import re
+import typing
+from pathlib import Path
+
+import pytest
+
+from ganzoo import Param, hookspecs
+from ganzoo.specs import ComponentSpec
+
+ROOT = Path(__file__).resolve().parent.parent
+GUIDE = (ROOT / "docs" / "plugins.md").read_text()
+
+
+def _hooks() -> dict[str, typing.Callable]:
+    """Every function marked ``@hookspec`` (pluggy marks them with a ``ganzoo_spec`` attribute)."""
+    return {name: fn for name, fn in vars(hookspecs).items()
+            if inspect.isfunction(fn) and getattr(fn, "ganzoo_spec", None) is not None}
+
+
+def _record_type(fn) -> type | None:
+    """The record a hook yields, from its ``Iterable[Record]`` return annotation (None for hooks like commands)."""
+    returned = typing.get_type_hints(fn).get("return")
+    args = typing.get_args(returned)
+    return args[0] if args and dataclasses.is_dataclass(args[0]) else None
+
+
+def _section(signature: str) -> str:
+    """The guide's text under the heading ``### `signature` `` up to the next heading."""
+    match = re.search(rf"^### `{re.escape(signature)}`\n(.*?)(?=^#)", GUIDE + "\n#", re.M | re.S)
+    assert match, f"docs/plugins.md has no section headed ### `{signature}`"
+    return match.group(1)
+
+
+def test_hooks_are_found():
+    assert {"ganzoo_generators", "ganzoo_datasets", "ganzoo_commands"} <= set(_hooks())
+
+
+@pytest.mark.parametrize("name", sorted(_hooks()))
+def test_every_hook_is_documented_with_its_signature_and_record_fields(name):
+    fn = _hooks()[name]
+    signature = f"{name}({', '.join(inspect.signature(fn).parameters)})"
+    section = _section(signature)
+    record = _record_type(fn)
+    if record is None:
+        return
+    assert f"`{record.__name__}`" in section, f"the section on {signature} does not name {record.__name__}"
+    # fields shared by every component kind are documented once, in the table before the hooks
+    shared = {f.name for f in dataclasses.fields(ComponentSpec)} if issubclass(record, ComponentSpec) else set()
+    common = GUIDE.split("## The hooks")[0]
+    for field in dataclasses.fields(record):
+        where = common if field.name in shared else section
+        assert f"`{field.name}`" in where, f"docs/plugins.md does not describe {record.__name__}.{field.name}"
+
+
+def test_params_and_environment_are_documented():
+    for field in dataclasses.fields(Param):
+        assert field.name in GUIDE
+    for variable in ("GANZOO_LOAD_PLUGINS", "GANZOO_STRICT_PLUGINS"):
+        assert f"`{variable}" in GUIDE
+
+
+def test_readme_shows_how_to_write_and_install_a_plugin():
+    readme = (ROOT / "README.md").read_text()
+    write = readme.split("### Write a plugin")[1].split("###")[0]
+    for command in ("ganzoo new-plugin", "pip install -e", "ganzoo list"):
+        assert command in write
+    assert "### Install a plugin" in readme and "docs/plugins.md" in readme
