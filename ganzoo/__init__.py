@@ -23,7 +23,7 @@ from .evaluation import EvalContext, cache_dir
 from .hookspecs import hookimpl
 from .loss import GANLoss, LossContext
 from .params import Param
-from .specs import DatasetSpec, DiscriminatorSpec, GeneratorSpec, LossSpec, MetricSpec
+from .specs import DatasetSpec, DiscriminatorSpec, GeneratorSpec, LossSpec, MetricSpec, RecipeSpec
 
 try:
     __version__ = _metadata.version("ganzoo")
@@ -56,6 +56,7 @@ def sample(run_dir, n: int = 64, **options):
 __all__ = [
     "CheckpointError", "ConfigError", "ConflictError", "Data", "DataSpec", "DatasetError", "DatasetSpec",
     "DiscriminatorSpec", "EvalContext", "GANLoss", "GanzooError", "GeneratorSpec", "IncompatibleError",
-    "LossContext", "LossSpec", "MetricSpec", "Param", "ParameterError", "PluginError", "UnknownComponentError",
+    "LossContext", "LossSpec", "MetricSpec", "Param", "ParameterError", "PluginError", "RecipeSpec",
+    "UnknownComponentError",
     "__version__", "cache_dir", "evaluate", "hookimpl", "sample", "train",
 ]

@@ -1,13 +1,15 @@
 """One place for every training default, and how a run's settings are resolved.
 
-Precedence, lowest first: the defaults below < the dataset's ``suggested`` options < ``--config FILE.toml`` <
-command-line flags and ``--set``. The result is a fully resolved :class:`TrainConfig`, written to ``config.toml``.
+Precedence, lowest first: the defaults below < the dataset's ``suggested`` options < a recipe (``--recipe NAME``,
+or ``recipe = "NAME"`` in the config file) < ``--config FILE.toml`` < command-line flags and ``--set``. The result is
+a fully resolved :class:`TrainConfig`, written to ``config.toml``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +42,8 @@ class TrainConfig:
     discriminator: Choice = Choice("mlp")
     loss: Choice = Choice("nonsaturating")
     dataset: Choice = Choice("parabola")
+    #: The recipe the run started from. Every value is resolved, so the rest of the config stands on its own.
+    recipe: str | None = None
     steps: int = _opt(3000, int, "training steps in total, or the dataset's suggestion (a resumed run continues "
                              "up to this number)")
     batch_size: int = _opt(64, int, "samples per batch")
@@ -54,6 +58,10 @@ class TrainConfig:
     seed: int = _opt(0, int, "random seed (same seed, same weights on CPU)")
     device: str = _opt("auto", str, "auto | cpu | cuda | cuda:N | mps")
     amp: bool = _opt(False, bool, "mixed precision on CUDA (bf16 autocast; fp16 with loss scaling on older GPUs)")
+    compile: bool = _opt(False, bool, "torch.compile G and D (first steps are slow while it compiles; on CUDA it "
+                                      "also captures CUDA graphs, see --compile-mode)")
+    compile_mode: str = _opt("auto", str, "torch.compile mode: auto (reduce-overhead on CUDA, i.e. CUDA graphs; "
+                                          "default elsewhere) | default | reduce-overhead | max-autotune")
     log_every: int = _opt(50, int, "steps between metric lines in metrics.jsonl")
     sample_every: int = _opt(500, int, "steps between sample images (0: only at the end)")
     checkpoint_every: int = _opt(1000, int, "steps between kept checkpoints (latest.pt is written at the end too)")
@@ -67,8 +75,12 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """The TOML layout: options at the top, then one table per component with ``name`` and its parameters."""
-        out: dict[str, Any] = {f.name: getattr(self, f.name) for f in option_fields()}
+        out: dict[str, Any] = {"recipe": self.recipe} if self.recipe else {}
+        out.update({f.name: getattr(self, f.name) for f in option_fields()})
         out["betas"] = list(self.betas)
+        # "Off" is written as 0: TOML has no null, and a missing key would let a dataset's suggestion or a recipe
+        # switch it back on when the file is used again.
+        out["ema"], out["time_limit"] = self.ema or 0.0, self.time_limit or 0.0
         for kind in COMPONENT_KINDS:
             choice = self.component(kind)
             out[kind] = {"name": choice.name, **choice.params}
@@ -83,8 +95,8 @@ class TrainConfig:
 
 
 def option_fields() -> list[dataclasses.Field]:
-    """The hyperparameter fields (everything but the four components)."""
-    return [f for f in dataclasses.fields(TrainConfig) if f.name not in COMPONENT_KINDS]
+    """The hyperparameter fields (everything but the four components and the recipe's name)."""
+    return [f for f in dataclasses.fields(TrainConfig) if f.name not in (*COMPONENT_KINDS, "recipe")]
 
 
 def option_params() -> dict[str, Param]:
@@ -122,17 +134,47 @@ def _check_options(options: Mapping[str, Any]) -> None:
 
 def load_config_file(path: Path | str) -> dict[str, Any]:
     """Read a config file and reject unknown top-level keys and malformed component tables."""
-    data = read_toml(path)
-    known = [*option_params(), *COMPONENT_KINDS]
+    data = check_layout(read_toml(path), f"config file {path}")
+    if not isinstance(data.get("recipe", ""), str):
+        raise ConfigError(f"config file {path}: recipe must be a recipe's name (see `ganzoo recipes`)")
+    return data
+
+
+def check_layout(data: Mapping[str, Any], where: str, recipe_key: bool = True) -> dict[str, Any]:
+    """Check the layout shared by config files and recipes: known options, component tables with a ``name``.
+
+    ``where`` starts each error (``config file x.toml``, ``recipe 'y' (ganzoo 0.1.0)``). A component may be given as
+    ``generator = "NAME"``; the result always holds tables. ``recipe_key``: whether ``recipe = NAME`` is allowed.
+    """
+    data = {k: dict(v) if isinstance(v, Mapping) else v for k, v in data.items()}
+    known = [*(["recipe"] if recipe_key else []), *option_params(), *COMPONENT_KINDS]
     for key, value in data.items():
         if key not in known:
-            raise ConfigError(f"config file {path}: unknown key '{key}'{did_you_mean(key, known)}")
+            raise ConfigError(f"{where}: unknown key '{key}'{did_you_mean(key, known)}")
         if key in COMPONENT_KINDS:
             if isinstance(value, str):
                 data[key] = {"name": value}
             elif not isinstance(value, Mapping) or not isinstance(value.get("name", ""), str):
-                raise ConfigError(f"config file {path}: [{key}] must be a table with a 'name' (or {key} = \"NAME\")")
+                raise ConfigError(f"{where}: [{key}] must be a table with a 'name' (or {key} = \"NAME\")")
     return data
+
+
+@contextmanager
+def _blame(where: str | None) -> Iterator[None]:
+    """Prefix a user error with the layer it came from (e.g. a recipe), keeping its type."""
+    try:
+        yield
+    except GanzooError as err:
+        if where is None:
+            raise
+        raise type(err)(f"{where}: {err}") from None
+
+
+def _recipe_layer(registry: Registry, name: str) -> tuple[str, dict[str, Any]]:
+    """The recipe's settings, checked like a config file; and how errors name it (recipe and plugin)."""
+    provided = registry.recipe(name)
+    where = f"recipe '{provided.spec.name}' ({provided.plugin.label})"
+    return where, check_layout(provided.spec.settings, where, recipe_key=False)
 
 
 def parse_set(items: Iterable[str]) -> dict[str, dict[str, str]]:
@@ -159,32 +201,48 @@ def resolve_config(
     config_file: Path | str | None = None,
     sets: Iterable[str] = (),
     base: TrainConfig | None = None,
+    recipe: str | None = None,
 ) -> TrainConfig:
-    """Merge defaults, the dataset's suggestions, a config file, flags and ``--set`` into a checked config.
+    """Merge defaults, the dataset's suggestions, a recipe, a config file, flags and ``--set`` into a checked config.
 
     ``flags`` holds typed option values and component names (``generator``...) that the user gave explicitly.
-    ``base`` replaces the defaults and the dataset's suggestions (e.g. a saved run's config).
+    ``recipe`` names a recipe (else the config file's ``recipe`` key, if any). ``base`` replaces the defaults, the
+    dataset's suggestions and any recipe (e.g. a saved run's config, which is already resolved).
     """
     flags = {k: v for k, v in (flags or {}).items() if v is not None}
     file = load_config_file(config_file) if config_file else {}
     suggest = base is None
+    recipe = recipe or file.pop("recipe", None)
+    if not suggest and recipe is not None:
+        raise ConfigError("a recipe cannot be applied on top of a saved run's settings; start a new run with it")
     base = base or TrainConfig()
+    recipe_where, recipe_layer = _recipe_layer(registry, recipe) if recipe else (None, {})
     set_values = parse_set(sets)
+    layers = ((recipe_where, recipe_layer), (None, file))  # lowest first; ``None``: errors need no prefix
 
     choices: dict[str, Choice] = {}
     specs = {}
     data = None
     for kind in ("dataset", "generator", "discriminator", "loss"):  # the data first: defaults may depend on it
-        table = dict(file.get(kind, {}))
-        file_name = table.pop("name", None)
-        name = flags.get(kind) or file_name or base.component(kind).name
-        spec = registry.get(kind, name)
+        tables = [(where, dict(layer.get(kind, {}))) for where, layer in layers]
+        named = [(where, table.pop("name", None)) for where, table in tables]
+        name, name_from = flags.get(kind), None
+        if not name:
+            for where, layer_name in named:  # the highest layer that names a component chooses it
+                if layer_name is not None:
+                    name, name_from = layer_name, where
+        with _blame(name_from):
+            spec = registry.get(kind, name or base.component(kind).name)
         # Parameters from a lower layer belong to the component that layer chose; keep them only for that one.
         given: dict[str, Any] = {}
         if _names(registry, kind, base.component(kind).name, spec):
             given.update(base.component(kind).params)
-        if file_name is None or _names(registry, kind, file_name, spec):
-            given.update(table)
+        for (where, table), (_, layer_name) in zip(tables, named):
+            if layer_name is None or _names(registry, kind, layer_name, spec):
+                if where is not None:
+                    with _blame(where):
+                        spec.resolve(table, data)  # only so that a bad value names the layer it came from
+                given.update(table)
         for key, text in set_values.get(kind, {}).items():
             param = find_param(spec.params, key, spec.owner)
             try:
@@ -200,7 +258,12 @@ def resolve_config(
     options: dict[str, Any] = {f.name: getattr(base, f.name) for f in option_fields()}
     if suggest:
         options.update({k: v for k, v in specs["dataset"].suggested.items() if k in declared})
-    for source, values in (("config file", {k: v for k, v in file.items() if k in declared}), ("flag", flags)):
+    sources = (
+        (recipe_where, {k: v for k, v in recipe_layer.items() if k in declared}),
+        ("config file", {k: v for k, v in file.items() if k in declared}),
+        ("flag", flags),
+    )
+    for source, values in sources:
         for key, value in values.items():
             if key in COMPONENT_KINDS:
                 continue
@@ -210,9 +273,12 @@ def resolve_config(
                 options[key] = declared[key].coerce(value, where=source)
             except ParameterError as err:
                 raise ConfigError(f"option {err}") from None
+        if source == recipe_where and recipe_where is not None:
+            with _blame(recipe_where):  # a recipe's bad value is the recipe's fault, whatever overrides it later
+                _check_options({**options, "betas": tuple(options["betas"])})
     options["betas"] = tuple(options["betas"])
     _check_options(options)
-    return TrainConfig(**{k: choices[k] for k in COMPONENT_KINDS}, **options)
+    return TrainConfig(**{k: choices[k] for k in COMPONENT_KINDS}, recipe=recipe or base.recipe, **options)
 
 
 def _names(registry: Registry, kind: str, name: str, spec) -> bool:
@@ -228,7 +294,7 @@ def config_from_dict(registry: Registry, data: Mapping[str, Any]) -> TrainConfig
     base = TrainConfig(**{
         kind: Choice(str(data[kind]["name"]), {k: v for k, v in data[kind].items() if k != "name"})
         for kind in COMPONENT_KINDS
-    })
-    flags = {k: v for k, v in data.items() if k not in COMPONENT_KINDS}
+    }, recipe=data.get("recipe"))
+    flags = {k: v for k, v in data.items() if k not in (*COMPONENT_KINDS, "recipe")}
     return resolve_config(registry, flags, base=base)
 

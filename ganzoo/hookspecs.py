@@ -16,7 +16,7 @@ from collections.abc import Iterable
 
 import pluggy
 
-from .specs import DatasetSpec, DiscriminatorSpec, GeneratorSpec, LossSpec, MetricSpec
+from .specs import DatasetSpec, DiscriminatorSpec, GeneratorSpec, LossSpec, MetricSpec, RecipeSpec
 
 hookspec = pluggy.HookspecMarker("ganzoo")
 hookimpl = pluggy.HookimplMarker("ganzoo")
@@ -68,6 +68,17 @@ def ganzoo_metrics() -> Iterable[MetricSpec]:
     ``applies(data)`` receives the loaded :class:`ganzoo.Data`; ``compute(ctx)`` receives a
     :class:`ganzoo.EvalContext` and returns ``{key: number}``. A metric for one dataset only belongs on that
     dataset's record instead (``DatasetSpec(metrics=...)``).
+    """
+
+
+@hookspec
+def ganzoo_recipes() -> Iterable[RecipeSpec]:
+    """Return or yield :class:`ganzoo.RecipeSpec` records: named, complete training configurations.
+
+    ``settings`` is laid out like a config file: top-level options plus ``generator``/``discriminator``/``loss``/
+    ``dataset`` tables with a ``name`` and parameters, e.g. ``{"steps": 5000, "generator": {"name": "mlp",
+    "hidden": [256, 256]}}``. ``ganzoo train --recipe NAME`` puts it above the dataset's suggestions and below
+    ``--config`` and flags; its contents are checked like a config file, and errors name the recipe and plugin.
     """
 
 

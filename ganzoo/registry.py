@@ -19,12 +19,14 @@ import pluggy
 from . import hookspecs
 from .data import DataSpec
 from .errors import ConflictError, PluginError, UnknownComponentError, did_you_mean, first_line
-from .specs import KINDS, ComponentSpec, MetricSpec
+from .specs import KINDS, ComponentSpec, MetricSpec, RecipeSpec
 
 ENTRY_POINT_GROUP = "ganzoo"
 BUILTIN_DIST = "ganzoo"
 SINGULAR = {plural: cls.kind for plural, cls in KINDS.items()}
 PLURAL = {singular: plural for plural, singular in SINGULAR.items()}
+#: Records that are not components, by plural name: (hook, record type).
+OTHER_RECORDS = {"metrics": ("ganzoo_metrics", MetricSpec), "recipes": ("ganzoo_recipes", RecipeSpec)}
 
 
 def canonical(dist: str) -> str:
@@ -157,11 +159,14 @@ class Registry:
         self._components = None
 
     def _fail(self, info: PluginInfo, err: BaseException, what: str) -> None:
-        if self.strict:
-            raise err
         message = f"{type(err).__name__}: {first_line(err, 300)}" if str(err).strip() else type(err).__name__
-        info.status, info.error = "error", message
         origin = f" ({info.label})" if info.dist else ""
+        if self.strict:  # one line, not the plugin's traceback: the user can only fix, uninstall or skip it
+            raise PluginError(
+                f"plugin '{info.name}'{origin} {what}: {message}; fix or uninstall it, or unset "
+                f"GANZOO_STRICT_PLUGINS to skip it with a warning"
+            ) from err
+        info.status, info.error = "error", message
         self._warn(f"plugin '{info.name}'{origin} {what}: {message}; it is skipped (see `ganzoo plugins`)")
 
     # -- collecting -----------------------------------------------------------------------------------------------
@@ -171,9 +176,9 @@ class Registry:
             return self._components
         gathered: dict[str, dict[str, list[ComponentSpec]]] = {key: {} for key in self._objects}
         failed: set[str] = set()
-        hooks = {**hookspecs.COMPONENT_HOOKS, "metrics": "ganzoo_metrics"}
+        hooks = {**hookspecs.COMPONENT_HOOKS, **{plural: hook for plural, (hook, _) in OTHER_RECORDS.items()}}
         for plural, hook_name in hooks.items():
-            expected = KINDS.get(plural, MetricSpec)
+            expected = KINDS[plural] if plural in KINDS else OTHER_RECORDS[plural][1]
             for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
                 key = impl.plugin_name
                 if key in failed or key not in gathered:
@@ -206,6 +211,14 @@ class Registry:
     def metrics(self) -> list[Provided]:
         """Every metric record from the ``ganzoo_metrics`` hook (datasets' own metrics are on their records)."""
         return list(self._collect()["metrics"])
+
+    def recipes(self) -> list[Provided]:
+        """Every recipe record from the ``ganzoo_recipes`` hook, with its plugin."""
+        return list(self._collect()["recipes"])
+
+    def recipe(self, name: str) -> Provided:
+        """Resolve a recipe name (or qualified ``dist:name``) to its record and plugin."""
+        return self._match(self.recipes(), "recipe", name, "`ganzoo recipes`")
 
     def _call_one(self, hook_name: str, key: str, **kwargs) -> list:
         """Call one plugin's implementation through pluggy (so wrappers and argument pruning apply)."""
@@ -246,27 +259,35 @@ class Registry:
     def get(self, kind: str, name: str) -> ComponentSpec:
         """Resolve a name, alias or qualified ``dist:name`` to its record."""
         plural = self.plural(kind)
-        singular = SINGULAR[plural]
-        providers = self.components(plural)
+        try:
+            return self._match(self.components(plural), SINGULAR[plural], name, f"`ganzoo list {plural}`").spec
+        except UnknownComponentError as err:
+            broken = [p for p in self._plugins.values() if p.status == "error"]
+            if not broken:
+                raise
+            # the name may belong to a plugin that failed to load: say so on the error's own line
+            names = ", ".join(f"'{p.name}'" + (f" ({p.label})" if p.dist else "") for p in broken)
+            raise UnknownComponentError(f"{err}; it may come from a plugin that failed to load: {names} "
+                                        f"(see `ganzoo plugins`)") from None
+
+    @staticmethod
+    def _match(providers: list[Provided], singular: str, name: str, listing: str) -> Provided:
+        """The one provider of ``name``: "did you mean" when there is none, a conflict error when there are two."""
+        def names(p: Provided) -> tuple[str, ...]:
+            return (p.spec.name, *getattr(p.spec, "aliases", ()))  # recipes have no aliases
+
         prefix, _, short = name.rpartition(":")
-        matches = [
-            p for p in providers
-            if short in (p.spec.name, *p.spec.aliases) and (not prefix or p.plugin.prefix == canonical(prefix))
-        ]
+        matches = [p for p in providers if short in names(p) and (not prefix or p.plugin.prefix == canonical(prefix))]
         if not matches:
-            names = [n for p in providers for n in (p.spec.name, *p.spec.aliases)]
-            names += [p.qualified for p in providers]
-            hint = did_you_mean(name, names)
-            raise UnknownComponentError(
-                f"unknown {singular} '{name}'{hint} (see `ganzoo list {plural}`)"
-            )
+            known = [n for p in providers for n in names(p)] + [p.qualified for p in providers]
+            raise UnknownComponentError(f"unknown {singular} '{name}'{did_you_mean(name, known)} (see {listing})")
         if len(matches) > 1:
-            listing = ", ".join(f"'{p.qualified}' from {p.plugin.label}" for p in matches)
+            origins = ", ".join(f"'{p.qualified}' from {p.plugin.label}" for p in matches)
             raise ConflictError(
-                f"{singular} '{name}' is provided by {len(matches)} plugins: {listing}; pick one by its qualified "
+                f"{singular} '{name}' is provided by {len(matches)} plugins: {origins}; pick one by its qualified "
                 f"name (e.g. '{matches[-1].qualified}') or leave one out with GANZOO_LOAD_PLUGINS"
             )
-        return matches[0].spec
+        return matches[0]
 
     def unambiguous_name(self, kind: str, spec: ComponentSpec) -> str:
         """``spec``'s plain name, or its qualified ``dist:name`` when another plugin uses the same name."""

@@ -6,6 +6,7 @@ it. It may also say which data it accepts, so an incompatible mix is rejected be
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -176,6 +177,40 @@ class MetricSpec:
             raise ValueError(f"metric '{self.name}': description must be one non-empty line")
         if any(v not in ("lower", "higher") for v in self.better.values()):
             raise ValueError(f"metric '{self.name}': better values must be 'lower' or 'higher'")
+
+
+@dataclass(frozen=True)
+class RecipeSpec:
+    """A named, complete training configuration: what ``ganzoo train --recipe NAME`` starts from.
+
+    ``settings`` has the layout of a config file (and of ``TrainConfig.to_dict()``): top-level options (``steps``,
+    ``batch_size``, ``lr_g``...) and one table per component, ``generator``/``discriminator``/``loss``/``dataset``,
+    each with a ``name`` and its parameters. It is checked like a config file when used (``ganzoo recipes`` shows
+    problems). ``description`` is one line; ``citation`` says what the recipe reproduces (a paper, a tutorial).
+    """
+
+    name: str
+    description: str
+    citation: str
+    settings: Mapping[str, Any]
+
+    kind: ClassVar[str] = "recipe"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not _NAME.match(self.name):
+            raise ValueError(f"recipe name {self.name!r} must be lower case letters, digits, '-', '_' or '.'")
+        for what in ("description", "citation"):
+            text = getattr(self, what)
+            if not isinstance(text, str) or not text.strip() or "\n" in text:
+                raise ValueError(f"recipe '{self.name}': {what} must be one non-empty line")
+        if not isinstance(self.settings, Mapping):
+            raise TypeError(f"recipe '{self.name}': settings must be a mapping laid out like a config file")
+        # A private deep copy: the plugin keeping (and mutating) its dict must not change a registered recipe.
+        object.__setattr__(self, "settings", copy.deepcopy(dict(self.settings)))
+
+    @property
+    def owner(self) -> str:
+        return f"recipe '{self.name}'"
 
 
 #: The kinds in the order the CLI lists them, by their plural name.

@@ -1,0 +1,177 @@
+"""Reading finished (or running) run directories back: ``ganzoo runs`` and ``ganzoo compare``.
+
+Everything comes from the files a run leaves behind — ``config.toml``, ``metrics.jsonl`` and ``samples/`` — so runs
+from other machines, older versions or other plugins compare alike, and nothing is loaded onto a device.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .config import COMPONENT_KINDS
+from .errors import ConfigError, GanzooError
+from .plot import Figure
+from .run import RunDir
+from .tomlio import read_toml
+
+#: Record keys that describe the log line, not the model.
+_BOOKKEEPING = ("step", "time")
+#: The trainer's own statistics, shown before any quality metric.
+TRAINING_KEYS = ("d_loss", "g_loss", "d_real", "d_fake", "steps_per_sec")
+
+
+@dataclass
+class RunSummary:
+    """What a run directory says about itself."""
+
+    path: Path
+    config: dict[str, Any]
+    records: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def combination(self) -> str:
+        """``g / d / loss / dataset`` as the config names them."""
+        return " / ".join(str(self.config.get(kind, {}).get("name", "?")) for kind in COMPONENT_KINDS)
+
+    @property
+    def recipe(self) -> str | None:
+        return self.config.get("recipe")
+
+    @property
+    def step(self) -> int:
+        """The last logged step (0 before the first metrics line)."""
+        return max((int(r.get("step", 0)) for r in self.records), default=0)
+
+    @property
+    def seconds(self) -> float | None:
+        """Training time at the last logged step (summed over resumed sessions)."""
+        times = [r["time"] for r in self.records if isinstance(r.get("time"), (int, float))]
+        return times[-1] if times else None
+
+    @property
+    def final(self) -> dict[str, Any]:
+        """The latest value of every logged key: the last losses, and the last evaluation's metrics."""
+        latest: dict[str, Any] = {}
+        for record in self.records:
+            latest.update({k: v for k, v in record.items() if k not in _BOOKKEEPING and v is not None})
+        return latest
+
+    @property
+    def latest_sample(self) -> Path | None:
+        samples = sorted(RunDir(self.path).samples.glob("step_*.png")) if self.path.is_dir() else []
+        return samples[-1] if samples else None
+
+    def flat_config(self) -> dict[str, Any]:
+        """``steps``, ``generator.name``, ``generator.hidden``...: one key per setting."""
+        flat: dict[str, Any] = {}
+        for key, value in self.config.items():
+            if isinstance(value, dict):
+                flat.update({f"{key}.{k}": v for k, v in value.items()})
+            else:
+                flat[key] = value
+        return flat
+
+
+def read_run(path: Path | str) -> RunSummary:
+    """A run directory's summary, or one line saying why ``path`` is not a run directory."""
+    run = RunDir(path)
+    if not run.path.is_dir():
+        raise ConfigError(f"{run.path} is not a directory; give a run directory made by `ganzoo train` "
+                          f"(see `ganzoo runs`)")
+    if not run.config_path.is_file():
+        raise ConfigError(f"{run.path} is not a ganzoo run directory (it has no config.toml); give a directory "
+                          f"made by `ganzoo train` (see `ganzoo runs`)")
+    try:
+        config = read_toml(run.config_path)
+    except GanzooError as err:
+        raise ConfigError(f"{run.path} is not a readable run directory: {err}") from None
+    return RunSummary(run.path, config, run.read_metrics())
+
+
+def find_runs(root: Path | str = "runs") -> list[RunSummary]:
+    """Every run directory under ``root`` (at any depth; ``root`` itself may be one), sorted by path."""
+    root = Path(root)
+    if not root.is_dir():
+        raise ConfigError(f"{root} is not a directory; give the folder that holds your runs (default: runs/)")
+    found = []
+    for config_path in sorted(root.rglob("config.toml")):
+        try:
+            found.append(read_run(config_path.parent))
+        except GanzooError:
+            continue  # a stray config.toml (e.g. a user's own config file) is not a run: leave it out
+    return found
+
+
+def config_differences(runs: list[RunSummary]) -> list[tuple[str, list[Any]]]:
+    """The settings whose values are not the same in every run, as (key, value per run); a missing key is None."""
+    flats = [run.flat_config() for run in runs]
+    keys = list(dict.fromkeys(key for flat in flats for key in flat))
+    return [(key, [flat.get(key) for flat in flats]) for key in keys if len({repr(f.get(key)) for f in flats}) > 1]
+
+
+def metric_keys(runs: Iterable[RunSummary]) -> list[str]:
+    """Every final key of the runs: the trainer's statistics first, then quality metrics in the order seen."""
+    seen = list(dict.fromkeys(key for run in runs for key in run.final))
+    return [k for k in TRAINING_KEYS if k in seen] + [k for k in seen if k not in TRAINING_KEYS]
+
+
+def display_names(runs: list[RunSummary]) -> list[str]:
+    """Directory names, or full paths where two runs share a name (e.g. in different folders)."""
+    names = [run.name for run in runs]
+    return [str(run.path) if names.count(run.name) > 1 else run.name for run in runs]
+
+
+def write_comparison_png(runs: list[RunSummary], out: Path | str, tile: int = 320) -> Path:
+    """One PNG: each run's latest sample side by side (captioned), and below them their loss curves overlaid."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    out = Path(out)
+    font = ImageFont.load_default()
+    names = display_names(runs)
+    caption = 18
+    tiles = []
+    for run, name in zip(runs, names):
+        panel = Image.new("RGB", (tile, tile + caption), "white")
+        sample = run.latest_sample
+        if sample is not None:
+            with Image.open(sample) as image:
+                image = image.convert("RGB")
+                image.thumbnail((tile, tile))
+                panel.paste(image, ((tile - image.width) // 2, caption + (tile - image.height) // 2))
+            label = f"{name}  (step {sample.stem.removeprefix('step_').lstrip('0') or '0'})"
+        else:
+            label = f"{name}  (no samples yet)"
+        ImageDraw.Draw(panel).text((4, 3), label, fill="black", font=font)
+        tiles.append(panel)
+    width = max(tile * len(tiles), 720)
+    curves_height = 420
+    canvas = Image.new("RGB", (width, tile + caption + curves_height), "white")
+    for i, panel in enumerate(tiles):
+        canvas.paste(panel, (i * tile, 0))
+
+    fig = Figure(title="losses", xlabel="step", ylabel="loss", size=(width, curves_height))
+    for run, name in zip(runs, names):
+        logged = [r for r in run.records if r.get("d_loss") is not None and r.get("g_loss") is not None]
+        steps = [r["step"] for r in logged]
+        fig.line(steps, [r["d_loss"] for r in logged], label=f"{name}: D")
+        fig.line(steps, [r["g_loss"] for r in logged], label=f"{name}: G")
+    with tempfile.TemporaryDirectory() as tmp:  # Figure draws to a file; compose its picture from there
+        curve_file = Path(tmp) / "curves.png"
+        fig.save(curve_file)
+        with Image.open(curve_file) as curves:
+            canvas.paste(curves.convert("RGB"), (0, tile + caption))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        canvas.save(out)
+    except (OSError, ValueError) as err:
+        raise ConfigError(f"cannot write {out}: {getattr(err, 'strerror', None) or err}; choose another -o") \
+            from None
+    return out
