@@ -9,20 +9,23 @@ from typing import Any
 import torch
 
 from .assemble import build_models, data_spec, load_data
-from .checkpoint import load_checkpoint
-from .config import TrainConfig, config_from_dict, option_params, resolve_config
+from .checkpoint import CHECKPOINT_FIX, load_checkpoint
+from .config import COMPONENT_KINDS, TrainConfig, config_from_dict, option_params, resolve_config
+from . import distributed
 from .device import resolve_device
 from .errors import CheckpointError, ConfigError, GanzooError, first_line
 from .evaluation import DEFAULT_SAMPLES, Evaluator
 from .registry import Registry, default_registry
 from .run import RunDir
 from .samples import generate, noise, save_png, to_data_coords
+from .tensorboard import TensorBoardReporter, tensorboard_writer
+from .tomlio import read_toml
 from .trainer import RunResult, Trainer
 from .ui import Reporter
 
 #: Options that may change when a run is resumed; everything else is fixed by the checkpoint.
-RESUMABLE = ("steps", "device", "amp", "log_every", "sample_every", "checkpoint_every", "eval_every",
-             "eval_samples", "time_limit")
+RESUMABLE = ("steps", "device", "amp", "compile", "compile_mode", "log_every", "sample_every", "checkpoint_every",
+             "eval_every", "eval_samples", "time_limit")
 
 
 def train(
@@ -37,10 +40,14 @@ def train(
     resume: str | Path | None = None,
     reporter: Reporter | None = None,
     registry: Registry | None = None,
+    recipe: str | None = None,
+    tensorboard: bool = False,
     **options: Any,
 ) -> RunResult:
     """Train a mix of components. ``options`` are the ``ganzoo train`` options by their Python names
-    (``steps=500, batch_size=64, lr_g=2e-4, ema=0.999``...); ``set`` holds ``"kind.param=value"`` strings."""
+    (``steps=500, batch_size=64, lr_g=2e-4, ema=0.999``...); ``set`` holds ``"kind.param=value"`` strings;
+    ``recipe`` names a starting configuration (see ``ganzoo recipes``); ``tensorboard`` also writes event files."""
+    writer = tensorboard_writer() if tensorboard else None  # a missing optional extra fails before any work
     registry = registry or default_registry()
     declared = option_params()
     unknown = [k for k in options if k not in declared]
@@ -51,16 +58,30 @@ def train(
     if resume is not None:
         if out is not None:
             raise ConfigError("--out and --resume exclude each other: a resumed run stays in its own directory")
+        if recipe is not None:
+            raise ConfigError(f"cannot use --recipe when resuming {resume}: the checkpoint fixes the settings; "
+                              f"start a new run with the recipe")
+        reporter = TensorBoardReporter(reporter, Path(resume), writer) if writer else reporter
         return _resume(registry, Path(resume), flags, config, list(set), reporter)
-    cfg = resolve_config(registry, flags, config, set)
-    run = RunDir(out if out is not None else RunDir.default_path(cfg))
+    cfg = resolve_config(registry, flags, config, set, recipe=recipe)
+    world = distributed.world_from_env()
+    with distributed.session(world, cfg.device):
+        # rank 0 names the run (the default name holds a timestamp); every rank checks it before rank 0 creates it
+        run = RunDir(distributed.share(out if out is not None else RunDir.default_path(cfg), world))
+        _check_new_run(run)
+        distributed.barrier(world)
+        reporter = TensorBoardReporter(reporter, run.path, writer) if writer else reporter
+        return Trainer(cfg, registry, run, reporter, world=world).fit()
+
+
+def _check_new_run(run: RunDir) -> None:
+    """A new run never lands on top of another run's files."""
     if run.latest.is_file():
         raise ConfigError(f"{run.path} already holds a run; continue it with --resume {run.path} or pick another --out")
     if run.path.is_dir() and any(run.path.iterdir()):
         raise ConfigError(f"--out {run.path} is not empty; pick a new or empty directory so no files get mixed up")
     if run.path.exists() and not run.path.is_dir():
         raise ConfigError(f"--out {run.path} is a file; pick a directory")
-    return Trainer(cfg, registry, run, reporter).fit()
 
 
 def _resume(registry: Registry, path: Path, flags: dict, config_file, sets: list[str],
@@ -75,13 +96,53 @@ def _resume(registry: Registry, path: Path, flags: dict, config_file, sets: list
             f"cannot change {what} when resuming {path}: the checkpoint fixes the components and hyperparameters "
             f"(only {', '.join(RESUMABLE)} may change); start a new run to train another mix"
         )
+    _check_own_run(run, ckpt)
     saved = _saved_config(registry, run, ckpt)
     cfg = resolve_config(registry, flags, base=saved)
     if cfg.steps <= int(ckpt.get("step", 0)):
         raise ConfigError(
             f"{path} has already trained {ckpt.get('step')} of {cfg.steps} steps; pass a larger --steps to continue"
         )
-    return Trainer(cfg, registry, run, reporter, resume_from=ckpt).fit()
+    world = distributed.world_from_env()
+    with distributed.session(world, cfg.device):
+        return Trainer(cfg, registry, run, reporter, resume_from=ckpt, world=world).fit()
+
+
+def _fixed_settings(data: Any) -> dict:
+    """The settings a checkpoint fixes, in a form that compares equal across TOML and checkpoint (no None, lists)."""
+    def plain(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items() if v is not None}
+        return list(value) if isinstance(value, tuple) else value
+
+    return plain({k: v for k, v in data.items() if k not in RESUMABLE}) if isinstance(data, dict) else {}
+
+
+def _check_own_run(run: RunDir, ckpt: dict) -> None:
+    """Refuse a ``latest.pt`` that another run wrote (e.g. copied in by hand): resuming it would mix two runs'
+    metrics and overwrite this run's config, and sampling it would show another model under this run's name."""
+    if not run.config_path.is_file() or not isinstance(ckpt.get("config"), dict):
+        return  # a bare checkpoint in a directory of its own carries its config; nothing to contradict it
+    try:
+        here = _fixed_settings(read_toml(run.config_path))
+    except ConfigError:
+        return  # an unreadable config.toml says nothing about the checkpoint; the checkpoint's config is used
+    there = _fixed_settings(ckpt.get("config"))
+    differ: list[str] = []
+    for key in sorted(set(here) | set(there)):
+        mine, theirs = here.get(key), there.get(key)
+        if isinstance(mine, dict) and isinstance(theirs, dict):
+            differ += [f"{key}.{p}" for p in sorted(set(mine) | set(theirs)) if mine.get(p) != theirs.get(p)]
+        elif mine != theirs:
+            differ.append(key)
+    if differ:
+        label = "-".join(str(there[k].get("name", "?")) if isinstance(there.get(k), dict) else "?"
+                         for k in COMPONENT_KINDS)
+        raise CheckpointError(
+            f"{run.latest} was written by another run ({label}): it differs from {run.config_path} in "
+            f"{', '.join(differ[:4])}{' ...' if len(differ) > 4 else ''}; copy this run's own newest "
+            f"checkpoints/step_*.pt over it, or move the foreign checkpoint into an empty directory and use that"
+        )
 
 
 def _saved_config(registry: Registry, run: RunDir, ckpt: dict) -> TrainConfig:
@@ -91,12 +152,14 @@ def _saved_config(registry: Registry, run: RunDir, ckpt: dict) -> TrainConfig:
     except (KeyError, TypeError, AttributeError, ValueError):
         raise CheckpointError(f"{run.latest} has no readable training config") from None
     except GanzooError as err:
-        raise CheckpointError(f"{run.latest} cannot be used here: {err}") from None
+        raise CheckpointError(f"{run.latest} cannot be used here: {err}; install the plugins the run was trained "
+                              f"with (see `ganzoo plugins`)") from None
 
 
 def _load_sampler(run_dir: Path, device: torch.device, registry: Registry, use_ema: bool):
     run = RunDir(run_dir)
     ckpt = load_checkpoint(run.require_checkpoint(), map_location="cpu")
+    _check_own_run(run, ckpt)
     cfg = _saved_config(registry, run, ckpt)
     data = None
     spec = data_spec(registry, cfg)
@@ -108,7 +171,8 @@ def _load_sampler(run_dir: Path, device: torch.device, registry: Registry, use_e
         state = ckpt["ema"] if use_ema and ckpt.get("ema") is not None else ckpt["generator"]
         generator.load_state_dict(state)
     except (RuntimeError, KeyError, TypeError, AttributeError) as err:
-        raise CheckpointError(f"{run.latest} does not fit its generator: {first_line(err)}") from None
+        raise CheckpointError(f"{run.latest} does not fit its generator ({first_line(err)}); {CHECKPOINT_FIX}") \
+            from None
     return cfg, spec, generator.to(device), data
 
 

@@ -18,6 +18,8 @@ from .errors import CheckpointError, first_line
 
 FORMAT = "ganzoo-checkpoint"
 VERSION = 1
+#: The fix offered for an unusable checkpoint: runs keep periodic copies beside latest.pt.
+CHECKPOINT_FIX = "copy a good checkpoints/step_*.pt of the run over it, or start a new run"
 
 
 def atomic_write(path: Path, write) -> None:
@@ -58,10 +60,13 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dic
     except (RuntimeError, pickle.UnpicklingError, EOFError, zipfile.BadZipFile, ValueError, OSError) as err:
         reason = first_line(err)
         if "weights only" in reason.lower() or "weights_only" in reason.lower():
-            reason = "it holds objects other than tensors and plain data, and ganzoo never unpickles code"
-        raise CheckpointError(f"{path} is not a readable ganzoo checkpoint (truncated, corrupt or unsafe: {reason})")
+            reason = "unsafe: it holds objects other than tensors and plain data, and ganzoo never unpickles code"
+        elif isinstance(err, (EOFError, zipfile.BadZipFile)) or "PytorchStreamReader" in reason:
+            reason = "the file is cut short or damaged"  # torch's own text here is a paragraph about miniz
+        raise CheckpointError(f"{path} is not a readable ganzoo checkpoint ({reason}); {CHECKPOINT_FIX}") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise CheckpointError(f"{path} is not a ganzoo checkpoint (it has no '{FORMAT}' marker)")
+        raise CheckpointError(f"{path} is not a ganzoo checkpoint (it has no '{FORMAT}' marker); "
+                              f"{CHECKPOINT_FIX}")
     if payload.get("version", 0) > VERSION:
         raise CheckpointError(
             f"{path} was written by a newer ganzoo (checkpoint format {payload['version']}); upgrade ganzoo"

@@ -207,11 +207,15 @@ def _with_options(func):
 @click.option("--set", "sets", multiple=True, metavar="KIND.PARAM=VALUE",
               help="set a component parameter, e.g. generator.hidden=256,512 (repeatable)")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="TOML file with the same settings")
+@click.option("--recipe", help="start from a named configuration (see `ganzoo recipes`); other flags override it")
 @_with_options
 @click.option("--out", type=click.Path(file_okay=False), help="run directory [default: runs/<time>-<g>-<d>-<loss>-<data>]")
 @click.option("--resume", type=click.Path(file_okay=False), help="continue the run in this directory")
 @click.option("-q", "--quiet", is_flag=True, help="print only the summary")
-def train_command(generator, discriminator, loss, dataset, sets, config_file, out, resume, quiet, **options) -> int:
+@click.option("--tensorboard", is_flag=True, help="also log losses, D outputs, metrics and samples for TensorBoard "
+                                                  "in the run directory (needs `pip install 'ganzoo[tensorboard]'`)")
+def train_command(generator, discriminator, loss, dataset, sets, config_file, recipe, out, resume, quiet, tensorboard,
+                  **options) -> int:
     """Train a GAN from any mix of components (defaults: mlp / mlp / nonsaturating / parabola)."""
     from .api import train
     from .config import option_params
@@ -228,15 +232,18 @@ def train_command(generator, discriminator, loss, dataset, sets, config_file, ou
             raise GanzooError(f"--{key.replace('_', '-')}: {err}") from None
     reporter = make_reporter(quiet)
     result = train(generator, discriminator, loss, dataset, config=config_file, set=sets, out=out, resume=resume,
-                   reporter=reporter, **typed)
+                   reporter=reporter, recipe=recipe, tensorboard=tensorboard, **typed)
     console = Console()
+    if result.interrupted and not result.is_main:  # rank 0 tells the user; the other ranks only exit alike
+        return EXIT_SIGNAL.get(result.interrupted, 1)
     if result.interrupted:
         click.echo(
             f"ganzoo: stopped by {result.interrupted} at step {result.step}; checkpoint saved. Resume with: "
             f"ganzoo train --resume {result.run_dir}", err=True,
         )
         return EXIT_SIGNAL.get(result.interrupted, 1)
-    console.print(summary_table(result))
+    if result.is_main:
+        console.print(summary_table(result))
     return 0
 
 
@@ -271,15 +278,22 @@ def sample_command(run_dir: str, count: int, output: str, seed: int, device: str
 @click.option("--no-ema", is_flag=True, help="evaluate the raw generator even when the run has an EMA copy")
 def evaluate_command(run_dir: str, count: int | None, as_json: bool, seed: int, device: str, no_ema: bool) -> None:
     """Quality metrics of a trained run: curve metrics for points, classifier metrics for labelled images."""
+    from contextlib import ExitStack
+
     from rich.progress import Progress
 
     from .api import evaluate
     from .ui import metrics_table
 
-    with Progress(console=Console(stderr=True), transient=True) as bars:
+    with ExitStack() as stack:
+        bars: list[Progress] = []
+
         def progress(description: str, total: int):
-            task = bars.add_task(description, total=total)
-            return lambda steps=1: bars.advance(task, steps)
+            # started on first use only: an idle bar still writes a blank line to stderr when it stops
+            if not bars:
+                bars.append(stack.enter_context(Progress(console=Console(stderr=True), transient=True)))
+            task = bars[0].add_task(description, total=total)
+            return lambda steps=1: bars[0].advance(task, steps)
 
         metrics, evaluator = evaluate(run_dir, count, seed=seed, device=device, use_ema=not no_ema,
                                       progress=progress)
@@ -289,6 +303,35 @@ def evaluate_command(run_dir: str, count: int | None, as_json: bool, seed: int, 
         click.echo(json.dumps(finite_or_none(metrics), indent=2))
         return
     Console().print(metrics_table(metrics, evaluator.descriptions(), evaluator.better(), f"ganzoo evaluate {run_dir}"))
+
+
+# -- ganzoo new-plugin --------------------------------------------------------------------------------------------
+
+
+@cli.command("new-plugin")
+@click.argument("name")
+@click.option("--kind", "kinds", multiple=True, type=click.Choice(["generator", "discriminator", "loss", "dataset"]),
+              help="a component kind to include (repeatable) [default: all four]")
+@click.option("--dir", "parent", default=".", show_default=True, type=click.Path(file_okay=False),
+              help="folder to create the package NAME in")
+def new_plugin_command(name: str, kinds: tuple[str, ...], parent: str) -> None:
+    """Write a ready plugin package NAME (e.g. ganzoo-mygan): pyproject with the entry point, a working component
+    of each kind, a README and a test that passes after `pip install -e`."""
+    from .scaffold import write_plugin
+
+    target = write_plugin(name, kinds, parent, registry=default_registry())
+    click.echo(f"wrote the ganzoo plugin {name} to {target}; next:")
+    click.echo(f"  pip install -e {target}")
+    click.echo(f"  pytest {target}")
+    click.echo("  ganzoo list")
+
+
+# -- ganzoo recipes, runs, compare (in cli_zoo.py) ----------------------------------------------------------------
+
+from .cli_zoo import compare_command, recipes_command, runs_command  # noqa: E402
+
+for _command in (recipes_command, runs_command, compare_command):
+    cli.add_command(_command)
 
 
 def main() -> None:

@@ -74,11 +74,14 @@ class RunDir:
     def require_checkpoint(self) -> Path:
         """The latest checkpoint, or a one-line error saying what is there instead."""
         if not self.path.is_dir():
-            raise CheckpointError(f"run directory {self.path} does not exist")
+            raise CheckpointError(f"run directory {self.path} does not exist; give the directory a run printed "
+                                  f"(by default under runs/)")
         if not self.latest.is_file():
+            again = (f"start it again with `ganzoo train --config {self.config_path}` and a new --out"
+                     if self.config_path.is_file() else "give the directory of a run that saved one")
             raise CheckpointError(
-                f"{self.path} has no checkpoint (expected {self.latest}); it is not a ganzoo run or it stopped "
-                f"before its first checkpoint"
+                f"{self.path} has no checkpoint (expected {self.latest}): it is not a ganzoo run or it stopped "
+                f"before its first checkpoint; {again}"
             )
         return self.latest
 

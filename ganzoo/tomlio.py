@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from .errors import ConfigError, first_line
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -24,11 +24,12 @@ def read_toml(path: Path | str) -> dict[str, Any]:
         with path.open("rb") as f:
             return tomllib.load(f)
     except FileNotFoundError:
-        raise ConfigError(f"config file {path} does not exist") from None
+        raise ConfigError(f"config file {path} does not exist; check the path") from None
     except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"config file {path} is not valid TOML: {err}") from None
+        raise ConfigError(f"config file {path} is not valid TOML: {first_line(err)}; correct it there "
+                          f"(syntax: https://toml.io)") from None
     except UnicodeDecodeError:
-        raise ConfigError(f"config file {path} is not UTF-8 text, as TOML requires") from None
+        raise ConfigError(f"config file {path} is not UTF-8 text, as TOML requires; save it as UTF-8") from None
     except IsADirectoryError:
         raise ConfigError(f"config file {path} is a directory; give a .toml file") from None
     except OSError as err:

@@ -12,6 +12,7 @@ from ganzoo import (
     DiscriminatorSpec,
     GeneratorSpec,
     Param,
+    PluginError,
     UnknownComponentError,
     hookimpl,
 )
@@ -100,11 +101,12 @@ def test_a_plugin_that_fails_to_import_is_isolated(monkeypatch):
     assert len(warnings) == 1 and "plugin 'missing'" in warnings[0]
 
 
-def test_strict_mode_reraises(monkeypatch):
+def test_strict_mode_raises_one_line_with_the_cause(monkeypatch):
     monkeypatch.delenv("GANZOO_LOAD_PLUGINS")
     registry = Registry(strict=True)
-    with pytest.raises(ModuleNotFoundError):
+    with pytest.raises(PluginError, match="plugin 'missing' failed to load: ModuleNotFoundError") as raised:
         registry.load_entry_points([EntryPoint("missing", "ganzoo_no_such_module_xyz", "ganzoo")])
+    assert isinstance(raised.value.__cause__, ModuleNotFoundError)
 
 
 def test_misspelled_hook_is_reported(monkeypatch, tmp_path):
