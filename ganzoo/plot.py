@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageDraw, ImageFont
+import numpy as np
+from PIL import Image, ImageColor, ImageDraw, ImageFont
 
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#17becf", "#7f7f7f"]
 
@@ -85,13 +86,11 @@ class Figure:
             draw.text((left - 6, py(t)), _fmt(t), fill="black", font=font, anchor="rm")
         draw.rectangle([left, top, right, bottom], outline="black")
         for s in self.series:
-            points = [(px(a), py(b)) for a, b in zip(s.x, s.y)]
-            if s.style == "line" and len(points) > 1:
-                draw.line(points, fill=s.color, width=int(s.size))
-            else:
-                r = s.size
-                for a, b in points:
-                    draw.ellipse([a - r, b - r, a + r, b + r], fill=s.color)
+            if s.style == "line" and len(s.x) > 1:
+                draw.line([(px(a), py(b)) for a, b in zip(s.x, s.y)], fill=s.color, width=int(s.size))
+            elif s.x:
+                image = _stamp(image, [px(a) for a in s.x], [py(b) for b in s.y], s.size, s.color)
+                draw = ImageDraw.Draw(image)
         draw.text((width / 2, 14), self.title, fill="black", font=font, anchor="mt")
         draw.text(((left + right) / 2, height - 18), self.xlabel, fill="black", font=font, anchor="mt")
         draw.text((8, top - 22), self.ylabel, fill="black", font=font)
@@ -100,7 +99,26 @@ class Figure:
             y = top + 10 + 16 * i
             draw.rectangle([left + 10, y - 4, left + 20, y + 4], fill=s.color)
             draw.text((left + 26, y), s.label, fill="black", font=font, anchor="lm")
-        image.save(path)
+        # Level 1 compresses these flat plots nearly as well as the default level 6, in a fraction of the time.
+        image.save(path, **({"compress_level": 1} if str(path).lower().endswith(".png") else {}))
+
+
+def _stamp(image: Image.Image, xs: list[float], ys: list[float], radius: float, color: str) -> Image.Image:
+    """Draw every point as a small disc with one array write per disc pixel offset, not one call per point:
+    a sample plot holds thousands of points and is drawn many times per run."""
+    pixels = np.array(image)
+    height, width = pixels.shape[:2]
+    cx, cy = np.rint(np.asarray(xs)).astype(np.int64), np.rint(np.asarray(ys)).astype(np.int64)
+    reach = max(int(radius), 0)
+    rgb = ImageColor.getrgb(color)[:3]
+    for dy in range(-reach, reach + 1):
+        for dx in range(-reach, reach + 1):
+            if dx * dx + dy * dy > radius * radius:
+                continue
+            x, y = cx + dx, cy + dy
+            inside = (x >= 0) & (x < width) & (y >= 0) & (y < height)
+            pixels[y[inside], x[inside]] = rgb
+    return Image.fromarray(pixels)
 
 
 def _padded(low: float, high: float) -> tuple[float, float]:

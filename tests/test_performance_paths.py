@@ -1,0 +1,127 @@
+"""The speed paths: --compile (plain checkpoints, resume), CUDA-only paths that skip cleanly, no host syncs per step,
+and the training benchmark's loops."""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+import ganzoo
+from ganzoo.checkpoint import load_checkpoint
+from ganzoo.config import resolve_config
+from ganzoo.run import RunDir
+from ganzoo.trainer import Trainer
+
+TINY = {"set": ["dataset.n=256", "generator.hidden=16,16", "discriminator.hidden=16,16"], "batch_size": 16,
+        "sample_every": 0, "log_every": 5}
+CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+
+@pytest.fixture
+def light_compile(monkeypatch):
+    """torch.compile with dynamo's ``eager`` backend: the same wrapping and tracing, without minutes of C++ kernel
+    builds on a 2-core CPU. Records the modes ganzoo asked for."""
+    real, modes = torch.compile, []
+
+    def compile_(model, mode=None, **kwargs):
+        modes.append(mode)
+        return real(model, backend="eager")
+
+    monkeypatch.setattr(torch, "compile", compile_)
+    yield modes
+    torch._dynamo.reset()
+
+
+def test_compile_trains_keeps_checkpoints_plain_and_resumes(light_compile, tmp_path):
+    result = ganzoo.train(steps=6, compile=True, ema=0.9, out=tmp_path / "c", checkpoint_every=0, **TINY)
+    assert light_compile == ["default", "default"]  # G and D, default mode on the CPU
+    assert all(math.isfinite(result.final[k]) for k in ("d_loss", "g_loss"))
+    ckpt = load_checkpoint(tmp_path / "c" / "checkpoints" / "latest.pt")
+    for part in ("generator", "discriminator", "ema"):
+        assert ckpt[part] and not any("_orig_mod" in key for key in ckpt[part]), part
+    # Compiled or not, the loop trains the same modules: the same seed gives the same weights.
+    ganzoo.train(steps=6, ema=0.9, out=tmp_path / "e", checkpoint_every=0, **TINY)
+    eager = load_checkpoint(tmp_path / "e" / "checkpoints" / "latest.pt")
+    for key, value in eager["generator"].items():
+        assert torch.allclose(value, ckpt["generator"][key], atol=1e-5), key
+    resumed = ganzoo.train(resume=tmp_path / "c", steps=8)
+    assert resumed.step == 8 and math.isfinite(resumed.final["d_loss"])
+
+
+def test_compile_mode_and_toolchain_errors_are_one_line(invoke, monkeypatch, tmp_path):
+    result = invoke("train", "--compile-mode", "fastest", "--steps", "2", "--out", tmp_path / "a", expect=1)
+    assert "--compile-mode 'fastest' is not a torch.compile mode" in result.stderr and "Traceback" not in result.stderr
+    monkeypatch.setattr("ganzoo.compiled.shutil.which", lambda name: None)
+    monkeypatch.delenv("CXX", raising=False)
+    result = invoke("train", "--compile", "--device", "cpu", "--steps", "2", "--out", tmp_path / "b", expect=1)
+    assert "needs a C++ compiler" in result.stderr and "without --compile" in result.stderr
+
+
+def test_no_host_reads_inside_the_training_step(registry, monkeypatch, tmp_path):
+    """Statistics stay on the device: a step never turns a tensor into a Python number (that would sync a GPU)."""
+    cfg = resolve_config(registry, {"steps": 5, "ema": 0.9, "batch_size": 16}, sets=TINY["set"])
+    trainer = Trainer(cfg, registry, RunDir(tmp_path / "r"))
+    reads = []
+    for name in ("item", "tolist", "__bool__", "__float__", "__int__", "cpu", "numpy"):
+        real = getattr(torch.Tensor, name)
+        monkeypatch.setattr(torch.Tensor, name, lambda self, *a, _real=real, _n=name, **k: (reads.append(_n),
+                                                                                          _real(self, *a, **k))[1])
+    stats = torch.zeros(4)
+    for _ in range(3):
+        trainer.train_step(stats)
+    monkeypatch.undo()
+    assert reads == [] and stats.abs().sum() > 0
+
+
+@CUDA
+@pytest.mark.parametrize("compile_", [False, True])
+def test_cuda_amp_and_compile_train_without_per_step_syncs(tmp_path, compile_):
+    """bf16 autocast (+ torch.compile with CUDA graphs): finite losses, plain checkpoints, and no synchronisation
+    inside the steps (torch raises on one in sync debug mode)."""
+    registry = ganzoo.registry.default_registry()
+    cfg = resolve_config(registry, {"steps": 30, "amp": True, "compile": compile_, "device": "cuda",
+                                    "batch_size": 64, "ema": 0.99}, sets=TINY["set"])
+    trainer = Trainer(cfg, registry, RunDir(tmp_path / "r"))
+    stats = torch.zeros(4, device="cuda")
+    for _ in range(5):  # compile and capture first; then the steady state must not sync
+        trainer.train_step(stats)
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        for _ in range(10):
+            trainer.train_step(stats)
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    assert torch.isfinite(stats).all()
+    result = trainer.fit()
+    ckpt = load_checkpoint(tmp_path / "r" / "checkpoints" / "latest.pt")
+    assert result.step == 30 and not any("_orig_mod" in k for k in ckpt["generator"])
+
+
+@CUDA
+def test_cuda_fused_adam():
+    registry = ganzoo.registry.default_registry()
+    cfg = resolve_config(registry, {"device": "cuda"}, sets=TINY["set"])
+    trainer = Trainer(cfg, registry, RunDir("unused"))
+    assert trainer.opt_g.defaults["fused"] and trainer.opt_d.defaults["fused"]
+
+
+def test_benchmark_loops_run_and_time_windows(tiny_mnist):
+    """benchmarks/bench_train.py: each loop (textbook, bare, ganzoo) trains and reports its timed windows."""
+    sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
+    try:
+        import bench_train
+    finally:
+        sys.path.pop(0)
+    args = SimpleNamespace(data_root=str(tiny_mnist), device="cpu", threads=0, warmup=2, steps=2, repeats=3,
+                           amp=False)
+    for loop in ("textbook", "bare", "ganzoo"):
+        out = []
+        bench_train._child(args, loop, 8, SimpleNamespace(put=out.append))
+        assert "error" not in out[0], out[0]
+        assert len(out[0]["windows"]) == 3 and all(w > 0 for w in out[0]["windows"]) and out[0]["peak_mb"] > 0
