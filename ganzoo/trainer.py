@@ -19,9 +19,12 @@ import torch
 from torch import nn
 
 from .assemble import assemble
-from .checkpoint import atomic_write, save_checkpoint
+from .checkpoint import CHECKPOINT_FIX, atomic_write, save_checkpoint
+from .compiled import compile_error, compile_models, resolve_mode
 from .config import TrainConfig
 from .device import describe, resolve_device
+from . import distributed
+from .distributed import World
 from .errors import CheckpointError, ConfigError, TrainingDiverged, first_line
 from .evaluation import Evaluator
 from .loss import LossContext
@@ -50,6 +53,11 @@ class RunResult:
     last_sample: Path | None = None
     interrupted: str | None = None
     metrics: dict[str, float] = field(default_factory=dict)
+    #: The trained (plain, unwrapped) generator and discriminator, for notebooks (the EMA copy is in the checkpoint).
+    generator: nn.Module | None = field(default=None, repr=False)
+    discriminator: nn.Module | None = field(default=None, repr=False)
+    #: False on the ranks of a multi-process run that do not write or report (every rank but 0).
+    is_main: bool = True
 
 
 class _StopRequests:
@@ -81,10 +89,12 @@ class Trainer:
     """Builds the components of a config and trains them, writing everything into a run directory."""
 
     def __init__(self, config: TrainConfig, registry: Registry, run_dir: RunDir, reporter: Reporter | None = None,
-                 resume_from: dict | None = None) -> None:
+                 resume_from: dict | None = None, world: World | None = None) -> None:
         self.config, self.run_dir = config, run_dir
-        self.reporter = reporter or Reporter()
-        self.device = resolve_device(config.device)
+        self.world = world or World()
+        self.reporter = (reporter or Reporter()) if self.world.is_main else Reporter()
+        self.device = distributed.device_for(self.world, config.device) if self.world.enabled \
+            else resolve_device(config.device)
         torch.manual_seed(config.seed)
         parts = assemble(registry, config)
         self.data = parts.data
@@ -98,12 +108,22 @@ class Trainer:
         self._g_params = list(self.G.parameters())
         self._ema_params = list(self.ema.parameters()) if self.ema is not None else []
         self._d_trainable = [p for p in self.D.parameters() if p.requires_grad]
+        if self.world.enabled:  # same initial weights everywhere (DDP broadcasts rank 0's), different batches and z
+            torch.manual_seed(distributed.rank_seed(config.seed, self.world.rank))
+        G_loop, D_loop = distributed.wrap(self.G, self.D, self.device, self.world)
+        # The loop calls these; with --compile they are compiled wrappers around the same modules (see compiled.py).
+        resolve_mode(config.compile_mode, self.device)  # a misspelt mode is an error even while --compile is off
+        self.compiled = compile_models(G_loop, D_loop, self.device, config.compile_mode) if config.compile else None
+        self._g_fwd = self.compiled.generator if self.compiled else G_loop
+        self._d_fwd = self.compiled.discriminator if self.compiled else D_loop
+        # G's update must not go through a DDP-wrapped D: D's weights get no gradient there, and DDP would wait for it
+        self._d_for_g = self.D if self.world.enabled else self._d_fwd
         self.amp_dtype = self._amp_dtype()
         self.scaler = torch.amp.GradScaler("cuda") if self.amp_dtype == torch.float16 else None
         self.step, self.elapsed = 0, 0.0
         self.sample_z = noise(SAMPLE_COUNT[self.data.spec.kind], config.latent_dim, config.seed + 1, self.device)
         self.evaluator = (Evaluator(registry, config, self.data, self.device, self.reporter.progress)
-                          if config.eval_every else None)
+                          if config.eval_every and self.world.is_main else None)
         if resume_from is not None:
             self._restore(resume_from)
 
@@ -146,6 +166,7 @@ class Trainer:
                 "cpu": torch.get_rng_state(),
                 "cuda": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else [],
             },
+            "rng_ranks": distributed.gather_rng(self.device, self.world),
         }
 
     def _restore(self, ckpt: dict) -> None:
@@ -153,7 +174,8 @@ class Trainer:
             self._load_states(ckpt)
         except (RuntimeError, KeyError, ValueError, TypeError) as err:
             raise CheckpointError(
-                f"{self.run_dir.latest} does not fit the components of its own config ({first_line(err)})"
+                f"{self.run_dir.latest} does not fit the components of its own config ({first_line(err)}); "
+                f"{CHECKPOINT_FIX}"
             ) from None
 
     def _load_states(self, ckpt: dict) -> None:
@@ -166,6 +188,9 @@ class Trainer:
         if self.scaler is not None and ckpt.get("scaler"):
             self.scaler.load_state_dict(ckpt["scaler"])
         self.step, self.elapsed = int(ckpt["step"]), float(ckpt.get("elapsed", 0.0))
+        if self.world.enabled:
+            distributed.restore_rng(ckpt, self.config.seed, self.step, self.device, self.world)
+            return
         torch.set_rng_state(ckpt["rng"]["cpu"])
         if self.device.type == "cuda" and len(ckpt["rng"]["cuda"]) == torch.cuda.device_count():
             torch.cuda.set_rng_state_all(ckpt["rng"]["cuda"])
@@ -177,7 +202,9 @@ class Trainer:
             kept = "the last good checkpoint is kept" if self.run_dir.latest.is_file() else "no checkpoint was written"
             raise TrainingDiverged(f"the weights became NaN or infinite by step {self.step}; {kept}. Try lower "
                                    f"learning rates (--lr-d/--lr-g) or another loss")
-        state = self.state()
+        state = self.state()  # on every rank: gathering the ranks' RNG states is collective
+        if not self.world.is_main:
+            return
         if periodic:  # serialise once, then copy: the two files are the same bytes
             kept = self.run_dir.periodic_checkpoint(self.step)
             save_checkpoint(kept, state)
@@ -206,14 +233,16 @@ class Trainer:
 
     def train_step(self, stats: torch.Tensor) -> None:
         """``d_steps`` D updates, then ``g_steps`` G updates; the last D update's fake batch feeds the first G one."""
-        cfg = self.config
+        cfg, G, D, D_for_g = self.config, self._g_fwd, self._d_fwd, self._d_for_g
+        if self.compiled is not None:
+            self.compiled.step_begin()
         for i in range(cfg.d_steps):
             real = self._batch()
             keep_graph = i == cfg.d_steps - 1
             with self._autocast(), (nullcontext() if keep_graph else torch.no_grad()):
-                fake = self.G(self._z())
+                fake = G(self._z())
             with self._autocast():
-                real_logits, fake_logits = self.D(real), self.D(fake.detach())
+                real_logits, fake_logits = D(real), D(fake.detach())
                 d_loss = self.loss.discriminator_loss(real_logits, fake_logits, LossContext(real, fake.detach(), self.D))
             self._backward_step(d_loss, self.opt_d)
         for p in self._d_trainable:  # G's update needs gradients through D, not D's own weight gradients
@@ -222,9 +251,9 @@ class Trainer:
             for j in range(cfg.g_steps):
                 if j > 0:
                     with self._autocast():
-                        fake = self.G(self._z())
+                        fake = G(self._z())
                 with self._autocast():
-                    g_logits = self.D(fake)
+                    g_logits = D_for_g(fake)
                     g_loss = self.loss.generator_loss(g_logits, LossContext(real, fake, self.D))
                 self._backward_step(g_loss, self.opt_g)
         finally:
@@ -273,12 +302,15 @@ class Trainer:
         """Train up to ``config.steps`` (or ``time_limit``); Ctrl-C / SIGTERM save a checkpoint first; NaN losses
         stop the run."""
         cfg = self.config
-        self.run_dir.create()
-        self.run_dir.write_config(cfg)
-        if self.step:
-            self.run_dir.truncate_metrics(self.step)
+        if self.world.is_main:
+            self.run_dir.create()
+            self.run_dir.write_config(cfg)
+            if self.step:
+                self.run_dir.truncate_metrics(self.step)
+        batch = (f"{self.world.size} processes, global batch {cfg.batch_size * self.world.size}"
+                 if self.world.enabled else f"batch {cfg.batch_size}")
         header = (f"ganzoo: training {cfg.label()} on {describe(self.device)}, steps {self.step}->{cfg.steps}, "
-                  f"batch {cfg.batch_size}; run directory {self.run_dir.path}")
+                  f"{batch}; run directory {self.run_dir.path}")
         self.reporter.start(cfg.steps, self.step, header)
         try:
             if self.evaluator is not None:
@@ -288,9 +320,13 @@ class Trainer:
         except torch.cuda.OutOfMemoryError:
             raise ConfigError(f"out of memory on {self.device} at batch size {cfg.batch_size}; try a smaller "
                               f"--batch-size or smaller models") from None
+        except torch._dynamo.exc.TorchDynamoException as err:  # compiler failures (BackendCompilerFailed...)
+            if self.compiled is None:
+                raise
+            raise compile_error(err) from None
         finally:
             self.reporter.stop()
-        if result.interrupted is None:
+        if result.interrupted is None and self.world.is_main:
             self.write_loss_curve()
         return result
 
@@ -301,20 +337,26 @@ class Trainer:
         started = clock = time.perf_counter()
         window_clock, window_step, first_step = clock, self.step, self.step
         self.G.train(), self.D.train()
-        while self.step < cfg.steps and stop.signal is None:
+        stopping = False
+        while self.step < cfg.steps and not stopping:
             self.train_step(stats)
             self.step += 1
             self.reporter.advance()
             out_of_time = cfg.time_limit is not None and time.perf_counter() - started >= cfg.time_limit
+            # ranks must stop at the same step: they agree at log steps (single process: at once, no collective)
+            out_of_time, stopping = distributed.agree(out_of_time, stop.signal is not None, self.step % cfg.log_every
+                                                      == 0, self.device, self.world)
             last = self.step == cfg.steps or out_of_time
             record = None
             if self.step % cfg.log_every == 0 or last:
-                values = (stats / (self.step - logged_at)).tolist()  # the one host sync per log line
+                values = (distributed.mean_(stats, self.world) / (self.step - logged_at)).tolist()  # one sync
                 now = time.perf_counter()  # after the sync, so queued GPU work counts in this window
                 stats.zero_()
                 record = {"step": self.step, "time": round(self.elapsed + now - clock, 3),
                           **dict(zip(STATS, values)),
                           "steps_per_sec": (self.step - window_step) / max(now - window_clock, 1e-9)}
+                if self.world.enabled:
+                    record.update(world_size=self.world.size, global_batch=cfg.batch_size * self.world.size)
                 window_clock, window_step, logged_at = now, self.step, self.step
                 if not all(math.isfinite(v) for v in values):
                     raise TrainingDiverged(self._divergence_message(record))
@@ -324,10 +366,10 @@ class Trainer:
                 at = {"step": self.step, "time": round(self.elapsed + time.perf_counter() - clock, 3)}
                 record = {**(record or at), **evals}
                 window_clock = time.perf_counter()  # evaluation time is not training speed
-            if record is not None:
+            if record is not None and self.world.is_main:
                 self.run_dir.append_metrics(record)
                 self.reporter.log(record)
-            if (cfg.sample_every and self.step % cfg.sample_every == 0) or last:
+            if ((cfg.sample_every and self.step % cfg.sample_every == 0) or last) and self.world.is_main:
                 last_sample = self.write_samples()
             if cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0 and not last:
                 self.elapsed += time.perf_counter() - clock
@@ -337,13 +379,14 @@ class Trainer:
                 break
         self.elapsed += time.perf_counter() - clock
         session = time.perf_counter() - started
-        stopped = stop.signal
+        stopped = stop.signal if stop.signal is not None else (signal.SIGTERM if stopping else None)
         self.save(periodic=stopped is None and bool(cfg.checkpoint_every))
         return RunResult(
             run_dir=self.run_dir.path, label=cfg.label(), device=describe(self.device), step=self.step,
             total_steps=cfg.steps, seconds=session, steps_per_sec=(self.step - first_step) / max(session, 1e-9),
             final=final, last_sample=last_sample, metrics=evals,
             interrupted=signal.Signals(stopped).name if stopped is not None else None,
+            generator=self.G, discriminator=self.D, is_main=self.world.is_main,
         )
 
     def _divergence_message(self, record: dict) -> str:
