@@ -12,14 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import COMPONENT_KINDS
+from .config import COMPONENT_KINDS, check_layout
 from .errors import ConfigError, GanzooError
 from .plot import Figure
 from .run import RunDir
 from .tomlio import read_toml
 
 #: Record keys that describe the log line, not the model.
-_BOOKKEEPING = ("step", "time")
+_BOOKKEEPING = ("step", "time", "world_size", "global_batch")
 #: The trainer's own statistics, shown before any quality metric.
 TRAINING_KEYS = ("d_loss", "g_loss", "d_real", "d_fake", "steps_per_sec")
 
@@ -90,7 +90,7 @@ def read_run(path: Path | str) -> RunSummary:
         raise ConfigError(f"{run.path} is not a ganzoo run directory (it has no config.toml); give a directory "
                           f"made by `ganzoo train` (see `ganzoo runs`)")
     try:
-        config = read_toml(run.config_path)
+        config = check_layout(read_toml(run.config_path), f"{run.config_path}")
     except GanzooError as err:
         raise ConfigError(f"{run.path} is not a readable run directory: {err}") from None
     return RunSummary(run.path, config, run.read_metrics())
@@ -142,11 +142,14 @@ def write_comparison_png(runs: list[RunSummary], out: Path | str, tile: int = 32
         panel = Image.new("RGB", (tile, tile + caption), "white")
         sample = run.latest_sample
         if sample is not None:
-            with Image.open(sample) as image:
-                image = image.convert("RGB")
-                image.thumbnail((tile, tile))
-                panel.paste(image, ((tile - image.width) // 2, caption + (tile - image.height) // 2))
             label = f"{name}  (step {sample.stem.removeprefix('step_').lstrip('0') or '0'})"
+            try:  # a run still writing (or a damaged file) must not break the comparison of the others
+                with Image.open(sample) as image:
+                    image = image.convert("RGB")
+                    image.thumbnail((tile, tile))
+                    panel.paste(image, ((tile - image.width) // 2, caption + (tile - image.height) // 2))
+            except OSError:
+                label += " - sample unreadable"
         else:
             label = f"{name}  (no samples yet)"
         ImageDraw.Draw(panel).text((4, 3), label, fill="black", font=font)

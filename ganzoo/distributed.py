@@ -25,6 +25,7 @@ class World:
     rank: int = 0
     local_rank: int = 0
     size: int = 1
+    #: Ranks on this node (torchrun's LOCAL_WORLD_SIZE); 0 when the launcher does not say.
     local_size: int = 1
 
     @property
@@ -53,8 +54,9 @@ def world_from_env() -> World:
     size = _env_int("WORLD_SIZE", 1)
     rank = _env_int("RANK", 0)
     local_rank = _env_int("LOCAL_RANK", rank)
-    local_size = _env_int("LOCAL_WORLD_SIZE", size)
-    if size < 1 or not 0 <= rank < size or not 0 <= local_rank < max(local_size, 1):
+    # 0: the launcher did not say how many ranks share this node
+    local_size = _env_int("LOCAL_WORLD_SIZE", 0 if size > 1 else 1)
+    if size < 1 or not 0 <= rank < size or not 0 <= local_rank < (local_size or size):
         raise ConfigError(
             f"inconsistent launch: RANK={rank}, LOCAL_RANK={local_rank}, WORLD_SIZE={size}; start ganzoo with "
             f"`torchrun --nproc-per-node N -m ganzoo train ...`"
@@ -67,7 +69,7 @@ def device_for(world: World, name: str) -> torch.device:
     name = name.strip().lower()
     if name in {"auto", "cuda"} and torch.cuda.is_available():
         count = torch.cuda.device_count()
-        if world.local_size > count:
+        if max(world.local_size, world.local_rank + 1) > count:
             raise ConfigError(
                 f"--device {name}: {world.local_size} processes per node but only {count} CUDA device(s); "
                 f"use --nproc-per-node {count} or --device cpu"
@@ -102,7 +104,12 @@ def start(world: World, device: torch.device) -> bool:
 @contextmanager
 def session(world: World, device_name: str) -> Iterator[None]:
     """Inside: the process group of a multi-process run (started here unless the caller started one)."""
-    started = start(world, device_for(world, device_name)) if world.enabled else False
+    started = False
+    if world.enabled:
+        device = device_for(world, device_name)
+        if device.type == "cuda":  # also when the caller started the group: collectives must use this rank's GPU
+            torch.cuda.set_device(device)
+        started = start(world, device)
     try:
         yield
     finally:
@@ -165,7 +172,9 @@ def wrap(generator: torch.nn.Module, discriminator: torch.nn.Module, device: tor
     from torch.nn.parallel import DistributedDataParallel as DDP
 
     ids = [device.index] if device.type == "cuda" else None
-    return DDP(generator, device_ids=ids), DDP(discriminator, device_ids=ids)
+    # D runs twice (real, fake) before one backward: copying rank 0's buffers in place before the second forward
+    # would break the first one's backward when D has BatchNorm, and D's running statistics are never used.
+    return DDP(generator, device_ids=ids), DDP(discriminator, device_ids=ids, broadcast_buffers=False)
 
 
 def agree(out_of_time: bool, stop_requested: bool, check_now: bool, device: torch.device, world: World):

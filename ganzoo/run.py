@@ -103,9 +103,11 @@ class RunDir:
         records = []
         for line in self.metrics_path.read_text().splitlines():
             try:
-                records.append(json.loads(line))
+                record = json.loads(line)
             except json.JSONDecodeError:
                 continue
+            if isinstance(record, dict):  # anything else was not written by ganzoo
+                records.append(record)
         return records
 
     def truncate_metrics(self, step: int) -> None:

@@ -24,7 +24,7 @@ TAGS = {
     "d_loss": "loss/D", "g_loss": "loss/G", "d_real": "D_output/real D(x)", "d_fake": "D_output/fake D(G(z))",
     "steps_per_sec": "speed/steps_per_sec",
 }
-_NOT_SCALARS = {"step", "time"}
+_NOT_SCALARS = {"step", "time", "world_size", "global_batch"}
 _SAMPLE = re.compile(r"^step_(\d+)\.png$")
 
 

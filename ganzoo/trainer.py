@@ -224,9 +224,10 @@ class Trainer:
 
     def _backward_step(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> None:
         optimizer.zero_grad(set_to_none=True)
-        if self.scaler is not None:  # the scale is updated once per training step, in train_step
+        if self.scaler is not None:  # GradScaler allows one step() per update(): update after each optimizer step
             self.scaler.scale(loss).backward()
             self.scaler.step(optimizer)
+            self.scaler.update()
         else:
             loss.backward()
             optimizer.step()
@@ -259,8 +260,6 @@ class Trainer:
         finally:
             for p in self._d_trainable:
                 p.requires_grad_(True)
-        if self.scaler is not None:
-            self.scaler.update()
         if self.ema is not None:
             torch._foreach_lerp_(self._ema_params, self._g_params, 1 - self.config.ema)
         with torch.no_grad():
@@ -344,8 +343,9 @@ class Trainer:
             self.reporter.advance()
             out_of_time = cfg.time_limit is not None and time.perf_counter() - started >= cfg.time_limit
             # ranks must stop at the same step: they agree at log steps (single process: at once, no collective)
-            out_of_time, stopping = distributed.agree(out_of_time, stop.signal is not None, self.step % cfg.log_every
-                                                      == 0, self.device, self.world)
+            # (every 10 steps at most: torchrun kills the ranks 30 s after forwarding a signal)
+            out_of_time, stopping = distributed.agree(out_of_time, stop.signal is not None,
+                                                      self.step % min(cfg.log_every, 10) == 0, self.device, self.world)
             last = self.step == cfg.steps or out_of_time
             record = None
             if self.step % cfg.log_every == 0 or last:
