@@ -89,8 +89,6 @@ def start(world: World, device: torch.device) -> bool:
     if not world.enabled or dist.is_initialized():
         return False
     backend = "nccl" if device.type == "cuda" else "gloo"
-    if device.type == "cuda":
-        torch.cuda.set_device(device)
     try:
         dist.init_process_group(backend=backend, rank=world.rank, world_size=world.size)
     except (RuntimeError, ValueError) as err:
@@ -131,15 +129,6 @@ def mean_(tensor: torch.Tensor, world: World) -> torch.Tensor:
     return tensor
 
 
-def any_rank(flag: bool, world: World, device: torch.device) -> bool:
-    """True when ``flag`` is true on any rank, so every rank takes the same branch (a stop request, a time limit)."""
-    if not world.enabled:
-        return flag
-    value = torch.tensor([1.0 if flag else 0.0], device=device)
-    dist.all_reduce(value, op=dist.ReduceOp.MAX)
-    return bool(value.item())
-
-
 def share(obj, world: World):
     """Rank 0's value of ``obj`` on every rank (e.g. the run directory, whose default name holds a timestamp)."""
     if not world.enabled:
@@ -164,7 +153,7 @@ def wrap(generator: torch.nn.Module, discriminator: torch.nn.Module, device: tor
     """G and D as the training loop calls them: inside ``DistributedDataParallel`` when several ranks train.
 
     The plain modules stay the trainer's own, so checkpoints hold unwrapped ``state_dict`` keys (a DDP run resumes in
-    one process and the other way round). BatchNorm statistics are per rank, and DDP copies rank 0's buffers to
+    one process and the other way round). BatchNorm statistics are per rank; for G, DDP copies rank 0's buffers to
     every rank at each forward pass (its default), so all ranks sample with the same statistics.
     """
     if not world.enabled:
@@ -179,7 +168,7 @@ def wrap(generator: torch.nn.Module, discriminator: torch.nn.Module, device: tor
 
 def agree(out_of_time: bool, stop_requested: bool, check_now: bool, device: torch.device, world: World):
     """``(out_of_time, stop)`` that every rank shares. A single process answers at once; ranks compare their flags
-    only at ``check_now`` steps (the log steps), so the loop does not synchronise on every step."""
+    only at ``check_now`` steps (every 10 steps at most), so the loop does not synchronise on every step."""
     if not world.enabled:
         return out_of_time, stop_requested
     if not check_now:
