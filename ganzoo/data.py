@@ -69,10 +69,12 @@ class Data:
 
     @classmethod
     def images(cls, pixels: torch.Tensor, labels: torch.Tensor | None = None) -> Data:
-        """Images with pixel values in [0, 1], shape (N, C, H, W); trained on in [-1, 1] (tanh range)."""
+        """Images of shape (N, C, H, W): floats in [0, 1], or ``uint8`` in 0-255 (converted in one pass, so a large
+        dataset is held once in float32 and never twice); trained on in [-1, 1] (tanh range)."""
         if pixels.dim() != 4:
             raise ValueError(f"images need shape (N, C, H, W), got {tuple(pixels.shape)}")
-        samples = (pixels.float() * 2 - 1).contiguous()
+        scale = 2 / 255 if pixels.dtype == torch.uint8 else 2
+        samples = pixels.to(torch.float32, memory_format=torch.contiguous_format, copy=True).mul_(scale).sub_(1)
         return cls(samples, DataSpec("image", tuple(samples.shape[1:])), _pixels, labels)
 
     @classmethod

@@ -53,6 +53,20 @@ def test_mnist_through_torchvision_on_tiny_files(registry, tiny_mnist):
     assert set(sevens.labels.tolist()) == {1, 7} and len(sevens) == 13
 
 
+def test_images_from_uint8_or_float_pixels_agree_and_leave_the_input_alone():
+    from ganzoo import Data
+
+    raw = torch.tensor([0, 51, 255, 128], dtype=torch.uint8).view(4, 1, 1, 1).expand(4, 1, 2, 2)
+    as_bytes = Data.images(raw)
+    floats = raw.float() / 255
+    as_floats = Data.images(floats)
+    assert as_bytes.samples.dtype == torch.float32 and as_bytes.samples.is_contiguous()  # also from a strided view
+    assert torch.allclose(as_bytes.samples, as_floats.samples, atol=1e-6)
+    assert as_bytes.samples[:3, 0, 0, 0].tolist() == pytest.approx([-1.0, -0.6, 1.0])
+    assert torch.equal(floats, raw.float() / 255)  # converted into a new tensor, never in place
+    assert torch.allclose(as_bytes.to_data(as_bytes.samples), floats, atol=1e-6)
+
+
 def test_mnist_default_root_comes_from_ganzoo_data(registry, tiny_mnist, monkeypatch):
     monkeypatch.setenv("GANZOO_DATA", str(tiny_mnist))
     assert len(_load(registry, "mnist", download=False)) == 64

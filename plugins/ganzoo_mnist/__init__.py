@@ -46,7 +46,7 @@ def mnist(root: str | None, download: bool, train: bool, digits: list[int] | Non
         if not keep.any():
             raise DatasetError(f"MNIST in {raw} has no images of digits {digits}")
         images, labels = images[keep], labels[keep]
-    return Data.images(images.unsqueeze(1).float() / 255, labels=labels)
+    return Data.images(images.unsqueeze(1), labels=labels)  # uint8: one float copy
 
 
 def _shape(**_params) -> DataSpec:
