@@ -15,10 +15,15 @@ tanh, D 784-512-256-1, Adam 2e-4 (0.5, 0.999), one D and one G update per step):
   G loss is the non-saturating one), with its live progress bar on (a rich console that believes it is a terminal,
   writing into memory), metrics every 50 steps and the default sample and checkpoint cadence.
 
-Each (loop, batch size) runs in a fresh child process, so its peak memory is its own (peak RSS on the CPU,
+Each measurement runs in a fresh child process, so its peak memory is its own (peak RSS on the CPU,
 ``max_memory_allocated`` on CUDA) and no loop inherits another's allocator or thread state. A child warms up, then
-times ``--repeats`` consecutive windows of ``--steps`` steps; the table shows the median window. The loops take turns
-per batch size so that background load hits them alike; compare numbers from one run of this script only.
+times consecutive windows of ``--steps`` steps; its speed is total steps over total time. ganzoo keeps its default
+cadence (a metrics line every 50 steps, a sample grid every 500, a checkpoint every 1,000) and times at least 1,000
+steps, so the display, logging, samples and a checkpoint are all inside its clock, at the rate a user pays for them.
+
+A shared machine's speed drifts (this project's 2-core VM: up to 2x within minutes), so the loops run in ``--rounds``
+rounds, one after another within a round, in a rotated order. Speeds are medians over rounds; a ratio is the median
+of the per-round ratios, each taken between runs minutes apart at most. Compare numbers from one run only.
 """
 
 from __future__ import annotations
@@ -142,6 +147,15 @@ LOOPS = {"textbook": _textbook, "bare": _bare, "ganzoo": _ganzoo,
          "bare+compile": lambda a, b, c: _bare(a, b, c, True), "ganzoo+compile": lambda a, b, c: _ganzoo(a, b, c, True)}
 
 
+REF_LABELS = {"textbook": "/textbk", "bare": "/bare", "bare+compile": "/bare+c"}
+#: ganzoo times at least one checkpoint interval, so its default cadence is inside the clock (see the docstring).
+CHECKPOINT_EVERY = 1000
+
+
+def _windows(args, loop: str) -> int:
+    return max(args.repeats, -(-args.ganzoo_span // args.steps)) if loop.startswith("ganzoo") else args.repeats
+
+
 def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
@@ -151,29 +165,42 @@ def _child(args, name: str, batch: int, queue) -> None:
         if args.threads:
             torch.set_num_threads(args.threads)
         dev = torch.device(args.device)
-        clock = _Clock(dev, args.warmup, args.steps, args.repeats)
+        clock = _Clock(dev, args.warmup, args.steps, _windows(args, name))
         if dev.type == "cuda":
             torch.cuda.reset_peak_memory_stats(dev)
         LOOPS[name](args, batch, clock)
         peak = torch.cuda.max_memory_allocated(dev) / 2**20 if dev.type == "cuda" else _peak_rss_mb()
-        queue.put({"windows": clock.windows(), "peak_mb": peak})
+        windows = clock.windows()
+        queue.put({"steps_per_sec": args.steps * len(windows) / sum(windows), "peak_mb": peak, "windows": windows})
     except BaseException as err:  # noqa: BLE001 - report any failure to the parent as one line
         queue.put({"error": f"{type(err).__name__}: {err}"})
 
 
 def measure(args, name: str, batch: int) -> dict:
-    """Run one loop at one batch size in a fresh process; steps/s of the median window."""
+    """Run one loop at one batch size in a fresh process: its steps/s over the timed windows and its peak memory."""
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
     proc = ctx.Process(target=_child, args=(args, name, batch, queue))
     proc.start()
     out = queue.get()
     proc.join()
-    if "error" in out:
-        return out
-    seconds = statistics.median(out["windows"])
-    out["steps_per_sec"] = args.steps / seconds
     return out
+
+
+def measure_rounds(args, loops: list[str], batch: int) -> dict[str, list[dict]]:
+    """Every loop once per round, in an order rotated each round so no loop always runs first or last."""
+    runs: dict[str, list[dict]] = {loop: [] for loop in loops}
+    for r in range(args.rounds):
+        for loop in loops[r % len(loops):] + loops[:r % len(loops)]:
+            runs[loop].append(measure(args, loop, batch))
+    return runs
+
+
+def paired_ratio(runs: dict[str, list[dict]], loop: str, ref: str) -> tuple[float, list[float]] | None:
+    """The median over rounds of loop/ref, each round's two runs close in time (drift cancels); None if unmeasured."""
+    pairs = [a["steps_per_sec"] / b["steps_per_sec"] for a, b in zip(runs[loop], runs.get(ref, []))
+             if "steps_per_sec" in a and "steps_per_sec" in b]
+    return (statistics.median(pairs), pairs) if pairs and loop != ref else None
 
 
 def _row(cells, widths) -> str:
@@ -188,33 +215,43 @@ def main() -> None:
     parser.add_argument("--sweep", action="store_true", help="batch sizes 64, 128, ..., 4096")
     parser.add_argument("--steps", type=int, default=0, help="steps per timed window (default: by device)")
     parser.add_argument("--warmup", type=int, default=30)
-    parser.add_argument("--repeats", type=int, default=3, help="timed windows per measurement (the median counts)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed windows per run (ganzoo: see --ganzoo-span)")
+    parser.add_argument("--ganzoo-span", type=int, default=CHECKPOINT_EVERY,
+                        help="steps ganzoo times at least (default: its checkpoint interval, so one checkpoint and "
+                             "two sample grids fall inside the clock)")
+    parser.add_argument("--rounds", type=int, default=3, help="runs of every loop, interleaved (the median counts)")
     parser.add_argument("--loops", default="textbook,bare,ganzoo")
     parser.add_argument("--amp", action="store_true", help="bf16 autocast in bare and ganzoo (CUDA only)")
     parser.add_argument("--compile", action="store_true", help="also time bare+compile and ganzoo+compile")
     parser.add_argument("--threads", type=int, default=0, help="torch.set_num_threads in each loop (0: torch's)")
     args = parser.parse_args()
-    args.steps = args.steps or (300 if args.device.startswith("cuda") else 60)
+    args.steps = args.steps or (300 if args.device.startswith("cuda") else 100)
     batches = [64 * 2**i for i in range(7)] if args.sweep else [int(b) for b in args.batch.split(",")]
     loops = args.loops.split(",") + (["bare+compile", "ganzoo+compile"] if args.compile else [])
+    refs = [ref for ref in ("textbook", "bare", "bare+compile") if ref in loops]
     dev = torch.device(args.device)
     name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"cpu, {args.threads or torch.get_num_threads()} threads"
-    print(f"# bench_train: {name}; torch {torch.__version__}; {args.steps} steps x {args.repeats} windows after "
-          f"{args.warmup} warm-up steps; amp {'on' if args.amp else 'off'}\n", flush=True)
-    widths = [15, 6, 9, 10, 9, 9, 8]
-    print(_row(["loop", "batch", "steps/s", "samples/s", "peak MB", "/textbk", "/bare"], widths))
+    print(f"# bench_train: {name}; torch {torch.__version__}; {args.rounds} rounds; windows of {args.steps} steps "
+          f"after {args.warmup} warm-up steps ({args.repeats} windows, ganzoo {_windows(args, 'ganzoo')}); "
+          f"amp {'on' if args.amp else 'off'}\n", flush=True)
+    widths = [15, 6, 9, 10, 9] + [9] * len(refs)
+    print(_row(["loop", "batch", "steps/s", "samples/s", "peak MB", *[REF_LABELS[r] for r in refs]], widths))
     for batch in batches:
-        results = {}
+        runs = measure_rounds(args, loops, batch)
+        notes = []
         for loop in loops:
-            results[loop] = r = measure(args, loop, batch)
-            if "error" in r:
-                print(_row([loop, batch, "error", "", "", "", ""], widths), r["error"], flush=True)
+            ok = [r for r in runs[loop] if "steps_per_sec" in r]
+            if not ok:
+                print(_row([loop, batch, "error", "", "", *[""] * len(refs)], widths), runs[loop][0]["error"])
                 continue
-            ratio = {ref: (f"{r['steps_per_sec'] / results[ref]['steps_per_sec']:.2f}x"
-                           if "steps_per_sec" in results.get(ref, {}) and ref != loop else "") for ref in
-                     ("textbook", "bare")}
-            print(_row([loop, batch, f"{r['steps_per_sec']:.1f}", f"{r['steps_per_sec'] * batch:.0f}",
-                        f"{r['peak_mb']:.0f}", ratio["textbook"], ratio["bare"]], widths), flush=True)
+            speed = statistics.median(r["steps_per_sec"] for r in ok)
+            ratios = {ref: paired_ratio(runs, loop, ref) for ref in refs}
+            cells = [f"{ratios[ref][0]:.2f}x" if ratios[ref] else "" for ref in refs]
+            print(_row([loop, batch, f"{speed:.1f}", f"{speed * batch:.0f}", f"{max(r['peak_mb'] for r in ok):.0f}",
+                        *cells], widths), flush=True)
+            notes += [f"{loop}/{ref} " + " ".join(f"{x:.2f}" for x in ratios[ref][1])
+                      for ref in refs if ratios[ref] and loop.startswith("ganzoo")]
+        print(f"  batch {batch}, per round: " + "; ".join(notes), flush=True)
 
 
 if __name__ == "__main__":

@@ -85,6 +85,12 @@ class _StopRequests:
             signal.signal(sig, handler)
 
 
+def _scores_per_sample(spec, D: nn.Module) -> bool:
+    """Whether real and generated batches may share D's forward pass: the plugin promises it (``per_sample``) and no
+    BatchNorm layer (batch statistics would mix real and generated samples) says otherwise."""
+    return spec.per_sample and not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in D.modules())
+
+
 class Trainer:
     """Builds the components of a config and trains them, writing everything into a run directory."""
 
@@ -108,6 +114,7 @@ class Trainer:
         self._g_params = list(self.G.parameters())
         self._ema_params = list(self.ema.parameters()) if self.ema is not None else []
         self._d_trainable = [p for p in self.D.parameters() if p.requires_grad]
+        self.joint_d = _scores_per_sample(registry.get("discriminator", config.discriminator.name), self.D)
         if self.world.enabled:  # same initial weights everywhere (DDP broadcasts rank 0's), different batches and z
             torch.manual_seed(distributed.rank_seed(config.seed, self.world.rank))
         G_loop, D_loop = distributed.wrap(self.G, self.D, self.device, self.world)
@@ -243,7 +250,7 @@ class Trainer:
             with self._autocast(), (nullcontext() if keep_graph else torch.no_grad()):
                 fake = G(self._z())
             with self._autocast():
-                real_logits, fake_logits = D(real), D(fake.detach())
+                real_logits, fake_logits = self._score(D, real, fake.detach())
                 d_loss = self.loss.discriminator_loss(real_logits, fake_logits, LossContext(real, fake.detach(), self.D))
             self._backward_step(d_loss, self.opt_d)
         for p in self._d_trainable:  # G's update needs gradients through D, not D's own weight gradients
@@ -267,6 +274,13 @@ class Trainer:
                 d_loss.detach().float(), g_loss.detach().float(),
                 torch.sigmoid(real_logits.detach().float()).mean(), torch.sigmoid(fake_logits.detach().float()).mean(),
             ])
+
+    def _score(self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """D's logits for both batches: one forward pass of 2B samples when D scores samples independently."""
+        if not self.joint_d:
+            return D(real), D(fake)
+        logits = D(torch.cat([real, fake.to(real.dtype)]))
+        return logits[:len(real)], logits[len(real):]
 
     @torch.no_grad()
     def _synced_ema(self) -> nn.Module:

@@ -42,7 +42,8 @@ class RichReporter(Reporter):
         self.bars = Progress(
             TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
             TextColumn("{task.fields[speed]} it/s"), TimeRemainingColumn(), TextColumn("{task.fields[stats]}"),
-            console=self.console, transient=False,
+            # 4 redraws a second, not rich's 10: each costs ~1 ms of a core that training needs (0.4% instead of 1%)
+            console=self.console, transient=False, refresh_per_second=4,
         )
         self.task = None
 

@@ -15,7 +15,7 @@ import ganzoo
 from ganzoo.checkpoint import load_checkpoint
 from ganzoo.config import resolve_config
 from ganzoo.run import RunDir
-from ganzoo.trainer import Trainer
+from ganzoo.trainer import Trainer, _scores_per_sample
 
 TINY = {"set": ["dataset.n=256", "generator.hidden=16,16", "discriminator.hidden=16,16"], "batch_size": 16,
         "sample_every": 0, "log_every": 5}
@@ -78,6 +78,38 @@ def test_no_host_reads_inside_the_training_step(registry, monkeypatch, tmp_path)
     assert reads == [] and stats.abs().sum() > 0
 
 
+@pytest.mark.parametrize("loss", ["nonsaturating", "wgan-gp"])
+def test_a_per_sample_discriminator_scores_real_and_fake_in_one_pass_with_the_same_result(registry, tmp_path, loss):
+    """mlp D declares per_sample: one D call of 2B samples replaces two of B, and a step lands on the same weights."""
+    cfg = resolve_config(registry, {"steps": 5, "batch_size": 16, "loss": loss, "d_steps": 2}, sets=TINY["set"])
+    joint, apart = (Trainer(cfg, registry, RunDir(tmp_path / name)) for name in ("joint", "apart"))
+    apart.joint_d = False
+    calls = {"joint": [], "apart": []}
+    for name, trainer in (("joint", joint), ("apart", apart)):
+        # plain SGD: Adam's first step is ±lr for any gradient far above eps, so it would turn a float rounding
+        # difference in a near-zero gradient into a whole step; SGD shows the gradients themselves agree
+        trainer.opt_d, trainer.opt_g = (torch.optim.SGD(m.parameters(), lr=0.1) for m in (trainer.D, trainer.G))
+        trainer.D.register_forward_hook(lambda m, args, out, _n=name: calls[_n].append(len(args[0])))
+        torch.manual_seed(3)
+        trainer.train_step(torch.zeros(4))
+    assert joint.joint_d and calls["joint"].count(32) == 2 and 32 not in calls["apart"]  # 2B once per D update
+    assert len(calls["apart"]) - len(calls["joint"]) == 2  # (wgan-gp adds its penalty's calls to both)
+    for a, b in zip([*joint.G.parameters(), *joint.D.parameters()], [*apart.G.parameters(), *apart.D.parameters()]):
+        assert torch.allclose(a, b, atol=1e-6)
+    assert not all(torch.equal(a, b) for a, b in zip(joint.D.parameters(), Trainer(
+        cfg, registry, RunDir(tmp_path / "fresh")).D.parameters()))  # the step did change D
+
+
+def test_only_a_declared_per_sample_discriminator_without_batchnorm_shares_a_pass():
+    from torch import nn
+
+    plain = nn.Sequential(nn.Linear(2, 4), nn.LeakyReLU(), nn.Linear(4, 1))
+    assert _scores_per_sample(SimpleNamespace(per_sample=True), plain)
+    assert not _scores_per_sample(SimpleNamespace(per_sample=False), plain)  # the default: no promise, no sharing
+    for norm in (nn.BatchNorm1d(4), nn.SyncBatchNorm(4), nn.LazyBatchNorm1d()):
+        assert not _scores_per_sample(SimpleNamespace(per_sample=True), nn.Sequential(nn.Linear(2, 4), norm))
+
+
 @CUDA
 @pytest.mark.parametrize("compile_", [False, True])
 def test_cuda_amp_and_compile_train_without_per_step_syncs(tmp_path, compile_):
@@ -111,17 +143,39 @@ def test_cuda_fused_adam():
     assert trainer.opt_g.defaults["fused"] and trainer.opt_d.defaults["fused"]
 
 
-def test_benchmark_loops_run_and_time_windows(tiny_mnist):
-    """benchmarks/bench_train.py: each loop (textbook, bare, ganzoo) trains and reports its timed windows."""
+def _bench_train():
     sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
     try:
         import bench_train
     finally:
         sys.path.pop(0)
+    return bench_train
+
+
+def test_benchmark_loops_run_and_time_windows(tiny_mnist):
+    """benchmarks/bench_train.py: each loop (textbook, bare, ganzoo) trains and reports its timed windows; ganzoo
+    times at least its span (there: its checkpoint interval)."""
+    bench_train = _bench_train()
     args = SimpleNamespace(data_root=str(tiny_mnist), device="cpu", threads=0, warmup=2, steps=2, repeats=3,
-                           amp=False)
-    for loop in ("textbook", "bare", "ganzoo"):
+                           amp=False, ganzoo_span=10)
+    for loop, windows in (("textbook", 3), ("bare", 3), ("ganzoo", 5)):
         out = []
         bench_train._child(args, loop, 8, SimpleNamespace(put=out.append))
         assert "error" not in out[0], out[0]
-        assert len(out[0]["windows"]) == 3 and all(w > 0 for w in out[0]["windows"]) and out[0]["peak_mb"] > 0
+        assert len(out[0]["windows"]) == windows and all(w > 0 for w in out[0]["windows"]) and out[0]["peak_mb"] > 0
+        assert out[0]["steps_per_sec"] == pytest.approx(2 * windows / sum(out[0]["windows"]))
+
+
+def test_benchmark_ratios_pair_runs_of_the_same_round(monkeypatch):
+    """A ratio is the median of per-round ratios, so a slow round (host load) slows both loops and cancels out."""
+    bench_train = _bench_train()
+    runs = {"bare": [{"steps_per_sec": 100}, {"steps_per_sec": 50}, {"steps_per_sec": 90}],
+            "ganzoo": [{"steps_per_sec": 105}, {"steps_per_sec": 52}, {"error": "x"}]}
+    ratio, pairs = bench_train.paired_ratio(runs, "ganzoo", "bare")
+    assert pairs == pytest.approx([1.05, 1.04]) and ratio == pytest.approx(1.045)
+    assert bench_train.paired_ratio(runs, "bare", "bare") is None
+    assert bench_train.paired_ratio(runs, "ganzoo", "textbook") is None
+    order = []
+    monkeypatch.setattr(bench_train, "measure", lambda a, loop, batch: order.append(loop) or {"steps_per_sec": 1})
+    bench_train.measure_rounds(SimpleNamespace(rounds=3), ["a", "b", "c"], 64)
+    assert order == ["a", "b", "c", "b", "c", "a", "c", "a", "b"]

@@ -39,6 +39,7 @@ def ganzoo_discriminators():
     yield DiscriminatorSpec(
         name="maxpool",
         factory=MaxPoolDiscriminator,
+        per_sample=True,  # no BatchNorm: real and generated batches may share a forward pass
         description="Max-pool D: conv 64 -> pool -> conv 128 -> pool -> fc -> fc -> 1 logit (images >= 16x16).",
         data_kinds=("image",),
         check=_at_least_16,

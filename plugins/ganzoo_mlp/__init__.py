@@ -39,6 +39,7 @@ def ganzoo_discriminators():
         name="mlp",
         aliases=("vanilla",),
         factory=MLPDiscriminator,
+        per_sample=True,  # no BatchNorm: real and generated batches may share a forward pass
         description="Fully connected D: flatten -> Linear+LeakyReLU layers (optional dropout) -> 1 logit.",
         data_defaults=_discriminator_for,
         params=(
