@@ -17,9 +17,11 @@ tanh, D 784-512-256-1, Adam 2e-4 (0.5, 0.999), one D and one G update per step):
 
 Each measurement runs in a fresh child process, so its peak memory is its own (peak RSS on the CPU,
 ``max_memory_allocated`` on CUDA) and no loop inherits another's allocator or thread state. A child warms up, then
-times consecutive windows of ``--steps`` steps; its speed is total steps over total time. ganzoo keeps its default
-cadence (a metrics line every 50 steps, a sample grid every 500, a checkpoint every 1,000) and times at least 1,000
-steps, so the display, logging, samples and a checkpoint are all inside its clock, at the rate a user pays for them.
+times consecutive windows of ``--steps`` steps, at least ``--span`` steps in all; its speed is total steps over total
+time. The default span, 1,000 steps, is ganzoo's checkpoint interval: with its default cadence (a metrics line every
+50 steps, a sample grid every 500, a checkpoint every 1,000) the display, logging, samples and one checkpoint are
+all inside its clock, at the rate a user pays for them. Every loop times the same span, so the runs compared in a
+round are equally exposed to the machine's drift.
 
 A shared machine's speed drifts (this project's 2-core VM: up to 2x within minutes), so the loops run in ``--rounds``
 rounds, one after another within a round, in a rotated order. Speeds are medians over rounds; a ratio is the median
@@ -148,12 +150,12 @@ LOOPS = {"textbook": _textbook, "bare": _bare, "ganzoo": _ganzoo,
 
 
 REF_LABELS = {"textbook": "/textbk", "bare": "/bare", "bare+compile": "/bare+c"}
-#: ganzoo times at least one checkpoint interval, so its default cadence is inside the clock (see the docstring).
+#: The default span: ganzoo's checkpoint interval, so its default cadence is inside its clock (see the docstring).
 CHECKPOINT_EVERY = 1000
 
 
-def _windows(args, loop: str) -> int:
-    return max(args.repeats, -(-args.ganzoo_span // args.steps)) if loop.startswith("ganzoo") else args.repeats
+def _windows(args) -> int:
+    return max(args.repeats, -(-args.span // args.steps))
 
 
 def _peak_rss_mb() -> float:
@@ -165,7 +167,7 @@ def _child(args, name: str, batch: int, queue) -> None:
         if args.threads:
             torch.set_num_threads(args.threads)
         dev = torch.device(args.device)
-        clock = _Clock(dev, args.warmup, args.steps, _windows(args, name))
+        clock = _Clock(dev, args.warmup, args.steps, _windows(args))
         if dev.type == "cuda":
             torch.cuda.reset_peak_memory_stats(dev)
         LOOPS[name](args, batch, clock)
@@ -215,10 +217,10 @@ def main() -> None:
     parser.add_argument("--sweep", action="store_true", help="batch sizes 64, 128, ..., 4096")
     parser.add_argument("--steps", type=int, default=0, help="steps per timed window (default: by device)")
     parser.add_argument("--warmup", type=int, default=30)
-    parser.add_argument("--repeats", type=int, default=3, help="timed windows per run (ganzoo: see --ganzoo-span)")
-    parser.add_argument("--ganzoo-span", type=int, default=CHECKPOINT_EVERY,
-                        help="steps ganzoo times at least (default: its checkpoint interval, so one checkpoint and "
-                             "two sample grids fall inside the clock)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed windows per run, at least")
+    parser.add_argument("--span", type=int, default=CHECKPOINT_EVERY,
+                        help="steps every run times, at least (default: ganzoo's checkpoint interval, so one "
+                             "checkpoint and two sample grids fall inside its clock)")
     parser.add_argument("--rounds", type=int, default=3, help="runs of every loop, interleaved (the median counts)")
     parser.add_argument("--loops", default="textbook,bare,ganzoo")
     parser.add_argument("--amp", action="store_true", help="bf16 autocast in bare and ganzoo (CUDA only)")
@@ -232,7 +234,7 @@ def main() -> None:
     dev = torch.device(args.device)
     name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"cpu, {args.threads or torch.get_num_threads()} threads"
     print(f"# bench_train: {name}; torch {torch.__version__}; {args.rounds} rounds; windows of {args.steps} steps "
-          f"after {args.warmup} warm-up steps ({args.repeats} windows, ganzoo {_windows(args, 'ganzoo')}); "
+          f"x {_windows(args)} after {args.warmup} warm-up steps; "
           f"amp {'on' if args.amp else 'off'}\n", flush=True)
     widths = [15, 6, 9, 10, 9] + [9] * len(refs)
     print(_row(["loop", "batch", "steps/s", "samples/s", "peak MB", *[REF_LABELS[r] for r in refs]], widths))

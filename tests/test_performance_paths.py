@@ -153,12 +153,13 @@ def _bench_train():
 
 
 def test_benchmark_loops_run_and_time_windows(tiny_mnist):
-    """benchmarks/bench_train.py: each loop (textbook, bare, ganzoo) trains and reports its timed windows; ganzoo
-    times at least its span (there: its checkpoint interval)."""
+    """benchmarks/bench_train.py: each loop (textbook, bare, ganzoo) trains and reports its timed windows, enough
+    of them to cover the span (by default: ganzoo's checkpoint interval)."""
     bench_train = _bench_train()
     args = SimpleNamespace(data_root=str(tiny_mnist), device="cpu", threads=0, warmup=2, steps=2, repeats=3,
-                           amp=False, ganzoo_span=10)
-    for loop, windows in (("textbook", 3), ("bare", 3), ("ganzoo", 5)):
+                           amp=False, span=10)
+    windows = 5  # a span of 10 steps in windows of 2
+    for loop in ("textbook", "bare", "ganzoo"):
         out = []
         bench_train._child(args, loop, 8, SimpleNamespace(put=out.append))
         assert "error" not in out[0], out[0]
