@@ -15,17 +15,16 @@ tanh, D 784-512-256-1, Adam 2e-4 (0.5, 0.999), one D and one G update per step):
   G loss is the non-saturating one), with its live progress bar on (a rich console that believes it is a terminal,
   writing into memory), metrics every 50 steps and the default sample and checkpoint cadence.
 
-Each measurement runs in a fresh child process, so its peak memory is its own (peak RSS on the CPU,
-``max_memory_allocated`` on CUDA) and no loop inherits another's allocator or thread state. A child warms up, then
-times consecutive windows of ``--steps`` steps, at least ``--span`` steps in all; its speed is total steps over total
-time. The default span, 1,000 steps, is ganzoo's checkpoint interval: with its default cadence (a metrics line every
-50 steps, a sample grid every 500, a checkpoint every 1,000) the display, logging, samples and one checkpoint are
-all inside its clock, at the rate a user pays for them. Every loop times the same span, so the runs compared in a
-round are equally exposed to the machine's drift.
+Each loop runs in its own child process, so its peak memory is its own (peak RSS on the CPU,
+``max_memory_allocated`` on CUDA) and no loop inherits another's allocator or thread state. A shared machine's speed
+drifts (this project's 2-core VM: up to 2x within seconds), so the loops of one batch size are **interleaved**: all
+children set up and warm up, then the parent lets them run one timed window of ``--steps`` steps at a time, in
+turn, while the others wait. Every loop sees the same stretches of fast and slow machine; a loop's speed is its
+total timed steps over its total timed seconds.
 
-A shared machine's speed drifts (this project's 2-core VM: up to 2x within minutes), so the loops run in ``--rounds``
-rounds, one after another within a round, in a rotated order. Speeds are medians over rounds; a ratio is the median
-of the per-round ratios, each taken between runs minutes apart at most. Compare numbers from one run only.
+Each loop times at least ``--span`` steps. The default, 1,000 steps, is ganzoo's checkpoint interval: with its
+default cadence (a metrics line every 50 steps, a sample grid every 500, a checkpoint every 1,000) the display,
+logging, samples and one checkpoint are inside its clock, at the rate a user pays for them.
 """
 
 from __future__ import annotations
@@ -35,7 +34,6 @@ import io
 import multiprocessing as mp
 import os
 import resource
-import statistics
 import sys
 import tempfile
 import time
@@ -52,21 +50,27 @@ GANZOO_SETS = ["generator.hidden=128,256,512,1024", "generator.batchnorm=true", 
 
 
 class _Clock:
-    """Marks the end of each timed window; synchronises CUDA only at those marks (never every step)."""
+    """Times the windows the parent grants: from its 'go' to the window's last step. At each window boundary it
+    reports to the parent and waits for the next 'go'; CUDA is synchronised only there (never every step)."""
 
-    def __init__(self, device: torch.device, warmup: int, steps: int, repeats: int) -> None:
-        self.device, self.marks = device, {warmup + i * steps: i for i in range(repeats + 1)}
-        self.times: list[float] = []
-        self.last = warmup + repeats * steps
+    def __init__(self, device: torch.device, warmup: int, steps: int, windows: int, conn) -> None:
+        self.device, self.conn = device, conn
+        self.marks = {warmup + i * steps for i in range(windows + 1)}
+        self.last = warmup + windows * steps
+        self.windows: list[float] = []
+        self._start: float | None = None
 
     def __call__(self, step: int) -> None:
-        if step in self.marks:
-            if self.device.type == "cuda":
-                torch.cuda.synchronize(self.device)
-            self.times.append(time.perf_counter())
-
-    def windows(self) -> list[float]:
-        return [b - a for a, b in zip(self.times, self.times[1:])]
+        if step not in self.marks:
+            return
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        if self._start is not None:
+            self.windows.append(time.perf_counter() - self._start)
+        self.conn.send("waiting")  # warmed up, or a window done
+        if step < self.last:
+            self.conn.recv()  # 'go'
+            self._start = time.perf_counter()
 
 
 def _textbook(args, batch: int, clock: _Clock) -> None:
@@ -162,47 +166,75 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-def _child(args, name: str, batch: int, queue) -> None:
+def _child(args, name: str, batch: int, conn) -> None:
     try:
         if args.threads:
             torch.set_num_threads(args.threads)
         dev = torch.device(args.device)
-        clock = _Clock(dev, args.warmup, args.steps, _windows(args))
+        clock = _Clock(dev, args.warmup, args.steps, _windows(args), conn)
         if dev.type == "cuda":
             torch.cuda.reset_peak_memory_stats(dev)
         LOOPS[name](args, batch, clock)
         peak = torch.cuda.max_memory_allocated(dev) / 2**20 if dev.type == "cuda" else _peak_rss_mb()
-        windows = clock.windows()
-        queue.put({"steps_per_sec": args.steps * len(windows) / sum(windows), "peak_mb": peak, "windows": windows})
+        windows = clock.windows
+        conn.send({"steps_per_sec": args.steps * len(windows) / sum(windows), "peak_mb": peak, "windows": windows})
     except BaseException as err:  # noqa: BLE001 - report any failure to the parent as one line
-        queue.put({"error": f"{type(err).__name__}: {err}"})
+        conn.send({"error": f"{type(err).__name__}: {first_line(err)}"})
 
 
-def measure(args, name: str, batch: int) -> dict:
-    """Run one loop at one batch size in a fresh process: its steps/s over the timed windows and its peak memory."""
+def first_line(err: BaseException) -> str:
+    return next((line for line in str(err).splitlines() if line.strip()), type(err).__name__)
+
+
+def _receive(conn) -> object:
+    try:
+        return conn.recv()
+    except EOFError:  # the child died without a word (a crash, the OOM killer)
+        return {"error": "the process died"}
+
+
+def measure_interleaved(args, loops: list[str], batch: int, handover: float = 0.02) -> dict[str, dict]:
+    """Run every loop in its own process, taking turns window by window; each loop's speed and peak memory."""
     ctx = mp.get_context("spawn")
-    queue = ctx.Queue()
-    proc = ctx.Process(target=_child, args=(args, name, batch, queue))
-    proc.start()
-    out = queue.get()
-    proc.join()
-    return out
+    results: dict[str, dict] = {}
+    conns, procs = {}, []
+    for loop in loops:
+        parent, child = ctx.Pipe()
+        procs.append(ctx.Process(target=_child, args=(args, loop, batch, child)))
+        procs[-1].start()
+        child.close()  # only the child holds its end now, so its death reads as EOF here instead of a hang
+        conns[loop] = parent
+    try:
+        for loop, conn in conns.items():  # everyone set up and warmed up (their warm-ups overlap; none is timed)
+            message = _receive(conn)
+            if isinstance(message, dict):
+                results[loop] = message
+        for _ in range(_windows(args)):
+            for loop, conn in conns.items():
+                if loop in results:
+                    continue
+                time.sleep(handover)  # let the previous loop's threads go idle before this window starts
+                conn.send("go")
+                message = _receive(conn)
+                if isinstance(message, dict):
+                    results[loop] = message
+        for loop, conn in conns.items():
+            if loop not in results:
+                message = _receive(conn)
+                results[loop] = message if isinstance(message, dict) else {"error": f"unexpected {message!r}"}
+    finally:
+        for proc in procs:
+            proc.join(timeout=600)
+            if proc.is_alive():
+                proc.kill()
+    return results
 
 
-def measure_rounds(args, loops: list[str], batch: int) -> dict[str, list[dict]]:
-    """Every loop once per round, in an order rotated each round so no loop always runs first or last."""
-    runs: dict[str, list[dict]] = {loop: [] for loop in loops}
-    for r in range(args.rounds):
-        for loop in loops[r % len(loops):] + loops[:r % len(loops)]:
-            runs[loop].append(measure(args, loop, batch))
-    return runs
-
-
-def paired_ratio(runs: dict[str, list[dict]], loop: str, ref: str) -> tuple[float, list[float]] | None:
-    """The median over rounds of loop/ref, each round's two runs close in time (drift cancels); None if unmeasured."""
-    pairs = [a["steps_per_sec"] / b["steps_per_sec"] for a, b in zip(runs[loop], runs.get(ref, []))
-             if "steps_per_sec" in a and "steps_per_sec" in b]
-    return (statistics.median(pairs), pairs) if pairs and loop != ref else None
+def ratio(results: dict[str, dict], loop: str, ref: str) -> float | None:
+    a, b = results.get(loop, {}), results.get(ref, {})
+    if loop == ref or "steps_per_sec" not in a or "steps_per_sec" not in b:
+        return None
+    return a["steps_per_sec"] / b["steps_per_sec"]
 
 
 def _row(cells, widths) -> str:
@@ -221,7 +253,6 @@ def main() -> None:
     parser.add_argument("--span", type=int, default=CHECKPOINT_EVERY,
                         help="steps every run times, at least (default: ganzoo's checkpoint interval, so one "
                              "checkpoint and two sample grids fall inside its clock)")
-    parser.add_argument("--rounds", type=int, default=3, help="runs of every loop, interleaved (the median counts)")
     parser.add_argument("--loops", default="textbook,bare,ganzoo")
     parser.add_argument("--amp", action="store_true", help="bf16 autocast in bare and ganzoo (CUDA only)")
     parser.add_argument("--compile", action="store_true", help="also time bare+compile and ganzoo+compile")
@@ -233,28 +264,21 @@ def main() -> None:
     refs = [ref for ref in ("textbook", "bare", "bare+compile") if ref in loops]
     dev = torch.device(args.device)
     name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"cpu, {args.threads or torch.get_num_threads()} threads"
-    print(f"# bench_train: {name}; torch {torch.__version__}; {args.rounds} rounds; windows of {args.steps} steps "
-          f"x {_windows(args)} after {args.warmup} warm-up steps; "
+    print(f"# bench_train: {name}; torch {torch.__version__}; {_windows(args)} interleaved windows of {args.steps} "
+          f"steps per loop after {args.warmup} warm-up steps; "
           f"amp {'on' if args.amp else 'off'}\n", flush=True)
     widths = [15, 6, 9, 10, 9] + [9] * len(refs)
     print(_row(["loop", "batch", "steps/s", "samples/s", "peak MB", *[REF_LABELS[r] for r in refs]], widths))
     for batch in batches:
-        runs = measure_rounds(args, loops, batch)
-        notes = []
+        results = measure_interleaved(args, loops, batch)
         for loop in loops:
-            ok = [r for r in runs[loop] if "steps_per_sec" in r]
-            if not ok:
-                print(_row([loop, batch, "error", "", "", *[""] * len(refs)], widths), runs[loop][0]["error"])
+            r = results[loop]
+            if "error" in r:
+                print(_row([loop, batch, "error", "", "", *[""] * len(refs)], widths), r["error"], flush=True)
                 continue
-            speed = statistics.median(r["steps_per_sec"] for r in ok)
-            ratios = {ref: paired_ratio(runs, loop, ref) for ref in refs}
-            cells = [f"{ratios[ref][0]:.2f}x" if ratios[ref] else "" for ref in refs]
-            print(_row([loop, batch, f"{speed:.1f}", f"{speed * batch:.0f}", f"{max(r['peak_mb'] for r in ok):.0f}",
-                        *cells], widths), flush=True)
-            notes += [f"{loop}/{ref} " + " ".join(f"{x:.2f}" for x in ratios[ref][1])
-                      for ref in refs if ratios[ref] and loop.startswith("ganzoo")]
-        print(f"  batch {batch}, per round: " + "; ".join(notes), flush=True)
-
+            cells = [f"{x:.2f}x" if (x := ratio(results, loop, ref)) else "" for ref in refs]
+            print(_row([loop, batch, f"{r['steps_per_sec']:.1f}", f"{r['steps_per_sec'] * batch:.0f}",
+                        f"{r['peak_mb']:.0f}", *cells], widths), flush=True)
 
 if __name__ == "__main__":
     main()

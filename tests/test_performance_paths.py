@@ -152,31 +152,25 @@ def _bench_train():
     return bench_train
 
 
-def test_benchmark_loops_run_and_time_windows(tiny_mnist):
-    """benchmarks/bench_train.py: each loop (textbook, bare, ganzoo) trains and reports its timed windows, enough
-    of them to cover the span (by default: ganzoo's checkpoint interval)."""
+def test_benchmark_interleaves_the_loops_window_by_window(tiny_mnist):
+    """benchmarks/bench_train.py: textbook, bare and ganzoo each train in their own process and time enough windows
+    to cover the span, taking turns: no loop's window overlaps another's, so they share the machine's drift."""
     bench_train = _bench_train()
     args = SimpleNamespace(data_root=str(tiny_mnist), device="cpu", threads=0, warmup=2, steps=2, repeats=3,
                            amp=False, span=10)
-    windows = 5  # a span of 10 steps in windows of 2
-    for loop in ("textbook", "bare", "ganzoo"):
-        out = []
-        bench_train._child(args, loop, 8, SimpleNamespace(put=out.append))
-        assert "error" not in out[0], out[0]
-        assert len(out[0]["windows"]) == windows and all(w > 0 for w in out[0]["windows"]) and out[0]["peak_mb"] > 0
-        assert out[0]["steps_per_sec"] == pytest.approx(2 * windows / sum(out[0]["windows"]))
+    results = bench_train.measure_interleaved(args, ["textbook", "bare", "ganzoo"], 8)
+    for loop, r in results.items():
+        assert "error" not in r, (loop, r)
+        assert len(r["windows"]) == 5 and all(w > 0 for w in r["windows"]) and r["peak_mb"] > 0  # 10 steps in 2s
+        assert r["steps_per_sec"] == pytest.approx(2 * 5 / sum(r["windows"]))
+    assert bench_train.ratio(results, "ganzoo", "bare") == pytest.approx(
+        results["ganzoo"]["steps_per_sec"] / results["bare"]["steps_per_sec"])
+    assert bench_train.ratio(results, "bare", "bare") is None and bench_train.ratio(results, "ganzoo", "x") is None
 
 
-def test_benchmark_ratios_pair_runs_of_the_same_round(monkeypatch):
-    """A ratio is the median of per-round ratios, so a slow round (host load) slows both loops and cancels out."""
+def test_benchmark_reports_a_failing_loop_and_times_the_others(tiny_mnist):
     bench_train = _bench_train()
-    runs = {"bare": [{"steps_per_sec": 100}, {"steps_per_sec": 50}, {"steps_per_sec": 90}],
-            "ganzoo": [{"steps_per_sec": 105}, {"steps_per_sec": 52}, {"error": "x"}]}
-    ratio, pairs = bench_train.paired_ratio(runs, "ganzoo", "bare")
-    assert pairs == pytest.approx([1.05, 1.04]) and ratio == pytest.approx(1.045)
-    assert bench_train.paired_ratio(runs, "bare", "bare") is None
-    assert bench_train.paired_ratio(runs, "ganzoo", "textbook") is None
-    order = []
-    monkeypatch.setattr(bench_train, "measure", lambda a, loop, batch: order.append(loop) or {"steps_per_sec": 1})
-    bench_train.measure_rounds(SimpleNamespace(rounds=3), ["a", "b", "c"], 64)
-    assert order == ["a", "b", "c", "b", "c", "a", "c", "a", "b"]
+    args = SimpleNamespace(data_root=str(tiny_mnist), device="cpu", threads=0, warmup=1, steps=1, repeats=2,
+                           amp=False, span=2)
+    results = bench_train.measure_interleaved(args, ["no-such-loop", "bare"], 8)
+    assert results["no-such-loop"]["error"].startswith("KeyError") and len(results["bare"]["windows"]) == 2
