@@ -39,6 +39,26 @@ def test_mlp_generator_output_activation(registry):
     assert isinstance(forced.net[-1], torch.nn.Tanh)
 
 
+@pytest.mark.parametrize("slope", [0.2, 0.0, -0.1])
+@pytest.mark.parametrize("batchnorm", [True, False])
+def test_mlp_in_place_activations_give_the_out_of_place_gradients(registry, slope, batchnorm):
+    """The mlp LeakyReLUs run in place where autograd allows it (slope > 0); gradients are those of the plain form."""
+    torch.manual_seed(0)
+    g = _build(registry, "generator", "mlp", 8, MNIST, hidden=[16, 16, 16], batchnorm=batchnorm, slope=slope)
+    d = _build(registry, "discriminator", "mlp", MNIST, hidden=[16, 16], slope=slope)
+    z = torch.randn(6, 8)
+    grads = []
+    for inplace in (True, False):
+        acts = [m for m in (*g.modules(), *d.modules()) if isinstance(m, torch.nn.LeakyReLU)]
+        assert all(m.inplace == (slope > 0) for m in acts) or not inplace
+        for m in acts:
+            m.inplace = m.inplace and inplace
+        g.zero_grad(), d.zero_grad()
+        d(g(z)).square().mean().backward()
+        grads.append([p.grad.clone() for p in (*g.parameters(), *d.parameters())])
+    assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(*grads))
+
+
 @pytest.mark.parametrize(
     "params, linear_widths, batchnorms",
     [
