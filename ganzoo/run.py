@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,19 @@ from .errors import CheckpointError, ConfigError
 def finite_or_none(record: dict[str, Any]) -> dict[str, Any]:
     """The record with NaN and infinities replaced by None, so it is valid JSON."""
     return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in record.items()}
+
+
+_TMP_PID = re.compile(r"\.tmp-(\d+)")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. another user's process: it exists
+        return True
+    return True
 
 
 class RunDir:
@@ -60,6 +74,16 @@ class RunDir:
         except OSError as err:
             raise ConfigError(f"cannot write the run directory {self.path}: {err.strerror}; choose another --out") \
                 from None
+        self.remove_stale_temporaries()
+
+    def remove_stale_temporaries(self) -> None:
+        """Delete the hidden ``.NAME.tmp-PID`` files of atomic writes whose process died mid-write (``kill -9``);
+        a live process's own temporaries are left alone."""
+        for folder in (self.path, self.checkpoints, self.samples):
+            for tmp in folder.glob(".*.tmp-*"):
+                match = _TMP_PID.search(tmp.name)
+                if match and not _alive(int(match.group(1))):
+                    tmp.unlink(missing_ok=True)
 
     def write_config(self, config: TrainConfig) -> None:
         text = config.to_toml().encode()

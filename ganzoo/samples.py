@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 import torch
@@ -41,7 +42,20 @@ def to_data_coords(samples: torch.Tensor, spec: DataSpec, data: Data | None) -> 
 
 def save_png(path: Path | str, samples: torch.Tensor, spec: DataSpec, data: Data | None = None,
              title: str = "") -> None:
-    """Images: a square grid. Points: generated vs real samples, with the true curve when the dataset knows it."""
+    """Images: a square grid. Points: generated vs real samples, with the true curve when the dataset knows it.
+
+    Written beside ``path`` under a hidden temporary name and renamed over it, so a reader (TensorBoard, ``compare``)
+    never sees half a PNG, even after a ``kill -9`` mid-write."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}{path.suffix}")
+    try:
+        _draw(tmp, samples, spec, data, title)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _draw(path: Path, samples: torch.Tensor, spec: DataSpec, data: Data | None, title: str) -> None:
     coords = to_data_coords(samples, spec, data)
     if spec.kind == "image":
         from torchvision.utils import save_image

@@ -40,6 +40,15 @@ def tensorboard_writer() -> Callable[..., Any]:
     return SummaryWriter
 
 
+def _identity(path: Path) -> tuple[int, int] | None:
+    """Which file is at ``path`` now: samples are renamed into place, so a redrawn one is a new inode."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_ino, stat.st_mtime_ns
+
+
 class TensorBoardReporter(Reporter):
     """Forwards everything to ``inner`` and mirrors records and new sample images to TensorBoard event files.
 
@@ -52,6 +61,7 @@ class TensorBoardReporter(Reporter):
         self._writer_class = writer
         self.writer = None
         self._logged: set[int] = set()
+        self._stale: dict[int, tuple[int, int] | None] = {}
 
     def _samples(self) -> dict[int, Path]:
         folder = self.run_dir / "samples"
@@ -67,7 +77,7 @@ class TensorBoardReporter(Reporter):
         from torchvision.transforms.functional import pil_to_tensor
 
         for step, path in sorted(self._samples().items()):
-            if step in self._logged:
+            if step in self._logged or self._stale.get(step) == _identity(path):
                 continue
             self._logged.add(step)
             with Image.open(path) as image:
@@ -75,9 +85,12 @@ class TensorBoardReporter(Reporter):
 
     def start(self, total: int, done: int, header: str) -> None:
         # A resumed run restarts from its checkpoint: purge events logged after it by the interrupted session, and
-        # leave the earlier samples alone (they belong to the steps before this session).
+        # leave the earlier samples alone (they belong to the steps before this session). Samples that session drew
+        # after its checkpoint are stale: they count only once this session has drawn them again (a newer file).
         self.writer = self._writer_class(log_dir=str(self.run_dir), purge_step=done or None)
-        self._logged = {step for step in self._samples() if step <= done}
+        samples = self._samples()
+        self._logged = {step for step in samples if step <= done}
+        self._stale = {step: _identity(path) for step, path in samples.items() if step > done}
         self.inner.start(total, done, header)
 
     def advance(self, steps: int = 1) -> None:

@@ -69,6 +69,23 @@ def test_kill_9_at_any_moment_leaves_a_run_that_loads_and_resumes(tmp_path, invo
         invoke("train", "--resume", run, "--steps", step + 3, "-q")
         assert load_checkpoint(run / "checkpoints" / "latest.pt")["step"] == step + 3
         assert [r["step"] for r in RunDir(run).read_metrics()] == list(range(1, step + 4))
+        assert not list(run.rglob(".*.tmp-*"))  # a killed write's temporary file is cleared by the next session
+
+
+def test_a_new_session_clears_temporaries_of_dead_writers_only(tmp_path):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    run = RunDir(tmp_path / "run")
+    run.create()
+    planted = {
+        "dead": [run.checkpoints / f".latest.pt.tmp-{dead.pid}", run.samples / f".step_0000010.tmp-{dead.pid}.png",
+                 run.path / f".metrics.jsonl.tmp-{dead.pid}"],
+        "alive": [run.checkpoints / f".latest.pt.tmp-{os.getpid()}"],  # e.g. another process writing right now
+    }
+    for path in (*planted["dead"], *planted["alive"]):
+        path.write_bytes(b"half a file")
+    run.create()
+    assert not any(p.exists() for p in planted["dead"]) and all(p.exists() for p in planted["alive"])
 
 
 def test_sigint_and_sigterm_save_a_checkpoint_and_say_how_to_resume(tmp_path):

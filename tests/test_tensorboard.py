@@ -58,11 +58,17 @@ def test_records_and_samples_reach_the_writer_and_resume_purges(invoke, tmp_path
     assert [(tag, step) for tag, _, step in writer.images] == [("samples", 10), ("samples", 20)]
     assert all(shape[0] == 3 and shape[1] > 100 for _, shape, _ in writer.images)  # RGB, CHW, the real picture
 
+    # an interrupted session drew samples after its last checkpoint (step 20): they belong to an abandoned timeline
+    from PIL import Image
+
+    for step in (30, 40):
+        Image.new("RGB", (8, 8), "red").save(run / "samples" / f"step_{step:07d}.png")
     invoke("train", "--resume", run, "--steps", "30", "--tensorboard", "-q")
     resumed = FakeWriter.made[-1]
     assert resumed.purge_step == 20  # events after the checkpoint from an interrupted session are dropped
     assert [step for step, _ in resumed.scalars["loss/D"]] == [25, 30]
-    assert [step for _, _, step in resumed.images] == [30]  # earlier samples are not logged twice
+    # earlier samples are not logged twice, and the stale ones never: step 30 is this session's own drawing
+    assert [step for _, _, step in resumed.images] == [30] and resumed.images[0][1][1] > 100
 
 
 def test_real_event_files(tmp_path):
