@@ -270,9 +270,10 @@ class Trainer:
         if self.ema is not None:
             torch._foreach_lerp_(self._ema_params, self._g_params, 1 - self.config.ema)
         with torch.no_grad():
+            squash = torch.sigmoid if self.loss.probability_outputs else torch.Tensor.float  # critics: raw outputs
             stats += torch.stack([
                 d_loss.detach().float(), g_loss.detach().float(),
-                torch.sigmoid(real_logits.detach().float()).mean(), torch.sigmoid(fake_logits.detach().float()).mean(),
+                squash(real_logits.detach().float()).mean(), squash(fake_logits.detach().float()).mean(),
             ])
 
     def _score(self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -271,3 +271,28 @@ def test_wgan_gp_with_five_critic_steps_learns_the_parabola(tmp_path, one_thread
     before, after = (ganzoo.evaluate(tmp_path / run, 2000) for run in ("untrained", "trained"))
     assert after["sliced_wasserstein"] < 0.7 * before["sliced_wasserstein"], (before, after)
     assert after["x_coverage"] > before["x_coverage"] + 0.3, (before, after)
+
+
+@pytest.mark.parametrize("name, probabilities", [("bce", True), ("nonsaturating", True), ("lsgan", False),
+                                                 ("hinge", False), ("wgan-gp", False)])
+def test_d_output_statistics_are_probabilities_only_for_bce_losses(registry, tmp_path, name, probabilities):
+    """D(x) / D(G(z)) in the bar and metrics: sigmoid means for BCE losses, raw means for critics (a sigmoid of a
+    Wasserstein critic's score means nothing)."""
+    from ganzoo.config import resolve_config
+    from ganzoo.run import RunDir
+    from ganzoo.trainer import Trainer
+
+    cfg = resolve_config(registry, {"loss": name, "batch_size": 8}, sets=["dataset.n=64", "discriminator.hidden=8"])
+    trainer = Trainer(cfg, registry, RunDir(tmp_path / "r"))
+    with torch.no_grad():  # push D's outputs far from 0, where sigmoid and raw means differ
+        trainer.D.net[-1].bias.fill_(3.0)
+    outputs = []
+    hook = trainer.D.register_forward_hook(lambda m, args, out: outputs.append(out.detach().clone()))
+    stats = torch.zeros(4)
+    trainer.train_step(stats)
+    hook.remove()
+    real, fake = outputs[0][:8], outputs[0][8:]  # the D update's one pass: real batch, then generated batch
+    squash = torch.sigmoid if probabilities else (lambda t: t)
+    assert stats[2].item() == pytest.approx(squash(real).mean().item(), abs=1e-5)
+    assert stats[3].item() == pytest.approx(squash(fake).mean().item(), abs=1e-5)
+    assert (stats[2].item() > 1) == (not probabilities)  # raw outputs near 3; probabilities stay below 1

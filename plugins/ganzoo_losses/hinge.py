@@ -14,6 +14,8 @@ from ganzoo import GANLoss, LossContext
 class HingeLoss(GANLoss):
     """D minimises E[relu(1 − D(x))] + E[relu(1 + D(G(z)))]; G minimises −E[D(G(z))]."""
 
+    probability_outputs = False  # a critic: D(x) statistics are raw outputs
+
     def discriminator_loss(self, real_logits, fake_logits, ctx: LossContext):
         return F.relu(1 - real_logits.float()).mean() + F.relu(1 + fake_logits.float()).mean()
 

@@ -19,6 +19,8 @@ def _half_mse(outputs: torch.Tensor, target: float) -> torch.Tensor:
 class LeastSquaresLoss(GANLoss):
     """D minimises ½E[(D(x)−a)²] + ½E[(D(G(z))−b)²]; G minimises ½E[(D(G(z))−c)²]."""
 
+    probability_outputs = False  # D regresses onto targets: D(x) statistics are raw outputs
+
     def __init__(self, real_label: float, fake_label: float, generator_target: float) -> None:
         if real_label == fake_label:
             raise ParameterError(f"loss 'lsgan': 'real_label' and 'fake_label' are both {real_label}, so D cannot "

@@ -51,6 +51,8 @@ def gradient_penalty(discriminator: nn.Module, real: torch.Tensor, fake: torch.T
 class WassersteinGPLoss(GANLoss):
     """D minimises E[D(G(z))] − E[D(x)] + λ·E[(‖∇ D(x̂)‖₂ − 1)²]; G minimises −E[D(G(z))]."""
 
+    probability_outputs = False  # a critic: D(x) statistics are raw outputs
+
     def __init__(self, gp_weight: float) -> None:
         if not 0 <= gp_weight < math.inf:
             raise ParameterError(f"loss 'wgan-gp': 'gp_weight' must be a finite number ≥ 0, got {gp_weight}; "
