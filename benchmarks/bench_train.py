@@ -58,6 +58,7 @@ class _Clock:
         self.marks = {warmup + i * steps for i in range(windows + 1)}
         self.last = warmup + windows * steps
         self.windows: list[float] = []
+        self.spans: list[tuple[float, float]] = []  # (start, end) of each window, for checking that none overlap
         self._start: float | None = None
 
     def __call__(self, step: int) -> None:
@@ -66,7 +67,9 @@ class _Clock:
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
         if self._start is not None:
-            self.windows.append(time.perf_counter() - self._start)
+            end = time.perf_counter()
+            self.windows.append(end - self._start)
+            self.spans.append((self._start, end))
         self.conn.send("waiting")  # warmed up, or a window done
         if step < self.last:
             self.conn.recv()  # 'go'
@@ -177,7 +180,8 @@ def _child(args, name: str, batch: int, conn) -> None:
         LOOPS[name](args, batch, clock)
         peak = torch.cuda.max_memory_allocated(dev) / 2**20 if dev.type == "cuda" else _peak_rss_mb()
         windows = clock.windows
-        conn.send({"steps_per_sec": args.steps * len(windows) / sum(windows), "peak_mb": peak, "windows": windows})
+        conn.send({"steps_per_sec": args.steps * len(windows) / sum(windows), "peak_mb": peak, "windows": windows,
+                   "spans": clock.spans})
     except BaseException as err:  # noqa: BLE001 - report any failure to the parent as one line
         conn.send({"error": f"{type(err).__name__}: {first_line(err)}"})
 
@@ -194,37 +198,50 @@ def _receive(conn) -> object:
 
 
 def measure_interleaved(args, loops: list[str], batch: int, handover: float = 0.02) -> dict[str, dict]:
-    """Run every loop in its own process, taking turns window by window; each loop's speed and peak memory."""
+    """Run every loop in its own process, taking turns window by window (in an order rotated each window); each
+    loop's speed and peak memory. A loop's last window ends with its process exiting before the next loop's starts,
+    so no loop's teardown (ganzoo's final checkpoint, interpreter exit) falls inside another's clock."""
     ctx = mp.get_context("spawn")
     results: dict[str, dict] = {}
-    conns, procs = {}, []
+    conns, procs = {}, {}
     for loop in loops:
         parent, child = ctx.Pipe()
-        procs.append(ctx.Process(target=_child, args=(args, loop, batch, child)))
-        procs[-1].start()
+        procs[loop] = ctx.Process(target=_child, args=(args, loop, batch, child))
+        procs[loop].start()
         child.close()  # only the child holds its end now, so its death reads as EOF here instead of a hang
         conns[loop] = parent
+    windows = _windows(args)
+
+    def finish(loop: str) -> None:  # the child's result (it is past its last window), then its exit
+        message = _receive(conns[loop])
+        results[loop] = message if isinstance(message, dict) else {"error": f"unexpected message {message!r}"}
+        procs[loop].join()
+
     try:
         for loop, conn in conns.items():  # everyone set up and warmed up (their warm-ups overlap; none is timed)
             message = _receive(conn)
             if isinstance(message, dict):
                 results[loop] = message
-        for _ in range(_windows(args)):
-            for loop, conn in conns.items():
+        for w in range(windows):
+            for loop in loops[w % len(loops):] + loops[:w % len(loops)]:
                 if loop in results:
                     continue
                 time.sleep(handover)  # let the previous loop's threads go idle before this window starts
-                conn.send("go")
-                message = _receive(conn)
+                try:
+                    conns[loop].send("go")
+                except OSError:  # it died while waiting (e.g. the OOM killer)
+                    results[loop] = {"error": "the process died"}
+                    continue
+                message = _receive(conns[loop])
                 if isinstance(message, dict):
                     results[loop] = message
-        for loop, conn in conns.items():
-            if loop not in results:
-                message = _receive(conn)
-                results[loop] = message if isinstance(message, dict) else {"error": f"unexpected {message!r}"}
+                elif w == windows - 1:
+                    finish(loop)
     finally:
-        for proc in procs:
-            proc.join(timeout=600)
+        for conn in conns.values():
+            conn.close()  # a child still waiting for 'go' (the parent failed) reads EOF and exits
+        for proc in procs.values():
+            proc.join(timeout=60)
             if proc.is_alive():
                 proc.kill()
     return results

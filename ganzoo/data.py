@@ -73,6 +73,8 @@ class Data:
         dataset is held once in float32 and never twice); trained on in [-1, 1] (tanh range)."""
         if pixels.dim() != 4:
             raise ValueError(f"images need shape (N, C, H, W), got {tuple(pixels.shape)}")
+        if not pixels.is_floating_point() and pixels.dtype != torch.uint8:
+            raise ValueError(f"integer pixels must be uint8 (0-255), got {pixels.dtype}; or pass floats in [0, 1]")
         scale = 2 / 255 if pixels.dtype == torch.uint8 else 2
         samples = pixels.to(torch.float32, memory_format=torch.contiguous_format, copy=True).mul_(scale).sub_(1)
         return cls(samples, DataSpec("image", tuple(samples.shape[1:])), _pixels, labels)

@@ -161,8 +161,8 @@ def wrap(generator: torch.nn.Module, discriminator: torch.nn.Module, device: tor
     from torch.nn.parallel import DistributedDataParallel as DDP
 
     ids = [device.index] if device.type == "cuda" else None
-    # D runs twice (real, fake) before one backward: copying rank 0's buffers in place before the second forward
-    # would break the first one's backward when D has BatchNorm, and D's running statistics are never used.
+    # A BatchNorm D runs twice (real, fake) before one backward: copying rank 0's buffers in place before the second
+    # forward would break the first one's backward, and D's running statistics are never used.
     return DDP(generator, device_ids=ids), DDP(discriminator, device_ids=ids, broadcast_buffers=False)
 
 

@@ -35,7 +35,7 @@ def _alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except OSError:  # e.g. another user's process: it exists
+    except (OSError, OverflowError):  # another user's process (it exists), or no PID at all: leave the file alone
         return True
     return True
 
@@ -78,7 +78,8 @@ class RunDir:
 
     def remove_stale_temporaries(self) -> None:
         """Delete the hidden ``.NAME.tmp-PID`` files of atomic writes whose process died mid-write (``kill -9``);
-        a live process's own temporaries are left alone."""
+        a live process's own temporaries are left alone. (PIDs are this machine's: a run directory shared with other
+        machines should not be trained in from two of them at once anyway.)"""
         for folder in (self.path, self.checkpoints, self.samples):
             for tmp in folder.glob(".*.tmp-*"):
                 match = _TMP_PID.search(tmp.name)

@@ -65,6 +65,8 @@ def test_images_from_uint8_or_float_pixels_agree_and_leave_the_input_alone():
     assert as_bytes.samples[:3, 0, 0, 0].tolist() == pytest.approx([-1.0, -0.6, 1.0])
     assert torch.equal(floats, raw.float() / 255)  # converted into a new tensor, never in place
     assert torch.allclose(as_bytes.to_data(as_bytes.samples), floats, atol=1e-6)
+    with pytest.raises(ValueError, match="uint8"):  # an int64 0-255 tensor would otherwise be scaled as if in [0, 1]
+        Data.images(raw.long())
 
 
 def test_mnist_default_root_comes_from_ganzoo_data(registry, tiny_mnist, monkeypatch):

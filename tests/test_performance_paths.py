@@ -163,6 +163,8 @@ def test_benchmark_interleaves_the_loops_window_by_window(tiny_mnist):
         assert "error" not in r, (loop, r)
         assert len(r["windows"]) == 5 and all(w > 0 for w in r["windows"]) and r["peak_mb"] > 0  # 10 steps in 2s
         assert r["steps_per_sec"] == pytest.approx(2 * 5 / sum(r["windows"]))
+    spans = sorted(span for r in results.values() for span in r["spans"])  # one clock: CLOCK_MONOTONIC
+    assert len(spans) == 15 and all(end <= next_start for (_, end), (next_start, _) in zip(spans, spans[1:]))
     assert bench_train.ratio(results, "ganzoo", "bare") == pytest.approx(
         results["ganzoo"]["steps_per_sec"] / results["bare"]["steps_per_sec"])
     assert bench_train.ratio(results, "bare", "bare") is None and bench_train.ratio(results, "ganzoo", "x") is None
