@@ -42,6 +42,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ganzoo.errors import first_line
+
 sys.path.insert(0, str(Path(__file__).parent))
 from textbook import LATENT, Discriminator, Generator, make_loader, train_textbook  # noqa: E402
 
@@ -57,8 +59,7 @@ class _Clock:
         self.device, self.conn = device, conn
         self.marks = {warmup + i * steps for i in range(windows + 1)}
         self.last = warmup + windows * steps
-        self.windows: list[float] = []
-        self.spans: list[tuple[float, float]] = []  # (start, end) of each window, for checking that none overlap
+        self.spans: list[tuple[float, float]] = []  # (start, end) of each window
         self._start: float | None = None
 
     def __call__(self, step: int) -> None:
@@ -67,9 +68,7 @@ class _Clock:
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
         if self._start is not None:
-            end = time.perf_counter()
-            self.windows.append(end - self._start)
-            self.spans.append((self._start, end))
+            self.spans.append((self._start, time.perf_counter()))
         self.conn.send("waiting")  # warmed up, or a window done
         if step < self.last:
             self.conn.recv()  # 'go'
@@ -179,15 +178,11 @@ def _child(args, name: str, batch: int, conn) -> None:
             torch.cuda.reset_peak_memory_stats(dev)
         LOOPS[name](args, batch, clock)
         peak = torch.cuda.max_memory_allocated(dev) / 2**20 if dev.type == "cuda" else _peak_rss_mb()
-        windows = clock.windows
+        windows = [end - start for start, end in clock.spans]
         conn.send({"steps_per_sec": args.steps * len(windows) / sum(windows), "peak_mb": peak, "windows": windows,
                    "spans": clock.spans})
     except BaseException as err:  # noqa: BLE001 - report any failure to the parent as one line
         conn.send({"error": f"{type(err).__name__}: {first_line(err)}"})
-
-
-def first_line(err: BaseException) -> str:
-    return next((line for line in str(err).splitlines() if line.strip()), type(err).__name__)
 
 
 def _receive(conn) -> object:

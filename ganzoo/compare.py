@@ -6,7 +6,6 @@ from other machines, older versions or other plugins compare alike, and nothing 
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -166,11 +165,7 @@ def write_comparison_png(runs: list[RunSummary], out: Path | str, tile: int = 32
         steps = [r["step"] for r in logged]
         fig.line(steps, [r["d_loss"] for r in logged], label=f"{name}: D")
         fig.line(steps, [r["g_loss"] for r in logged], label=f"{name}: G")
-    with tempfile.TemporaryDirectory() as tmp:  # Figure draws to a file; compose its picture from there
-        curve_file = Path(tmp) / "curves.png"
-        fig.save(curve_file)
-        with Image.open(curve_file) as curves:
-            canvas.paste(curves.convert("RGB"), (0, tile + caption))
+    canvas.paste(fig.render(), (0, tile + caption))
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         canvas.save(out)

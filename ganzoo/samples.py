@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
+from typing import BinaryIO
 
 import torch
 from torch import nn
 
+from .checkpoint import atomic_write
 from .data import Data, DataSpec
 from .plot import Figure
 
@@ -44,23 +45,17 @@ def save_png(path: Path | str, samples: torch.Tensor, spec: DataSpec, data: Data
              title: str = "") -> None:
     """Images: a square grid. Points: generated vs real samples, with the true curve when the dataset knows it.
 
-    Written beside ``path`` under a hidden temporary name and renamed over it, so a reader (TensorBoard, ``compare``)
-    never sees half a PNG, even after a ``kill -9`` mid-write."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}{path.suffix}")
-    try:
-        _draw(tmp, samples, spec, data, title)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    Written atomically, like checkpoints, so a reader (TensorBoard, ``compare``) never sees half a PNG, even after a
+    ``kill -9`` mid-write."""
+    atomic_write(Path(path), lambda f: _draw(f, samples, spec, data, title))
 
 
-def _draw(path: Path, samples: torch.Tensor, spec: DataSpec, data: Data | None, title: str) -> None:
+def _draw(f: BinaryIO, samples: torch.Tensor, spec: DataSpec, data: Data | None, title: str) -> None:
     coords = to_data_coords(samples, spec, data)
     if spec.kind == "image":
         from torchvision.utils import save_image
 
-        save_image(coords, str(path), nrow=max(1, math.ceil(math.sqrt(len(coords)))), padding=2, pad_value=1.0)
+        save_image(coords, f, format="PNG", nrow=max(1, math.ceil(math.sqrt(len(coords)))), padding=2, pad_value=1.0)
         return
     fig = Figure(title=title, xlabel="x", ylabel="y")
     if data is not None:
@@ -70,4 +65,4 @@ def _draw(path: Path, samples: torch.Tensor, spec: DataSpec, data: Data | None, 
     if data is not None and data.curve is not None and data.x_range is not None:
         xs = torch.linspace(*data.x_range, 200)
         fig.line(xs.tolist(), data.curve(xs).tolist(), label="true curve", color="black", width=1)
-    fig.save(path)
+    fig.save(f)

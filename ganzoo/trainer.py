@@ -108,6 +108,8 @@ class Trainer:
         self.G = parts.generator.to(self.device)
         self.D = parts.discriminator.to(self.device)
         self.loss = parts.loss
+        # what the D(x) / D(G(z)) statistics show: probabilities for BCE losses, raw outputs for critics
+        self._d_output = torch.sigmoid if self.loss.probability_outputs else (lambda logits: logits)
         self.opt_g = self._adam(self.G, config.lr_g)
         self.opt_d = self._adam(self.D, config.lr_d)
         self.ema = copy.deepcopy(self.G).requires_grad_(False) if config.ema else None
@@ -270,10 +272,9 @@ class Trainer:
         if self.ema is not None:
             torch._foreach_lerp_(self._ema_params, self._g_params, 1 - self.config.ema)
         with torch.no_grad():
-            squash = torch.sigmoid if self.loss.probability_outputs else torch.Tensor.float  # critics: raw outputs
             stats += torch.stack([
                 d_loss.detach().float(), g_loss.detach().float(),
-                squash(real_logits.detach().float()).mean(), squash(fake_logits.detach().float()).mean(),
+                self._d_output(real_logits.detach().float()).mean(), self._d_output(fake_logits.detach().float()).mean(),
             ])
 
     def _score(self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
