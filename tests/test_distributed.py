@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -20,17 +19,12 @@ from ganzoo.errors import ConfigError
 WORKER = Path(__file__).parent / "helpers" / "ddp_worker.py"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _torchrun(cwd: Path, *args: str, nproc: int = 2) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GANZOO_")}
     env.update(GANZOO_LOAD_PLUGINS="", GLOO_SOCKET_IFNAME="lo", OMP_NUM_THREADS="1")
-    command = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc-per-node", str(nproc),
-               "--master-addr", "127.0.0.1", "--master-port", str(_free_port()), *args]
+    # --standalone: the launcher's own store binds port 0 and the ranks join through it. Picking a "free" port here
+    # and handing it over raced with every other process on the machine (one failure in two full runs).
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(nproc), *args]
     return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
 
 

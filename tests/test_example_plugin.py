@@ -9,11 +9,12 @@ import os
 import shutil
 import subprocess
 import sys
-import venv
 from pathlib import Path
 
 import pytest
 import torch
+
+from helpers.venvs import make_child_venv
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "ganzoo-ring"
@@ -38,8 +39,7 @@ def example_env(tmp_path):
     """A venv that sees this environment's torch and ganzoo, with the example pip-installed from a clean copy."""
     source = tmp_path / "ganzoo-ring"
     shutil.copytree(EXAMPLE, source, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
-    venv.create(tmp_path / "venv", system_site_packages=True, with_pip=False)
-    python = tmp_path / "venv" / ("Scripts" if os.name == "nt" else "bin") / "python"
+    python = make_child_venv(tmp_path / "venv")  # sees torch and this ganzoo, whatever environment runs the tests
     # pip of the outer environment, run by the venv's python, installs into the venv
     _run(python, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--no-index", source,
          cwd=tmp_path)

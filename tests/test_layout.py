@@ -46,3 +46,12 @@ def test_builtins_are_registered_through_entry_points_and_no_plugins_package_is_
     assert sorted(entry_points.values()) == packages
     assert all(name.startswith("ganzoo_") for name in packages)
     assert not (ROOT / "plugins" / "__init__.py").exists()
+
+
+def test_ci_runs_the_readme_test_command_in_a_fresh_venv():
+    readme = (ROOT / "README.md").read_text()
+    command = readme.split("Run the test suite")[1].split("```bash\n")[1].split("\n")[0]
+    script = (ROOT / ".ci" / "run").read_text()
+    assert command == 'pip install -e ".[test]" && pytest'
+    assert script.rstrip().splitlines()[-1] == command
+    assert "python3 -m venv" in script and "activate" in script

@@ -9,9 +9,10 @@ import json
 import os
 import subprocess
 import sys
-import venv
 
 import pytest
+
+from helpers.venvs import make_child_venv
 
 
 def _env() -> dict[str, str]:
@@ -32,8 +33,7 @@ def test_generated_package_installs_editable_and_its_test_passes(invoke, tmp_pat
     assert sorted(p.relative_to(package).as_posix() for p in package.rglob("*") if p.is_file()) == [
         "README.md", "ganzoo_tinygan/__init__.py", "pyproject.toml", "tests/test_ganzoo_tinygan.py"]
 
-    venv.create(tmp_path / "venv", system_site_packages=True, with_pip=False)  # sees torch and this ganzoo
-    python = tmp_path / "venv" / ("Scripts" if os.name == "nt" else "bin") / "python"
+    python = make_child_venv(tmp_path / "venv")  # sees torch and this ganzoo, whatever environment runs the tests
     _run(python, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--no-index", "-e",
          package, cwd=tmp_path)
     result = _run(python, "-m", "pytest", "-q", "-p", "no:cacheprovider", package, cwd=tmp_path)
