@@ -21,9 +21,20 @@ from .errors import (
 )
 from .evaluation import EvalContext, cache_dir
 from .hookspecs import hookimpl
-from .loss import GANLoss, LossContext
 from .params import Param
-from .specs import DatasetSpec, DiscriminatorSpec, GeneratorSpec, LossSpec, MetricSpec, RecipeSpec
+from .specs import (
+    AugmentationSpec,
+    ConstraintSpec,
+    DatasetSpec,
+    DiscriminatorSpec,
+    GeneratorSpec,
+    LossSpec,
+    MetricSpec,
+    OptimizerSpec,
+    RecipeSpec,
+    RegulariserSpec,
+)
+from .step import Constraint, DOutput, GANLoss, LossContext, Regulariser, StepContext
 
 try:
     __version__ = _metadata.version("ganzoo")
@@ -47,16 +58,18 @@ def evaluate(run_dir, n: int | None = None, **options) -> dict[str, float]:
 
 
 def sample(run_dir, n: int = 64, **options):
-    """Draw samples from a trained run (see :func:`ganzoo.api.sample`)."""
+    """Draw samples from a trained run, e.g. ``ganzoo.sample(run_dir, 16, label=3)`` for 16 samples of class 3 from
+    a conditional run (see :func:`ganzoo.api.sample`)."""
     from .api import sample as _sample
 
     return _sample(run_dir, n, **options)
 
 
 __all__ = [
-    "CheckpointError", "ConfigError", "ConflictError", "Data", "DataSpec", "DatasetError", "DatasetSpec",
-    "DiscriminatorSpec", "EvalContext", "GANLoss", "GanzooError", "GeneratorSpec", "IncompatibleError",
-    "LossContext", "LossSpec", "MetricSpec", "Param", "ParameterError", "PluginError", "RecipeSpec",
+    "AugmentationSpec", "CheckpointError", "ConfigError", "ConflictError", "Constraint", "ConstraintSpec", "DOutput",
+    "Data", "DataSpec", "DatasetError", "DatasetSpec", "DiscriminatorSpec", "EvalContext", "GANLoss", "GanzooError",
+    "GeneratorSpec", "IncompatibleError", "LossContext", "LossSpec", "MetricSpec", "OptimizerSpec", "Param",
+    "ParameterError", "PluginError", "RecipeSpec", "Regulariser", "RegulariserSpec", "StepContext",
     "UnknownComponentError",
     "__version__", "cache_dir", "evaluate", "hookimpl", "sample", "train",
 ]

@@ -10,11 +10,13 @@ import torch
 
 from .assemble import build_models, data_spec, load_data
 from .checkpoint import CHECKPOINT_FIX, load_checkpoint
-from .config import COMPONENT_KINDS, TrainConfig, config_from_dict, option_params, resolve_config
+from .conditioning import Conditioning
+from .config import BETAS, TrainConfig, config_from_dict, option_params, resolve_config
 from . import distributed
 from .device import resolve_device
-from .errors import CheckpointError, ConfigError, GanzooError, first_line
+from .errors import CheckpointError, ConfigError, GanzooError, did_you_mean, first_line
 from .evaluation import DEFAULT_SAMPLES, Evaluator
+from .kinds import SLOT_GROUPS, SLOTS, slot_named
 from .registry import Registry, default_registry
 from .run import RunDir
 from .samples import generate, noise, save_png, to_data_coords
@@ -45,16 +47,14 @@ def train(
     **options: Any,
 ) -> RunResult:
     """Train a mix of components. ``options`` are the ``ganzoo train`` options by their Python names
-    (``steps=500, batch_size=64, lr_g=2e-4, ema=0.999``...); ``set`` holds ``"kind.param=value"`` strings;
-    ``recipe`` names a starting configuration (see ``ganzoo recipes``); ``tensorboard`` also writes event files."""
+    (``steps=500, batch_size=64, lr_g=2e-4, ema=0.999``...) and the other components (``augment="diffaugment"``,
+    ``reg=["r1"]``, ``constraint="clip"``, ``opt="rmsprop"``, ``opt_d="sgd"``, ``betas=[0.0, 0.9]``); ``set``
+    holds ``"kind.param=value"`` strings; ``recipe`` names a starting configuration (see ``ganzoo recipes``);
+    ``tensorboard`` also writes event files."""
     writer = tensorboard_writer() if tensorboard else None  # a missing optional extra fails before any work
     registry = registry or default_registry()
-    declared = option_params()
-    unknown = [k for k in options if k not in declared]
-    if unknown:
-        raise ConfigError(f"unknown training option '{unknown[0]}' (options: {', '.join(declared)})")
-    flags = {"generator": generator, "discriminator": discriminator, "loss": loss, "dataset": dataset, **options}
-    flags = {k: v for k, v in flags.items() if v is not None}
+    flags = _flags({"generator": generator, "discriminator": discriminator, "loss": loss, "dataset": dataset,
+                    **options})
     if resume is not None:
         if out is not None:
             raise ConfigError("--out and --resume exclude each other: a resumed run stays in its own directory")
@@ -72,6 +72,25 @@ def train(
         distributed.barrier(world)
         reporter = TensorBoardReporter(reporter, run.path, writer) if writer else reporter
         return Trainer(cfg, registry, run, reporter, world=world).fit()
+
+
+def _flags(given: dict[str, Any]) -> dict[str, Any]:
+    """The keyword arguments of :func:`train` in the config file's layout (slot aliases resolved, None dropped)."""
+    declared = option_params()
+    flags: dict[str, Any] = {}
+    for key, value in given.items():
+        if value is None:
+            continue
+        slot = slot_named(key)
+        if slot is not None:
+            flags[slot.name] = ([value] if isinstance(value, str) else list(value)) if slot.many else value
+        elif key in declared or key in SLOT_GROUPS or key == BETAS:
+            flags[key] = value
+        else:
+            known = [*declared, *SLOTS, *SLOT_GROUPS, BETAS]
+            raise ConfigError(f"unknown training option '{key}'{did_you_mean(key, known)} (options: "
+                              f"{', '.join(known)})")
+    return flags
 
 
 def _check_new_run(run: RunDir) -> None:
@@ -136,8 +155,8 @@ def _check_own_run(run: RunDir, ckpt: dict) -> None:
         elif mine != theirs:
             differ.append(key)
     if differ:
-        label = "-".join(str(there[k].get("name", "?")) if isinstance(there.get(k), dict) else "?"
-                         for k in COMPONENT_KINDS)
+        label = "-".join(str(there[s.name].get("name", "?")) if isinstance(there.get(s.name), dict) else "?"
+                         for s in SLOTS.values() if s.in_label and not s.many)
         raise CheckpointError(
             f"{run.latest} was written by another run ({label}): it differs from {run.config_path} in "
             f"{', '.join(differ[:4])}{' ...' if len(differ) > 4 else ''}; copy this run's own newest "
@@ -166,20 +185,36 @@ def _load_sampler(run_dir: Path, device: torch.device, registry: Registry, use_e
     if spec is None:  # the dataset cannot tell its shape without loading
         data = load_data(registry, cfg)
         spec = data.spec
-    generator, _, _ = build_models(registry, cfg, spec)
+    models = build_models(registry, cfg, spec)
+    generator = models.generator
     try:
         state = ckpt["ema"] if use_ema and ckpt.get("ema") is not None else ckpt["generator"]
         generator.load_state_dict(state)
     except (RuntimeError, KeyError, TypeError, AttributeError) as err:
         raise CheckpointError(f"{run.latest} does not fit its generator ({first_line(err)}); {CHECKPOINT_FIX}") \
             from None
-    return cfg, spec, generator.to(device), data
+    return cfg, spec, generator.to(device), data, models.conditioning
+
+
+def _check_label(label: int | None, cond: Conditioning, cfg: TrainConfig, run_dir) -> None:
+    if label is None:
+        return
+    if not cond.generator:
+        raise ConfigError(f"--label {label}: the generator of {run_dir} ('{cfg.generator.name}') is not conditional; "
+                          f"sample it without --label")
+    if not 0 <= label < cond.classes:
+        what = "codes" if cond.own_labels else "classes"
+        raise ConfigError(f"--label {label}: {run_dir} has {cond.classes} {what}, numbered 0 to {cond.classes - 1}")
 
 
 def sample(run_dir: str | Path, n: int = 64, *, seed: int = 0, device: str = "auto", use_ema: bool = True,
-           registry: Registry | None = None, out: str | Path | None = None) -> torch.Tensor:
+           registry: Registry | None = None, out: str | Path | None = None, label: int | None = None) -> torch.Tensor:
     """``n`` samples from a run's generator (EMA when present) in data coordinates: images as pixels in [0, 1],
-    points as (x, y). With ``out`` ending in ``.png`` or ``.pt`` they are also written there."""
+    points as (x, y). With ``out`` ending in ``.png`` or ``.pt`` they are also written there.
+
+    A conditional generator draws them for class ``label``, or without one for every class in turn (sample ``i``
+    has label ``i // ceil(n / classes)``; a PNG shows one row per class). InfoGAN's ``label`` is its categorical
+    code."""
     if n < 1:
         raise ConfigError(f"-n must be at least 1, got {n}")
     _check_seed(seed)
@@ -188,8 +223,10 @@ def sample(run_dir: str | Path, n: int = 64, *, seed: int = 0, device: str = "au
         raise ConfigError(f"-o {out}: the file must end in .png (picture) or .pt (tensor)")
     registry = registry or default_registry()
     dev = resolve_device(device)
-    cfg, spec, generator, data = _load_sampler(Path(run_dir), dev, registry, use_ema)
-    raw = generate(generator, noise(n, cfg.latent_dim, seed, dev))
+    cfg, spec, generator, data, cond = _load_sampler(Path(run_dir), dev, registry, use_ema)
+    _check_label(label, cond, cfg, run_dir)
+    labels = cond.sample_labels(n, label)
+    raw = generate(generator, noise(n, cfg.latent_dim, seed, dev), labels)
     if spec.kind == "points" and data is None:
         data = load_data(registry, cfg)
     coords = to_data_coords(raw, spec, data)
@@ -197,7 +234,9 @@ def sample(run_dir: str | Path, n: int = 64, *, seed: int = 0, device: str = "au
         try:
             out.parent.mkdir(parents=True, exist_ok=True)
             if out.suffix.lower() == ".png":
-                save_png(out, raw, spec, data, title=f"{cfg.label()}  {n} samples")
+                columns = -(-n // cond.classes) if cond.generator and label is None else None
+                which = f", class {label}" if label is not None else ""
+                save_png(out, raw, spec, data, title=f"{cfg.label()}  {n} samples{which}", columns=columns)
             else:
                 torch.save(coords, out)
         except OSError as err:
@@ -220,7 +259,7 @@ def evaluate(run_dir: str | Path, n: int | None = None, *, seed: int = 12345, de
     _check_seed(seed)
     registry = registry or default_registry()
     dev = resolve_device(device)
-    cfg, _, generator, data = _load_sampler(Path(run_dir), dev, registry, use_ema)
+    cfg, _, generator, data, _ = _load_sampler(Path(run_dir), dev, registry, use_ema)
     evaluator = Evaluator(registry, cfg, data if data is not None else load_data(registry, cfg), dev, progress)
     if not evaluator.metrics:
         raise ConfigError(f"no installed metric applies to dataset '{cfg.dataset.name}' (see `ganzoo plugins`)")

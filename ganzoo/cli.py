@@ -13,8 +13,8 @@ from rich.table import Table
 
 from . import __version__
 from .errors import GanzooError, did_you_mean
+from .kinds import COMPONENT_KINDS, KINDS, SLOTS
 from .registry import default_registry
-from .specs import KINDS
 
 EXIT_SIGNAL = {"SIGINT": 130, "SIGTERM": 143}
 
@@ -103,8 +103,20 @@ def plugins_command(as_json: bool) -> None:
 # -- ganzoo list --------------------------------------------------------------------------------------------------
 
 
+#: Record fields that say how a component fits a mix, as ``ganzoo list`` shows them (when set).
+_TRAITS = {
+    "conditional": lambda v: "conditional (takes class labels)" if v else "",
+    "outputs": lambda v: f"outputs: logits, {', '.join(v)}" if v else "",
+    "needs_outputs": lambda v: f"reads D's {', '.join(v)}" if v else "",
+    "needs_labels": lambda v: f"needs {' and '.join(v)} labels" if v else "",
+    "player": lambda v: f"acts on the {v}",
+    "citation": lambda v: v,
+}
+
+
 def _component_dict(provided, conflicts: set[str]) -> dict[str, Any]:
     spec = provided.spec
+    traits = {key: getattr(spec, key) for key in _TRAITS if getattr(spec, key, None) not in (None, (), "", False)}
     return {
         "name": spec.name,
         "aliases": list(spec.aliases),
@@ -114,7 +126,8 @@ def _component_dict(provided, conflicts: set[str]) -> dict[str, Any]:
         "description": spec.description,
         "data_kinds": list(spec.data_kinds),
         "conflict": spec.name in conflicts,
-        "suggested": dict(getattr(spec, "suggested", {})) or None,
+        "suggested": dict(spec.suggested) or None,
+        "traits": {k: list(v) if isinstance(v, tuple) else v for k, v in traits.items()},
         "params": [
             {"name": p.name, "type": p.type_name, "default": p.default, "help": p.help,
              "choices": list(p.choices) if p.choices else None}
@@ -128,9 +141,10 @@ def _component_dict(provided, conflicts: set[str]) -> dict[str, Any]:
 @click.argument("name", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
 def list_command(kind: str | None, name: str | None, as_json: bool) -> None:
-    """List components: all kinds, one KIND (generators, discriminators, losses, datasets) or one NAME."""
+    """List components: all kinds, one KIND (generators, discriminators, losses, datasets, optimizers,
+    augmentations, regularisers, constraints) or one NAME."""
     registry = default_registry()
-    kinds = [registry.plural(kind)] if kind else list(KINDS)
+    kinds = [registry.plural(kind)] if kind else list(COMPONENT_KINDS)
     listing: dict[str, list[dict]] = {}
     for plural in kinds:
         conflicts = registry.conflicts(plural)
@@ -158,11 +172,21 @@ def list_command(kind: str | None, name: str | None, as_json: bool) -> None:
                 for p in item["params"]
             )
             provider = item["provider"] + (f" {item['version']}" if item["version"] else "")
-            description = item["description"]
+            description = escape(item["description"])
+            for key, value in item["traits"].items():
+                text = escape(_TRAITS[key](value))
+                description += f"\n[dim]{text}[/]" if key == "citation" else f"\n{text}"
             if item["suggested"]:
-                description += "\nsuggests: " + ", ".join(f"{k}={_show(v)}" for k, v in item["suggested"].items())
-            table.add_row(label, escape(provider), escape(description), params or "-")
+                suggests = ", ".join(_suggestion(k, v) for k, v in item["suggested"].items())
+                description += f"\nsuggests: {escape(suggests)}"
+            table.add_row(label, escape(provider), description, params or "-")
         console.print(table)
+
+
+def _suggestion(key: str, value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{key}.{k}={_show(v)}" if k != "name" else f"{key}={_show(v)}" for k, v in value.items())
+    return f"{key}={_show(value)}"
 
 
 def _show(value: Any) -> str:
@@ -193,19 +217,59 @@ def _option_decorators():
     return decorators
 
 
+def _slot_decorators():
+    """One flag per slot of ``ganzoo/kinds.py`` (repeatable for the slots holding several), then the shortcuts."""
+    decorators = []
+    for slot in SLOTS.values():
+        if slot.many:
+            decorators.append(click.option(*slot.flags, slot.name, multiple=True, metavar="NAME",
+                                           help=f"{slot.help} (repeatable, in order; `none` for none; see "
+                                                f"`ganzoo list {slot.kind}`)"))
+        else:
+            decorators.append(click.option(*slot.flags, slot.name, metavar="NAME",
+                                           help=f"{slot.help} (see `ganzoo list {slot.kind}`) [default: "
+                                                f"{slot.default}]"))
+    decorators.append(click.option("--opt", "opt", metavar="NAME", help="both players' optimizer (--opt-g and "
+                                   "--opt-d), e.g. adam, adamw, rmsprop, sgd"))
+    decorators.append(click.option("--betas", "betas", metavar="B1,B2", help="betas of both optimizers that take "
+                                   "them (Adam, AdamW), e.g. 0.0,0.9 [default: 0.5,0.999]"))
+    return decorators
+
+
 def _with_options(func):
-    for decorator in reversed(_option_decorators()):
+    for decorator in reversed([*_slot_decorators(), *_option_decorators()]):
         func = decorator(func)
     return func
 
 
+def _slot_flags(options: dict[str, Any]) -> dict[str, Any]:
+    """Pop the component flags out of ``options``: names, lists of names (``none`` clears), the shortcuts."""
+    from .params import Param
+
+    chosen: dict[str, Any] = {}
+    for slot in SLOTS.values():
+        value = options.pop(slot.name, None)
+        if slot.many:
+            if value:
+                chosen[slot.name] = [] if list(value) == ["none"] else list(value)
+        elif value is not None:
+            chosen[slot.name] = value
+    if options.get("opt") is not None:
+        chosen["opt"] = options.pop("opt")
+    options.pop("opt", None)
+    betas = options.pop("betas", None)
+    if betas is not None:
+        try:
+            chosen["betas"] = Param("betas", list[float], None, "betas").parse(betas)
+        except GanzooError as err:
+            raise GanzooError(f"--betas: {err}") from None
+    return chosen
+
+
 @cli.command("train")
-@click.option("-g", "--generator", help="generator name (see `ganzoo list generators`) [default: mlp]")
-@click.option("-d", "--discriminator", help="discriminator name [default: mlp]")
-@click.option("-l", "--loss", help="loss name [default: nonsaturating]")
-@click.option("--dataset", help="dataset name [default: parabola]")
 @click.option("--set", "sets", multiple=True, metavar="KIND.PARAM=VALUE",
-              help="set a component parameter, e.g. generator.hidden=256,512 (repeatable)")
+              help="set a component parameter, e.g. generator.hidden=256,512, reg.r1.weight=5 or opt.betas=0,0.9 "
+                   "(repeatable)")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="TOML file with the same settings")
 @click.option("--recipe", help="start from a named configuration (see `ganzoo recipes`); other flags override it")
 @_with_options
@@ -214,13 +278,14 @@ def _with_options(func):
 @click.option("-q", "--quiet", is_flag=True, help="print only the summary")
 @click.option("--tensorboard", is_flag=True, help="also log losses, D outputs, metrics and samples for TensorBoard "
                                                   "in the run directory (needs `pip install 'ganzoo[tensorboard]'`)")
-def train_command(generator, discriminator, loss, dataset, sets, config_file, recipe, out, resume, quiet, tensorboard,
-                  **options) -> int:
-    """Train a GAN from any mix of components (defaults: mlp / mlp / nonsaturating / parabola)."""
+def train_command(sets, config_file, recipe, out, resume, quiet, tensorboard, **options) -> int:
+    """Train a GAN from any mix of components (defaults: mlp / mlp / nonsaturating / parabola), e.g.
+    `ganzoo train --dataset mnist -g cgan -d projection -l hinge --reg r1 --augment diffaugment`."""
     from .api import train
     from .config import option_params
     from .ui import make_reporter, summary_table
 
+    components = _slot_flags(options)
     declared = option_params()
     typed = {}
     for key, text in options.items():
@@ -231,8 +296,8 @@ def train_command(generator, discriminator, loss, dataset, sets, config_file, re
         except GanzooError as err:
             raise GanzooError(f"--{key.replace('_', '-')}: {err}") from None
     reporter = make_reporter(quiet)
-    result = train(generator, discriminator, loss, dataset, config=config_file, set=sets, out=out, resume=resume,
-                   reporter=reporter, recipe=recipe, tensorboard=tensorboard, **typed)
+    result = train(config=config_file, set=sets, out=out, resume=resume, reporter=reporter, recipe=recipe,
+                   tensorboard=tensorboard, **components, **typed)
     console = Console()
     if result.interrupted and not result.is_main:  # rank 0 tells the user; the other ranks only exit alike
         return EXIT_SIGNAL.get(result.interrupted, 1)
@@ -258,12 +323,17 @@ def train_command(generator, discriminator, loss, dataset, sets, config_file, re
 @click.option("--seed", type=int, default=0, show_default=True, help="noise seed (same seed, same samples)")
 @click.option("--device", default="auto", show_default=True, help="auto | cpu | cuda | cuda:N | mps")
 @click.option("--no-ema", is_flag=True, help="use the raw generator even when the run has an EMA copy")
-def sample_command(run_dir: str, count: int, output: str, seed: int, device: str, no_ema: bool) -> None:
+@click.option("--label", type=int, default=None, help="a conditional run: draw every sample for this class (InfoGAN: "
+                                                      "this categorical code) [default: every class in turn, one "
+                                                      "row each]")
+def sample_command(run_dir: str, count: int, output: str, seed: int, device: str, no_ema: bool,
+                   label: int | None) -> None:
     """Write N samples of a trained run's generator (its EMA copy when there is one)."""
     from .api import sample
 
-    samples = sample(run_dir, count, seed=seed, device=device, use_ema=not no_ema, out=output)
-    click.echo(f"wrote {len(samples)} samples of shape {tuple(samples.shape[1:])} to {output}")
+    samples = sample(run_dir, count, seed=seed, device=device, use_ema=not no_ema, out=output, label=label)
+    which = f" of class {label}" if label is not None else ""
+    click.echo(f"wrote {len(samples)} samples{which} of shape {tuple(samples.shape[1:])} to {output}")
 
 
 # -- ganzoo evaluate ----------------------------------------------------------------------------------------------
@@ -310,8 +380,9 @@ def evaluate_command(run_dir: str, count: int | None, as_json: bool, seed: int, 
 
 @cli.command("new-plugin")
 @click.argument("name")
-@click.option("--kind", "kinds", multiple=True, type=click.Choice(["generator", "discriminator", "loss", "dataset"]),
-              help="a component kind to include (repeatable) [default: all four]")
+@click.option("--kind", "kinds", multiple=True,
+              type=click.Choice([k.singular for k in KINDS.values() if k.template]),
+              help="a component kind to include (repeatable) [default: generator, discriminator, loss, dataset]")
 @click.option("--dir", "parent", default=".", show_default=True, type=click.Path(file_okay=False),
               help="folder to create the package NAME in")
 def new_plugin_command(name: str, kinds: tuple[str, ...], parent: str) -> None:

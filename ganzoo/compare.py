@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import COMPONENT_KINDS, check_layout
+from .config import check_layout
+from .kinds import SLOTS
 from .errors import ConfigError, GanzooError
 from .plot import Figure
 from .run import RunDir
@@ -37,8 +38,13 @@ class RunSummary:
 
     @property
     def combination(self) -> str:
-        """``g / d / loss / dataset`` as the config names them."""
-        return " / ".join(str(self.config.get(kind, {}).get("name", "?")) for kind in COMPONENT_KINDS)
+        """``g / d / loss / dataset`` as the config names them, then ``+ name`` for each augmentation, regulariser
+        and constraint."""
+        single = [s.name for s in SLOTS.values() if s.in_label and not s.many]
+        text = " / ".join(str(self.config.get(name, {}).get("name", "?")) for name in single)
+        extras = [item.get("name", "?") for s in SLOTS.values() if s.many for item in self.config.get(s.name, [])
+                  if isinstance(item, dict)]
+        return text + "".join(f" + {name}" for name in extras)
 
     @property
     def recipe(self) -> str | None:
@@ -74,6 +80,10 @@ class RunSummary:
         for key, value in self.config.items():
             if isinstance(value, dict):
                 flat.update({f"{key}.{k}": v for k, v in value.items()})
+            elif isinstance(value, list) and all(isinstance(item, dict) for item in value):
+                flat[key] = [item.get("name", "?") for item in value]  # regularisers = r1,feature-matching
+                for item in value:
+                    flat.update({f"{key}.{item.get('name', '?')}.{k}": v for k, v in item.items() if k != "name"})
             else:
                 flat[key] = value
         return flat

@@ -1,29 +1,49 @@
 """One place for every training default, and how a run's settings are resolved.
 
-Precedence, lowest first: the defaults below < the dataset's ``suggested`` options < a recipe (``--recipe NAME``,
-or ``recipe = "NAME"`` in the config file) < ``--config FILE.toml`` < command-line flags and ``--set``. The result is
-a fully resolved :class:`TrainConfig`, written to ``config.toml``.
+Settings come in layers; later wins:
+
+1. ganzoo's defaults (:class:`TrainConfig` below);
+2. the dataset's suggested options (tuning for that data: steps, batch size, learning rates);
+3. a recipe (``--recipe NAME``, or ``recipe = "NAME"`` in the config file);
+4. ``--config FILE.toml``;
+5. command-line flags and ``--set``.
+
+A component's own suggestions (``LossSpec(suggested=...)`` and the like) count as written in the layer that chose
+the component, beneath that layer's own values: what a component needs to train well belongs to whoever chose it.
+So ``-l wgan-gp`` on the command line brings 5 D steps and betas 0,0.9 even over a recipe or config file written for
+another loss, ``-l wgan-gp --d-steps 3`` keeps 3, and a recipe that names wgan-gp and sets its own betas keeps them.
+A dataset's suggestions are the exception: they are tuning, not requirements, so they stay in layer 2 whoever
+chooses the dataset. Parameters a layer gives for a component belong to the component chosen at that layer; they are
+dropped when a higher layer chooses another one. The result is a fully resolved :class:`TrainConfig`, written to
+``config.toml``, which repeats the run on its own.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError, GanzooError, ParameterError, did_you_mean
+from .data import DataSpec
+from .errors import ConfigError, GanzooError, ParameterError, PluginError, did_you_mean
+from .kinds import OPTIMIZER_SLOTS, SLOT_GROUPS, SLOTS, Slot, slot_named
 from .params import Param, find_param
 from .registry import Registry
+from .specs import ComponentSpec
 from .tomlio import dumps_toml, read_toml
 
-COMPONENT_KINDS = ("generator", "discriminator", "loss", "dataset")
+#: ``--betas B1,B2`` (and ``betas = [...]`` in a config file or recipe): the betas of both optimizers that take any.
+BETAS = "betas"
+#: Where suggestions may reach: training options and the optimizers (resolved after every other component).
+_SUGGESTIBLE_SLOTS = ("opt", *OPTIMIZER_SLOTS.values(), BETAS)
 
 
-def _opt(default: Any, tp: Any, help: str) -> Any:
-    return field(default=default, metadata={"type": tp, "help": help})
+def _opt(default: Any, tp: Any, help: str, choices: tuple | None = None) -> Any:
+    return field(default=default, metadata={"type": tp, "help": help, "choices": choices})
 
 
 @dataclass(frozen=True)
@@ -34,25 +54,31 @@ class Choice:
     params: dict[str, Any] = field(default_factory=dict)
 
 
+def default_components() -> dict[str, Choice | tuple[Choice, ...]]:
+    """Every slot's default: one component, or an empty list."""
+    return {slot.name: (() if slot.many else Choice(slot.default)) for slot in SLOTS.values()}
+
+
 @dataclass(frozen=True)
 class TrainConfig:
-    """Everything that determines a training run."""
+    """Everything that determines a training run: the chosen components (``config.generator``,
+    ``config.regularisers``... one attribute per slot of ``ganzoo/kinds.py``) and the training options."""
 
-    generator: Choice = Choice("mlp")
-    discriminator: Choice = Choice("mlp")
-    loss: Choice = Choice("nonsaturating")
-    dataset: Choice = Choice("parabola")
+    components: Mapping[str, Choice | tuple[Choice, ...]] = field(default_factory=default_components)
     #: The recipe the run started from. Every value is resolved, so the rest of the config stands on its own.
     recipe: str | None = None
     steps: int = _opt(3000, int, "training steps in total, or the dataset's suggestion (a resumed run continues "
                              "up to this number)")
     batch_size: int = _opt(64, int, "samples per batch")
     latent_dim: int = _opt(64, int, "size of the noise vector z")
-    lr_g: float = _opt(2e-4, float, "generator learning rate (Adam)")
-    lr_d: float = _opt(2e-4, float, "discriminator learning rate (Adam)")
-    betas: tuple[float, float] = _opt((0.5, 0.999), list[float], "Adam betas, e.g. 0.5,0.999")
+    lr_g: float = _opt(2e-4, float, "generator learning rate")
+    lr_d: float = _opt(2e-4, float, "discriminator learning rate")
+    lr_schedule: str = _opt("constant", str, "learning-rate schedule: constant, or linear (decays to 0 at the last "
+                                             "step)", ("constant", "linear"))
     d_steps: int = _opt(1, int, "discriminator updates per step")
     g_steps: int = _opt(1, int, "generator updates per step")
+    label_dist: str = _opt("data", str, "labels drawn for generated batches of a conditional mix: data (the data's "
+                                        "class frequencies) or uniform", ("data", "uniform"))
     ema: float | None = _opt(None, float, "decay of a moving average of G used for samples, e.g. 0.999, or the "
                                           "dataset's suggestion; 0 turns it off")
     seed: int = _opt(0, int, "random seed (same seed, same weights on CPU)")
@@ -70,40 +96,50 @@ class TrainConfig:
     time_limit: float | None = _opt(None, float, "stop (and save) after this many seconds of training in this "
                                                  "invocation; 0 lifts a limit")
 
-    def component(self, kind: str) -> Choice:
-        return getattr(self, kind)
+    def __getattr__(self, name: str) -> Any:  # config.generator, config.regularisers...
+        components = self.__dict__.get("components")
+        if components is not None and name in components:
+            return components[name]
+        raise AttributeError(f"TrainConfig has no attribute {name!r}")
+
+    def component(self, slot: str) -> Choice | tuple[Choice, ...]:
+        return self.components[slot]
 
     def to_dict(self) -> dict[str, Any]:
-        """The TOML layout: options at the top, then one table per component with ``name`` and its parameters."""
+        """The TOML layout: options at the top, then one table per slot with ``name`` and its parameters (a list
+        of tables for the slots that hold several)."""
         out: dict[str, Any] = {"recipe": self.recipe} if self.recipe else {}
         out.update({f.name: getattr(self, f.name) for f in option_fields()})
-        out["betas"] = list(self.betas)
         # "Off" is written as 0: TOML has no null, and a missing key would let a dataset's suggestion or a recipe
-        # switch it back on when the file is used again.
+        # switch it back on when the file is used again. Empty lists are written for the same reason.
         out["ema"], out["time_limit"] = self.ema or 0.0, self.time_limit or 0.0
-        for kind in COMPONENT_KINDS:
-            choice = self.component(kind)
-            out[kind] = {"name": choice.name, **choice.params}
+        for slot in SLOTS.values():
+            chosen = self.components[slot.name]
+            tables = [{"name": c.name, **c.params} for c in (chosen if slot.many else [chosen])]
+            out[slot.name] = tables if slot.many else tables[0]
         return out
 
     def to_toml(self) -> str:
         return dumps_toml(self.to_dict())
 
     def label(self) -> str:
-        """``g-d-loss-dataset``, for run directory names (a qualified ``dist:name`` keeps only a safe form)."""
-        return "-".join(self.component(k).name.replace(":", "_") for k in COMPONENT_KINDS)
+        """``g-d-loss-dataset`` (then ``+name`` per augmentation, regulariser and constraint), for run directory
+        names; a qualified ``dist:name`` keeps only a safe form."""
+        single = [s for s in SLOTS.values() if s.in_label and not s.many]
+        extras = [c.name for s in SLOTS.values() if s.many for c in self.components[s.name]]
+        return "-".join(self.components[s.name].name for s in single).replace(":", "_") + \
+            "".join(f"+{name.replace(':', '_')}" for name in extras)
 
 
 def option_fields() -> list[dataclasses.Field]:
-    """The hyperparameter fields (everything but the four components and the recipe's name)."""
-    return [f for f in dataclasses.fields(TrainConfig) if f.name not in (*COMPONENT_KINDS, "recipe")]
+    """The hyperparameter fields (everything but the components and the recipe's name)."""
+    return [f for f in dataclasses.fields(TrainConfig) if f.name not in ("components", "recipe")]
 
 
 def option_params() -> dict[str, Param]:
     """The options declared as :class:`Param` records, so the CLI and config files parse them alike."""
     return {
-        f.name: Param(f.name, f.metadata["type"], list(f.default) if isinstance(f.default, tuple) else f.default,
-                      f.metadata["help"])
+        f.name: Param(f.name, f.metadata["type"], f.default, f.metadata["help"], f.metadata["choices"])
         for f in option_fields()
     }
 
@@ -121,15 +157,17 @@ def _check_options(options: Mapping[str, Any]) -> None:
     for name in ("sample_every", "checkpoint_every", "eval_every"):
         need(options[name] >= 0, name, ">= 0 (0 turns it off)")
     for name in ("lr_g", "lr_d"):
-        need(options[name] > 0, name, "a positive learning rate")
-    need(len(options["betas"]) == 2 and all(0 <= b < 1 for b in options["betas"]), "betas",
-         "two numbers in [0, 1), e.g. 0.5,0.999")
+        need(0 < options[name] < math.inf, name, "a positive learning rate")
     need(options["ema"] is None or 0 <= options["ema"] < 1, "ema", "a decay in [0, 1), e.g. 0.999 (0: off)")
     need(options["eval_samples"] >= 2, "eval_samples", "at least 2")
-    need(options["time_limit"] is None or options["time_limit"] >= 0, "time_limit", ">= 0 seconds (0: no limit)")
+    need(options["time_limit"] is None or 0 <= options["time_limit"] < math.inf, "time_limit",
+         ">= 0 seconds (0: no limit)")
     # 0 switches these off; None is how the config stores "off" (TOML has no null, so it is simply left out)
     options["ema"] = options["ema"] or None
     options["time_limit"] = options["time_limit"] or None
+
+
+# -- layers -----------------------------------------------------------------------------------------------------
 
 
 def load_config_file(path: Path | str) -> dict[str, Any]:
@@ -140,23 +178,74 @@ def load_config_file(path: Path | str) -> dict[str, Any]:
     return data
 
 
-def check_layout(data: Mapping[str, Any], where: str, recipe_key: bool = True) -> dict[str, Any]:
-    """Check the layout shared by config files and recipes: known options, component tables with a ``name``.
+def _table(value: Any, where: str, key: str, in_list: bool = False) -> dict[str, Any]:
+    if isinstance(value, str):
+        return {"name": value}
+    if not isinstance(value, Mapping) or not isinstance(value.get("name", ""), str) or (in_list
+                                                                                         and "name" not in value):
+        if in_list:
+            raise ConfigError(f"{where}: {key} entries must be tables with a 'name' (or {key} = [\"NAME\"])")
+        raise ConfigError(f"{where}: [{key}] must be a table with a 'name' (or {key} = \"NAME\")")
+    return dict(value)
 
-    ``where`` starts each error (``config file x.toml``, ``recipe 'y' (ganzoo 0.1.0)``). A component may be given as
-    ``generator = "NAME"``; the result always holds tables. ``recipe_key``: whether ``recipe = NAME`` is allowed.
+
+def _betas(value: Any, where: str) -> list[float]:
+    ok = isinstance(value, (list, tuple)) and len(value) == 2 and all(
+        isinstance(b, (int, float)) and not isinstance(b, bool) and 0 <= b < 1 for b in value)
+    if not ok:
+        flag = "--betas" if where == "flags" else f"{where}: betas"
+        raise ConfigError(f"{flag} must be two numbers in [0, 1), e.g. 0.5,0.999, got {value!r}")
+    return [float(b) for b in value]
+
+
+def check_layout(data: Mapping[str, Any], where: str, recipe_key: bool = True) -> dict[str, Any]:
+    """Check the layout shared by config files, recipes and suggestions, and normalise it.
+
+    Known options; one table per slot, with an optional ``name`` (``generator = "NAME"`` is short for a table);
+    a list of tables for the slots that hold several (a bare name is a list of one). ``opt`` is written into both
+    optimizers' tables and ``betas`` is kept aside for them (see :data:`BETAS`). ``where`` starts each error
+    (``config file x.toml``, ``recipe 'y' (ganzoo 0.1.0)``); ``recipe_key``: whether ``recipe = NAME`` is allowed.
     """
-    data = {k: dict(v) if isinstance(v, Mapping) else v for k, v in data.items()}
-    known = [*(["recipe"] if recipe_key else []), *option_params(), *COMPONENT_KINDS]
+    options = option_params()
+    known = [*(["recipe"] if recipe_key else []), *options, *SLOTS, *SLOT_GROUPS, BETAS]
+    out: dict[str, Any] = {}
+    groups: dict[str, dict[str, Any]] = {}
     for key, value in data.items():
-        if key not in known:
+        slot = SLOTS.get(key)
+        if key in SLOT_GROUPS:
+            groups[key] = _table(value, where, key)
+        elif slot is not None and slot.many:
+            items = [value] if isinstance(value, (str, Mapping)) else value
+            if not isinstance(items, (list, tuple)):
+                raise ConfigError(f"{where}: {key} must be a list of tables with a 'name' (or {key} = [\"NAME\"])")
+            out[key] = [_table(item, where, key, in_list=True) for item in items]
+        elif slot is not None:
+            out[key] = _table(value, where, key)
+        elif key == BETAS:
+            out[key] = _betas(value, where)
+        elif key in options or (key == "recipe" and recipe_key):
+            out[key] = value
+        else:
             raise ConfigError(f"{where}: unknown key '{key}'{did_you_mean(key, known)}")
-        if key in COMPONENT_KINDS:
-            if isinstance(value, str):
-                data[key] = {"name": value}
-            elif not isinstance(value, Mapping) or not isinstance(value.get("name", ""), str):
-                raise ConfigError(f"{where}: [{key}] must be a table with a 'name' (or {key} = \"NAME\")")
-    return data
+    for group, table in groups.items():  # the slots' own tables win over the group's
+        for name in SLOT_GROUPS[group]:
+            out[name] = {**table, **out.get(name, {})}
+    return out
+
+
+@dataclass
+class _Layer:
+    """One layer of settings (normalised by :func:`check_layout`) and the suggestions of what it chose."""
+
+    where: str | None  # how errors name it; None: the user's own command line (errors need no prefix)
+    values: dict[str, Any]
+    soft: dict[str, Any] = field(default_factory=dict)
+    #: The defaults' layer: suggestions of the components nobody named sit *above* its values.
+    bottom: bool = False
+
+    def parts(self) -> list[tuple[dict[str, Any], bool]]:
+        """``(settings, soft)`` pairs, lowest first."""
+        return [(self.values, False), (self.soft, True)] if self.bottom else [(self.soft, True), (self.values, False)]
 
 
 @contextmanager
@@ -170,29 +259,207 @@ def _blame(where: str | None) -> Iterator[None]:
         raise type(err)(f"{where}: {err}") from None
 
 
-def _recipe_layer(registry: Registry, name: str) -> tuple[str, dict[str, Any]]:
-    """The recipe's settings, checked like a config file; and how errors name it (recipe and plugin)."""
+def _recipe_layer(registry: Registry, name: str) -> _Layer:
+    """The recipe's settings, checked like a config file, named in errors by recipe and plugin."""
     provided = registry.recipe(name)
     where = f"recipe '{provided.spec.name}' ({provided.plugin.label})"
-    return where, check_layout(provided.spec.settings, where, recipe_key=False)
+    return _Layer(where, check_layout(provided.spec.settings, where, recipe_key=False))
 
 
-def parse_set(items: Iterable[str]) -> dict[str, dict[str, str]]:
-    """``--set kind.param=value`` strings, grouped by component kind (values still text)."""
-    out: dict[str, dict[str, str]] = {}
+def parse_set(items: Iterable[str]) -> dict[str, dict[str | None, dict[str, str]]]:
+    """``--set SLOT.PARAM=VALUE`` (or ``SLOT.NAME.PARAM=VALUE`` for a slot holding several), values still text:
+    ``{slot: {item name or None: {param: text}}}``. ``opt.PARAM`` sets both optimizers."""
+    out: dict[str, dict[str | None, dict[str, str]]] = {}
+    prefixes = [*(n for s in SLOTS.values() for n in (s.name, *s.aliases)), *SLOT_GROUPS]
     for item in items:
         key, eq, value = item.partition("=")
-        kind, dot, param = key.strip().partition(".")
-        kind = {"gen": "generator", "disc": "discriminator", "g": "generator", "d": "discriminator"}.get(kind, kind)
-        if not eq or not dot or not param:
+        prefix, dot, param = key.strip().rpartition(".")
+        head, _, item_name = prefix.partition(".")
+        if not eq or not dot or not param or not head:
             raise ConfigError(f"--set {item!r} must look like KIND.PARAM=VALUE, e.g. generator.hidden=256,512")
-        if kind not in COMPONENT_KINDS:
-            raise ConfigError(
-                f"--set {item!r}: unknown component kind '{kind}'{did_you_mean(kind, COMPONENT_KINDS)} "
-                f"(one of {', '.join(COMPONENT_KINDS)})"
-            )
-        out.setdefault(kind, {})[param.strip()] = value
+        slots = [SLOTS[n] for n in SLOT_GROUPS[head]] if head in SLOT_GROUPS else [slot_named(head)]
+        if slots[0] is None:
+            raise ConfigError(f"--set {item!r}: unknown component kind '{head}'{did_you_mean(head, prefixes)} "
+                              f"(one of {', '.join(SLOTS)})")
+        for slot in slots:
+            if item_name and not slot.many:
+                raise ConfigError(f"--set {item!r}: {slot.name} holds one component; write {slot.name}.{param}=...")
+            out.setdefault(slot.name, {}).setdefault(item_name or None, {})[param] = value
     return out
+
+
+# -- resolution -------------------------------------------------------------------------------------------------
+
+
+def _names(registry: Registry, kind: str, name: str | None, spec: ComponentSpec) -> bool:
+    """Whether ``name`` (alias, qualified or plain) resolves to ``spec``."""
+    if name is None:
+        return False
+    try:
+        return registry.get(kind, name) is spec
+    except GanzooError:
+        return False
+
+
+def _suggestions(spec: ComponentSpec) -> dict[str, Any]:
+    """A component's suggested settings, checked: options and optimizers only (they are resolved after it)."""
+    where = f"{spec.owner} suggests"
+    try:
+        layout = check_layout(spec.suggested, where, recipe_key=False)
+    except ConfigError as err:
+        raise PluginError(str(err)) from None
+    bad = [k for k in layout if k in SLOTS and k not in _SUGGESTIBLE_SLOTS]
+    if bad:
+        raise PluginError(f"{where} '{bad[0]}': a component may suggest training options and optimizers only")
+    return layout
+
+
+class _Resolver:
+    """Merges the layers slot by slot, then the options; see the module docstring for the rules."""
+
+    def __init__(self, registry: Registry, layers: list[_Layer], sets: Iterable[str], suggest: bool) -> None:
+        self.registry, self.layers, self.suggest = registry, layers, suggest
+        self.sets = parse_set(sets)
+        self.data: DataSpec | None = None
+        self.components: dict[str, Any] = {}
+
+    def run(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        order = sorted(SLOTS.values(), key=lambda s: s.kind != "datasets")  # the data first: defaults depend on it
+        for slot in order:
+            self.components[slot.name] = self._many(slot) if slot.many else self._single(slot)
+        self._check_betas()
+        return self.components, self._options()
+
+    def _suggest(self, spec: ComponentSpec, chooser: int) -> None:
+        if not self.suggest or not spec.suggested:
+            return
+        layer = self.layers[chooser]
+        for key, value in _suggestions(spec).items():
+            if isinstance(value, dict) and isinstance(layer.soft.get(key), dict):
+                layer.soft[key] = {**layer.soft[key], **value}
+            else:
+                layer.soft[key] = value
+
+    def _single(self, slot: Slot) -> Choice:
+        effective: list[str | None] = []  # the component chosen at or below each layer
+        name, chooser, where = None, 0, None
+        for i, layer in enumerate(self.layers):
+            for settings, _ in layer.parts():
+                named = settings.get(slot.name, {}).get("name")
+                if named is not None:
+                    name, chooser, where = named, i, layer.where
+            effective.append(name)
+        with _blame(where):
+            spec = self.registry.get(slot.kind, name)
+        given: dict[str, Any] = {}
+        for layer, at in zip(self.layers, effective):
+            if not _names(self.registry, slot.kind, at, spec):
+                continue  # these parameters were given for another component, which a higher layer replaced
+            for settings, soft in layer.parts():
+                params = {k: v for k, v in settings.get(slot.name, {}).items() if k != "name"}
+                if slot.name in OPTIMIZER_SLOTS.values() and BETAS in settings and "betas" not in params:
+                    params = {"betas": settings[BETAS], **params} if _declares(spec, "betas") else params
+                if soft:  # a suggestion for a parameter this component lacks does not apply to it
+                    params = {k: v for k, v in params.items() if _declares(spec, k)}
+                with _blame(layer.where):
+                    spec.resolve(params, self.data)  # only so that a bad value names the layer it came from
+                given.update(params)
+        given.update(self._set_values(slot, spec, self.sets.get(slot.name, {}).pop(None, {})))
+        choice = Choice(self.registry.unambiguous_name(slot.kind, spec), spec.resolve(given, self.data))
+        if slot.kind == "datasets":
+            self.data = spec.data_spec(choice.params) if spec.shape is not None else None
+            if self.suggest and spec.suggested:
+                where = f"dataset '{choice.name}' suggests"
+                self.layers.insert(1, _Layer(where, _suggestions(spec)))
+        else:
+            self._suggest(spec, chooser)
+        return choice
+
+    def _many(self, slot: Slot) -> tuple[Choice, ...]:
+        items: list[dict[str, Any]] = []
+        chooser, where = 0, None
+        for i, layer in enumerate(self.layers):
+            if slot.name in layer.values:
+                items, chooser, where = layer.values[slot.name], i, layer.where
+        chosen: list[tuple[ComponentSpec, str]] = []
+        with _blame(where):
+            for item in items:
+                spec = self.registry.get(slot.kind, item["name"])
+                if any(other is spec for other, _ in chosen):
+                    raise ConfigError(f"{slot.name} lists {spec.owner} twice; give it once")
+                chosen.append((spec, item["name"]))
+        sets = self.sets.get(slot.name, {})
+        if None in sets:  # `--set reg.weight=...` addresses the only one
+            if len(chosen) != 1:
+                listed = ", ".join(name for _, name in chosen) or "none"
+                raise ConfigError(f"--set {slot.name}.PARAM needs the name when there is not exactly one "
+                                  f"({slot.name}: {listed}); write {slot.name}.NAME.PARAM=VALUE")
+            sets.setdefault(chosen[0][1], {}).update(sets.pop(None))
+        choices = []
+        for spec, name in chosen:
+            given: dict[str, Any] = {}
+            for layer in self.layers:
+                for table in layer.values.get(slot.name, []):
+                    if _names(self.registry, slot.kind, table["name"], spec):
+                        params = {k: v for k, v in table.items() if k != "name"}
+                        with _blame(layer.where):
+                            spec.resolve(params, self.data)
+                        given.update(params)
+            matching = [key for key in sets if _names(self.registry, slot.kind, key, spec)]
+            for key in matching:
+                given.update(self._set_values(slot, spec, sets.pop(key)))
+            choices.append(Choice(self.registry.unambiguous_name(slot.kind, spec), spec.resolve(given, self.data)))
+            self._suggest(spec, chooser)
+        for key in sets:  # --set for a component the run does not use
+            listed = ", ".join(name for _, name in chosen) or "none"
+            raise ConfigError(f"--set {slot.name}.{key}...: '{key}' is not among this run's {slot.name} ({listed}); "
+                              f"add it with {slot.flags[0]} {key}")
+        return tuple(choices)
+
+    @staticmethod
+    def _set_values(slot: Slot, spec: ComponentSpec, texts: Mapping[str, str]) -> dict[str, Any]:
+        values = {}
+        for key, text in texts.items():
+            param = find_param(spec.params, key, spec.owner)
+            try:
+                values[key] = param.parse(text)
+            except ParameterError as err:
+                raise ParameterError(f"--set {slot.name}.{key}: {err}") from None
+        return values
+
+    def _check_betas(self) -> None:
+        """``--betas`` from the user's own file or flags must reach an optimizer; elsewhere it is a suggestion."""
+        for layer in self.layers:
+            if BETAS in layer.values and (layer.where is None or layer.where.startswith("config file")):
+                takers = [self.components[s].name for s in OPTIMIZER_SLOTS.values()
+                          if _declares(self.registry.get("optimizers", self.components[s].name), "betas")]
+                if not takers:
+                    names = ", ".join(self.components[s].name for s in OPTIMIZER_SLOTS.values())
+                    raise ConfigError(f"{layer.where or '--betas'}: betas given, but neither optimizer ({names}) "
+                                      f"takes betas; leave them out or choose --opt adam")
+
+    def _options(self) -> dict[str, Any]:
+        declared = option_params()
+        options: dict[str, Any] = {}
+        for layer in self.layers:
+            for settings, _ in layer.parts():
+                for key, value in settings.items():
+                    if key not in declared:
+                        continue
+                    try:
+                        options[key] = declared[key].coerce(value, where=layer.where or "flag")
+                    except ParameterError as err:
+                        with _blame(layer.where):
+                            raise ConfigError(f"option {err}") from None
+            if layer.where is not None and layer.where.startswith("recipe"):
+                with _blame(layer.where):  # a recipe's bad value is the recipe's fault, whatever overrides it later
+                    _check_options(dict(options))
+        _check_options(options)
+        return options
+
+
+def _declares(spec: ComponentSpec, name: str) -> bool:
+    return any(p.name == name for p in spec.params)
 
 
 def resolve_config(
@@ -205,96 +472,31 @@ def resolve_config(
 ) -> TrainConfig:
     """Merge defaults, the dataset's suggestions, a recipe, a config file, flags and ``--set`` into a checked config.
 
-    ``flags`` holds typed option values and component names (``generator``...) that the user gave explicitly.
+    ``flags`` holds typed option values and component choices the user gave explicitly, in the config file's layout
+    (``{"generator": "mlp", "regularisers": ["r1"], "opt": "rmsprop", "betas": [0.0, 0.9], "steps": 500}``).
     ``recipe`` names a recipe (else the config file's ``recipe`` key, if any). ``base`` replaces the defaults, the
-    dataset's suggestions and any recipe (e.g. a saved run's config, which is already resolved).
+    suggestions and any recipe (e.g. a saved run's config, which is already resolved).
     """
     flags = {k: v for k, v in (flags or {}).items() if v is not None}
     file = load_config_file(config_file) if config_file else {}
-    suggest = base is None
     recipe = recipe or file.pop("recipe", None)
-    if not suggest and recipe is not None:
+    if base is not None and recipe is not None:
         raise ConfigError("a recipe cannot be applied on top of a saved run's settings; start a new run with it")
-    base = base or TrainConfig()
-    recipe_where, recipe_layer = _recipe_layer(registry, recipe) if recipe else (None, {})
-    set_values = parse_set(sets)
-    layers = ((recipe_where, recipe_layer), (None, file))  # lowest first; ``None``: errors need no prefix
-
-    choices: dict[str, Choice] = {}
-    specs = {}
-    data = None
-    for kind in ("dataset", "generator", "discriminator", "loss"):  # the data first: defaults may depend on it
-        tables = [(where, dict(layer.get(kind, {}))) for where, layer in layers]
-        named = [(where, table.pop("name", None)) for where, table in tables]
-        name, name_from = flags.get(kind), None
-        if not name:
-            for where, layer_name in named:  # the highest layer that names a component chooses it
-                if layer_name is not None:
-                    name, name_from = layer_name, where
-        with _blame(name_from):
-            spec = registry.get(kind, name or base.component(kind).name)
-        # Parameters from a lower layer belong to the component that layer chose; keep them only for that one.
-        given: dict[str, Any] = {}
-        if _names(registry, kind, base.component(kind).name, spec):
-            given.update(base.component(kind).params)
-        for (where, table), (_, layer_name) in zip(tables, named):
-            if layer_name is None or _names(registry, kind, layer_name, spec):
-                if where is not None:
-                    with _blame(where):
-                        spec.resolve(table, data)  # only so that a bad value names the layer it came from
-                given.update(table)
-        for key, text in set_values.get(kind, {}).items():
-            param = find_param(spec.params, key, spec.owner)
-            try:
-                given[key] = param.parse(text)
-            except ParameterError as err:
-                raise ParameterError(f"--set {kind}.{key}: {err}") from None
-        choices[kind] = Choice(registry.unambiguous_name(kind, spec), spec.resolve(given, data))
-        specs[kind] = spec
-        if kind == "dataset" and spec.shape is not None:
-            data = spec.data_spec(choices[kind].params)
-
-    declared = option_params()
-    options: dict[str, Any] = {f.name: getattr(base, f.name) for f in option_fields()}
-    if suggest:
-        options.update({k: v for k, v in specs["dataset"].suggested.items() if k in declared})
-    sources = (
-        (recipe_where, {k: v for k, v in recipe_layer.items() if k in declared}),
-        ("config file", {k: v for k, v in file.items() if k in declared}),
-        ("flag", flags),
-    )
-    for source, values in sources:
-        for key, value in values.items():
-            if key in COMPONENT_KINDS:
-                continue
-            if key not in declared:
-                raise ConfigError(f"unknown option '{key}'{did_you_mean(key, declared)}")
-            try:
-                options[key] = declared[key].coerce(value, where=source)
-            except ParameterError as err:
-                raise ConfigError(f"option {err}") from None
-        if source == recipe_where and recipe_where is not None:
-            with _blame(recipe_where):  # a recipe's bad value is the recipe's fault, whatever overrides it later
-                _check_options({**options, "betas": tuple(options["betas"])})
-    options["betas"] = tuple(options["betas"])
-    _check_options(options)
-    return TrainConfig(**{k: choices[k] for k in COMPONENT_KINDS}, recipe=recipe or base.recipe, **options)
-
-
-def _names(registry: Registry, kind: str, name: str, spec) -> bool:
-    """Whether ``name`` (alias, qualified or plain) resolves to ``spec``."""
-    try:
-        return registry.get(kind, name) is spec
-    except GanzooError:
-        return False
+    bottom = _Layer("ganzoo's defaults", check_layout((base or TrainConfig()).to_dict(), "defaults"), bottom=True)
+    layers = [bottom]
+    if recipe:
+        layers.append(_recipe_layer(registry, recipe))
+    layers.append(_Layer("config file" if not config_file else f"config file {config_file}", file))
+    layers.append(_Layer(None, check_layout(flags, "flags", recipe_key=False)))
+    components, options = _Resolver(registry, layers, sets, suggest=base is None).run()
+    return TrainConfig(components=components, recipe=recipe or (base.recipe if base else None), **options)
 
 
 def config_from_dict(registry: Registry, data: Mapping[str, Any]) -> TrainConfig:
-    """Rebuild a config saved by :meth:`TrainConfig.to_dict` (e.g. from a checkpoint), checking it again."""
-    base = TrainConfig(**{
-        kind: Choice(str(data[kind]["name"]), {k: v for k, v in data[kind].items() if k != "name"})
-        for kind in COMPONENT_KINDS
-    }, recipe=data.get("recipe"))
-    flags = {k: v for k, v in data.items() if k not in (*COMPONENT_KINDS, "recipe")}
-    return resolve_config(registry, flags, base=base)
-
+    """Rebuild a config saved by :meth:`TrainConfig.to_dict` (e.g. from a checkpoint), checking it again; the
+    settings are taken as they are (no suggestions), and older layouts (``betas`` at the top) still read."""
+    saved = check_layout(data, "saved config")
+    layers = [_Layer("ganzoo's defaults", check_layout(TrainConfig().to_dict(), "defaults"), bottom=True),
+              _Layer(None, saved)]
+    components, options = _Resolver(registry, layers, (), suggest=False).run()
+    return TrainConfig(components=components, recipe=data.get("recipe"), **options)

@@ -5,6 +5,7 @@ A dataset is held as one tensor so the trainer can move it to the device once an
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -16,12 +17,18 @@ Kind = Literal["image", "points"]
 
 @dataclass(frozen=True)
 class DataSpec:
-    """The shape of one sample: ``image`` with (C, H, W) or ``points`` with (D,)."""
+    """The shape of one sample: ``image`` with (C, H, W) or ``points`` with (D,); and for labelled data the number
+    of classes (labels are 0 .. classes - 1), which conditional generators and discriminators are built for."""
 
     kind: Kind
     shape: tuple[int, ...]
+    classes: int | None = None
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "shape", tuple(int(s) for s in self.shape))
+        if self.classes is not None and (isinstance(self.classes, bool) or not isinstance(self.classes, int)
+                                         or self.classes < 1):
+            raise ValueError(f"classes must be a positive number of classes or None, not {self.classes!r}")
         expected = {"image": 3, "points": 1}
         if self.kind not in expected:
             raise ValueError(f"data kind must be 'image' or 'points', not {self.kind!r}")
@@ -38,8 +45,9 @@ class DataSpec:
         return n
 
     def describe(self) -> str:
-        """E.g. ``image (1, 28, 28)``."""
-        return f"{self.kind} {tuple(self.shape)}"
+        """E.g. ``image (1, 28, 28), 10 classes``."""
+        labelled = f", {self.classes} classes" if self.classes else ""
+        return f"{self.kind} {tuple(self.shape)}{labelled}"
 
 
 @dataclass
@@ -47,6 +55,8 @@ class Data:
     """A loaded dataset, in the normalised space the models train in.
 
     Build it with :meth:`images` or :meth:`points`, which also record how to map samples back to data coordinates.
+    ``labels`` (int64, shape (N,), values 0 .. classes - 1) make it a labelled dataset: conditional components then
+    train on it, and the real batch always comes with its own labels.
     """
 
     samples: torch.Tensor
@@ -63,21 +73,34 @@ class Data:
             raise ValueError(f"samples of shape {tuple(self.samples.shape)} do not match {self.spec.describe()}")
         if len(self.samples) == 0:
             raise ValueError("a dataset needs at least one sample")
+        if self.labels is not None:
+            labels = self.labels
+            if labels.dtype.is_floating_point or labels.dtype == torch.bool or tuple(labels.shape) != (len(self),):
+                raise ValueError(f"labels must be integers of shape ({len(self)},), got {labels.dtype} of shape "
+                                 f"{tuple(labels.shape)}")
+            self.labels = labels = labels.long()
+            classes = self.spec.classes or int(labels.max()) + 1
+            if int(labels.min()) < 0 or int(labels.max()) >= classes:
+                raise ValueError(f"labels must lie in 0 .. {classes - 1}, got {int(labels.min())} .. "
+                                 f"{int(labels.max())}")
+            if self.spec.classes is None:
+                self.spec = dataclasses.replace(self.spec, classes=classes)
 
     def __len__(self) -> int:
         return len(self.samples)
 
     @classmethod
-    def images(cls, pixels: torch.Tensor, labels: torch.Tensor | None = None) -> Data:
+    def images(cls, pixels: torch.Tensor, labels: torch.Tensor | None = None, classes: int | None = None) -> Data:
         """Images of shape (N, C, H, W): floats in [0, 1], or ``uint8`` in 0-255 (converted in one pass, so a large
-        dataset is held once in float32 and never twice); trained on in [-1, 1] (tanh range)."""
+        dataset is held once in float32 and never twice); trained on in [-1, 1] (tanh range). ``classes``: the
+        number of classes the labels come from (default: the largest label + 1)."""
         if pixels.dim() != 4:
             raise ValueError(f"images need shape (N, C, H, W), got {tuple(pixels.shape)}")
         if not pixels.is_floating_point() and pixels.dtype != torch.uint8:
             raise ValueError(f"integer pixels must be uint8 (0-255), got {pixels.dtype}; or pass floats in [0, 1]")
         scale = 2 / 255 if pixels.dtype == torch.uint8 else 2
         samples = pixels.to(torch.float32, memory_format=torch.contiguous_format, copy=True).mul_(scale).sub_(1)
-        return cls(samples, DataSpec("image", tuple(samples.shape[1:])), _pixels, labels)
+        return cls(samples, DataSpec("image", tuple(samples.shape[1:]), classes), _pixels, labels)
 
     @classmethod
     def points(
@@ -85,6 +108,8 @@ class Data:
         points: torch.Tensor,
         curve: Callable[[torch.Tensor], torch.Tensor] | None = None,
         x_range: tuple[float, float] | None = None,
+        labels: torch.Tensor | None = None,
+        classes: int | None = None,
     ) -> Data:
         """Points (N, D) in data coordinates; trained on standardised per dimension (zero mean, unit std)."""
         if points.dim() != 2:
@@ -93,7 +118,8 @@ class Data:
         mean = points.mean(0)
         std = points.std(0).clamp_min(1e-8) if len(points) > 1 else torch.ones_like(mean)
         samples = ((points - mean) / std).contiguous()
-        return cls(samples, DataSpec("points", (points.shape[1],)), _Unstandardise(mean, std), None, curve, x_range)
+        return cls(samples, DataSpec("points", (points.shape[1],), classes), _Unstandardise(mean, std), labels, curve,
+                   x_range)
 
 
 def _pixels(x: torch.Tensor) -> torch.Tensor:

@@ -138,6 +138,18 @@ def share(obj, world: World):
     return box[0]
 
 
+def average_gradients(module: torch.nn.Module, world: World) -> None:
+    """Average ``module``'s gradients over the ranks, for a backward pass that did not go through the DDP wrapper
+    (a lazy regulariser's own step). Every rank runs the same step, so every rank has the same gradients to
+    average."""
+    if not world.enabled:
+        return
+    for param in module.parameters():
+        if param.grad is not None:
+            dist.all_reduce(param.grad, op=dist.ReduceOp.SUM)
+            param.grad /= world.size
+
+
 def barrier(world: World) -> None:
     """Wait for every rank (e.g. until rank 0 has created the run directory)."""
     if world.enabled:
@@ -149,12 +161,14 @@ def rank_seed(seed: int, rank: int) -> int:
     return (seed + 1_000_003 * rank) % (2**63 - 1)
 
 
-def wrap(generator: torch.nn.Module, discriminator: torch.nn.Module, device: torch.device, world: World):
+def wrap(generator: torch.nn.Module, discriminator: torch.nn.Module, device: torch.device, world: World,
+         partial_discriminator: bool = False):
     """G and D as the training loop calls them: inside ``DistributedDataParallel`` when several ranks train.
 
     The plain modules stay the trainer's own, so checkpoints hold unwrapped ``state_dict`` keys (a DDP run resumes in
     one process and the other way round). BatchNorm statistics are per rank; for G, DDP copies rank 0's buffers to
     every rank at each forward pass (its default), so all ranks sample with the same statistics.
+    ``partial_discriminator``: D has outputs (heads) that a backward pass may leave unused, which DDP must be told.
     """
     if not world.enabled:
         return generator, discriminator
@@ -163,7 +177,8 @@ def wrap(generator: torch.nn.Module, discriminator: torch.nn.Module, device: tor
     ids = [device.index] if device.type == "cuda" else None
     # A BatchNorm D runs twice (real, fake) before one backward: copying rank 0's buffers in place before the second
     # forward would break the first one's backward, and D's running statistics are never used.
-    return DDP(generator, device_ids=ids), DDP(discriminator, device_ids=ids, broadcast_buffers=False)
+    return DDP(generator, device_ids=ids), DDP(discriminator, device_ids=ids, broadcast_buffers=False,
+                                               find_unused_parameters=partial_discriminator)
 
 
 def agree(out_of_time: bool, stop_requested: bool, check_now: bool, device: torch.device, world: World):

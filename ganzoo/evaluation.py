@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from .conditioning import Conditioning, conditioning
 from .config import TrainConfig
 from .data import Data
 from .errors import GanzooError, PluginError
@@ -42,7 +43,9 @@ class EvalContext:
     data coordinates. ``data`` is the real training data. ``held_out()`` loads the dataset's test split when its
     record declares one. ``state`` is a dict private to the metric that lives as long as the evaluator, for
     anything worth computing once (real features, a loaded classifier). ``progress(description, total)`` returns a
-    callback to advance a progress bar, for slow first-use work.
+    callback to advance a progress bar, for slow first-use work. For a conditional generator, ``labels`` holds the
+    label each sample was generated for and ``label_kind`` says what they are: ``"classes"`` (the dataset's
+    classes, drawn with the data's frequencies) or ``"codes"`` (the generator's own codes, drawn uniformly).
     """
 
     samples: torch.Tensor
@@ -53,6 +56,8 @@ class EvalContext:
     state: dict[str, Any]
     progress: Callable[[str, int], Callable[[int], None]]
     _held_out: Callable[[], Data | None] = field(repr=False, default=lambda: None)
+    labels: torch.Tensor | None = None
+    label_kind: str | None = None
 
     def coords(self) -> torch.Tensor:
         """The generated samples in data coordinates (pixels in [0, 1], points as (x, y))."""
@@ -74,6 +79,7 @@ class Evaluator:
                  progress: Callable[[str, int], Callable[[int], None]] | None = None) -> None:
         self.config, self.data, self.device = config, data, device
         self.dataset: DatasetSpec = registry.get("dataset", config.dataset.name)
+        self.conditioning: Conditioning = conditioning(registry, config, data.spec)
         candidates = [p.spec for p in registry.metrics()] + list(self.dataset.metrics)
         self.metrics: list[MetricSpec] = [m for m in candidates if self._applies(m)]
         self.progress = progress or _no_progress
@@ -106,17 +112,30 @@ class Evaluator:
         """Run every metric once on a few real samples, so first-use work (a classifier) happens up front."""
         self.evaluate_samples(self.data.samples[: min(len(self.data), 256)].float().cpu())
 
+    def labels(self, n: int, seed: int) -> torch.Tensor | None:
+        """The labels ``n`` evaluation samples are generated for: the data's class frequencies (or uniform codes
+        for a generator's own labels), from their own seeded stream."""
+        cond = self.conditioning
+        if not cond.generator:
+            return None
+        gen = torch.Generator().manual_seed(seed + 1)
+        if cond.own_labels or self.data.labels is None:
+            return torch.randint(cond.classes, (n,), generator=gen)
+        return self.data.labels[torch.randint(len(self.data.labels), (n,), generator=gen)]
+
     def __call__(self, generator: nn.Module, n: int = DEFAULT_SAMPLES, seed: int = 12345) -> dict[str, float]:
         """Draw ``n`` samples from ``generator`` (eval mode, fixed noise) and compute every metric."""
         z = noise(n, self.config.latent_dim, seed, self.device)
-        return self.evaluate_samples(generate(generator, z))
+        labels = self.labels(n, seed)
+        return self.evaluate_samples(generate(generator, z, labels), labels)
 
-    def evaluate_samples(self, samples: torch.Tensor) -> dict[str, float]:
-        """Compute every metric for samples in the model's normalised space."""
+    def evaluate_samples(self, samples: torch.Tensor, labels: torch.Tensor | None = None) -> dict[str, float]:
+        """Compute every metric for samples in the model's normalised space (and the labels they were drawn for)."""
         results: dict[str, float] = {}
+        kind = None if labels is None else ("codes" if self.conditioning.own_labels else "classes")
         for metric in self.metrics:
             ctx = EvalContext(samples, self.data, self.dataset, dict(self.config.dataset.params), self.device,
-                              self._states[metric.name], self.progress, self._held_out)
+                              self._states[metric.name], self.progress, self._held_out, labels, kind)
             try:
                 values = dict(metric.compute(ctx))
             except GanzooError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -89,6 +90,9 @@ class Param:
     def _coerce_scalar(self, tp: type, value: Any, where: str) -> Any:
         if tp is float and isinstance(value, int) and not isinstance(value, bool):
             return float(value)
+        if tp is float and isinstance(value, float) and not math.isfinite(value):
+            at = f" in {where}" if where else ""
+            raise ParameterError(f"parameter '{self.name}' got {value}{at}; it must be a finite number")
         if isinstance(value, tp) and not (tp is int and isinstance(value, bool)):
             return value
         raise ParameterError(self._bad(value, where))

@@ -19,14 +19,11 @@ import pluggy
 from . import hookspecs
 from .data import DataSpec
 from .errors import ConflictError, PluginError, UnknownComponentError, did_you_mean, first_line
-from .specs import KINDS, ComponentSpec, MetricSpec, RecipeSpec
+from .kinds import BY_SINGULAR, COMPONENT_KINDS, KINDS
+from .specs import ComponentSpec
 
 ENTRY_POINT_GROUP = "ganzoo"
 BUILTIN_DIST = "ganzoo"
-SINGULAR = {plural: cls.kind for plural, cls in KINDS.items()}
-PLURAL = {singular: plural for plural, singular in SINGULAR.items()}
-#: Records that are not components, by plural name: (hook, record type).
-OTHER_RECORDS = {"metrics": ("ganzoo_metrics", MetricSpec), "recipes": ("ganzoo_recipes", RecipeSpec)}
 
 
 def canonical(dist: str) -> str:
@@ -176,9 +173,8 @@ class Registry:
             return self._components
         gathered: dict[str, dict[str, list[ComponentSpec]]] = {key: {} for key in self._objects}
         failed: set[str] = set()
-        hooks = {**hookspecs.COMPONENT_HOOKS, **{plural: hook for plural, (hook, _) in OTHER_RECORDS.items()}}
-        for plural, hook_name in hooks.items():
-            expected = KINDS[plural] if plural in KINDS else OTHER_RECORDS[plural][1]
+        for plural, kind in KINDS.items():
+            hook_name, expected = kind.hook, kind.record
             for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
                 key = impl.plugin_name
                 if key in failed or key not in gathered:
@@ -196,7 +192,7 @@ class Registry:
                     self._fail(self._plugins[key], err, f"hook {hook_name}() failed")
                     continue
                 gathered[key].setdefault(plural, []).extend(records)
-        components: dict[str, list[Provided]] = {plural: [] for plural in hooks}
+        components: dict[str, list[Provided]] = {plural: [] for plural in KINDS}
         for key, by_kind in gathered.items():
             info = self._plugins[key]
             if key in failed:
@@ -246,21 +242,22 @@ class Registry:
 
     @staticmethod
     def plural(kind: str) -> str:
-        """Accept ``generator`` or ``generators``; anything else is an unknown kind."""
-        if kind in KINDS:
+        """Accept ``generator`` or ``generators`` (any component kind); anything else is an unknown kind."""
+        if kind in COMPONENT_KINDS:
             return kind
-        if kind in PLURAL:
-            return PLURAL[kind]
+        if kind in BY_SINGULAR and BY_SINGULAR[kind].component:
+            return BY_SINGULAR[kind].plural
+        names = [*COMPONENT_KINDS, *(k.singular for k in COMPONENT_KINDS.values())]
         raise UnknownComponentError(
-            f"unknown component kind '{kind}'{did_you_mean(kind, [*KINDS, *PLURAL])} "
-            f"(kinds: {', '.join(KINDS)})"
+            f"unknown component kind '{kind}'{did_you_mean(kind, names)} (kinds: {', '.join(COMPONENT_KINDS)})"
         )
 
     def get(self, kind: str, name: str) -> ComponentSpec:
         """Resolve a name, alias or qualified ``dist:name`` to its record."""
         plural = self.plural(kind)
         try:
-            return self._match(self.components(plural), SINGULAR[plural], name, f"`ganzoo list {plural}`").spec
+            return self._match(self.components(plural), KINDS[plural].singular, name,
+                               f"`ganzoo list {plural}`").spec
         except UnknownComponentError as err:
             broken = [p for p in self._plugins.values() if p.status == "error"]
             if not broken:

@@ -15,12 +15,19 @@ from .plot import Figure
 
 
 @torch.no_grad()
-def generate(generator: nn.Module, z: torch.Tensor, batch_size: int = 4096) -> torch.Tensor:
-    """G(z) in eval mode (BatchNorm uses its running statistics), as float32 on the CPU; G's mode is restored."""
+def generate(generator: nn.Module, z: torch.Tensor, labels: torch.Tensor | None = None,
+             batch_size: int = 4096) -> torch.Tensor:
+    """G(z) (or G(z, labels) for a conditional G) in eval mode (BatchNorm uses its running statistics), as float32
+    on the CPU; G's mode is restored."""
     was_training = generator.training
     generator.eval()
     try:
-        chunks = [generator(part).float().cpu() for part in z.split(batch_size)]
+        if labels is None:
+            chunks = [generator(part).float().cpu() for part in z.split(batch_size)]
+        else:
+            labels = labels.to(z.device)
+            chunks = [generator(part, y).float().cpu() for part, y in zip(z.split(batch_size),
+                                                                          labels.split(batch_size))]
     finally:
         generator.train(was_training)
     return torch.cat(chunks)
@@ -42,20 +49,23 @@ def to_data_coords(samples: torch.Tensor, spec: DataSpec, data: Data | None) -> 
 
 
 def save_png(path: Path | str, samples: torch.Tensor, spec: DataSpec, data: Data | None = None,
-             title: str = "") -> None:
-    """Images: a square grid. Points: generated vs real samples, with the true curve when the dataset knows it.
+             title: str = "", columns: int | None = None) -> None:
+    """Images: a grid, square unless ``columns`` says how many per row (a conditional run: one row per class).
+    Points: generated vs real samples, with the true curve when the dataset knows it.
 
     Written atomically, like checkpoints, so a reader (TensorBoard, ``compare``) never sees half a PNG, even after a
     ``kill -9`` mid-write."""
-    atomic_write(Path(path), lambda f: _draw(f, samples, spec, data, title))
+    atomic_write(Path(path), lambda f: _draw(f, samples, spec, data, title, columns))
 
 
-def _draw(f: BinaryIO, samples: torch.Tensor, spec: DataSpec, data: Data | None, title: str) -> None:
+def _draw(f: BinaryIO, samples: torch.Tensor, spec: DataSpec, data: Data | None, title: str,
+          columns: int | None) -> None:
     coords = to_data_coords(samples, spec, data)
     if spec.kind == "image":
         from torchvision.utils import save_image
 
-        save_image(coords, f, format="PNG", nrow=max(1, math.ceil(math.sqrt(len(coords)))), padding=2, pad_value=1.0)
+        nrow = columns or max(1, math.ceil(math.sqrt(len(coords))))
+        save_image(coords, f, format="PNG", nrow=nrow, padding=2, pad_value=1.0)
         return
     fig = Figure(title=title, xlabel="x", ylabel="y")
     if data is not None:

@@ -1,7 +1,9 @@
-"""Typed component records: what a plugin's hooks yield.
+"""Typed records: what a plugin's hooks yield, one record class per kind.
 
 A record names a component, describes it in one line, declares its parameters once and holds the factory that builds
-it. It may also say which data it accepts, so an incompatible mix is rejected before any training.
+it. It may also say which data it accepts, what it needs from the rest of the mix and which training settings suit
+it, so an incompatible mix is rejected before any training and a component's needs never live in README prose.
+Each record's docstring is the contract of its hook: ``ganzoo/hookspecs.py`` derives the hooks from them.
 """
 
 from __future__ import annotations
@@ -32,6 +34,11 @@ class ComponentSpec:
     - ``check``: an optional further requirement, ``check(spec) -> reason or None`` (e.g. "H and W divisible by 4").
     - ``data_defaults``: optional ``data_defaults(spec) -> {param: value}``, defaults that suit a kind of data
       better than the declared ones (e.g. smaller layers for 2-D points); the user's settings still win.
+    - ``suggested``: training settings the component needs or works best with, laid out like a config file
+      (options such as ``d_steps``, and the optimizers: ``{"d_steps": 5, "opt": {"betas": [0.0, 0.9]}}``). They
+      count as written in the layer that chose the component, beneath that layer's own values (a dataset's count
+      just above ganzoo's defaults instead): see ``ganzoo/config.py``.
+    - ``citation``: the paper or tutorial the component implements, for ``ganzoo list``.
     """
 
     kind: ClassVar[str] = "component"
@@ -44,8 +51,13 @@ class ComponentSpec:
     data_kinds: tuple[str, ...] = ("image", "points")
     check: Callable[[DataSpec], str | None] | None = None
     data_defaults: Callable[[DataSpec], Mapping[str, Any]] | None = None
+    suggested: Mapping[str, Any] = field(default_factory=dict)
+    citation: str = ""
 
     def __post_init__(self) -> None:
+        if not isinstance(self.suggested, Mapping):
+            raise TypeError(f"{self.kind} '{self.name}': suggested must be a mapping laid out like a config file")
+        object.__setattr__(self, "suggested", copy.deepcopy(dict(self.suggested)))
         object.__setattr__(self, "params", tuple(self.params))
         object.__setattr__(self, "aliases", tuple(self.aliases))
         object.__setattr__(self, "data_kinds", tuple(self.data_kinds))
@@ -56,6 +68,8 @@ class ComponentSpec:
             raise TypeError(f"{self.kind} '{self.name}': factory {self.factory!r} is not callable")
         if not isinstance(self.description, str) or not self.description.strip() or "\n" in self.description:
             raise ValueError(f"{self.kind} '{self.name}': description must be one non-empty line")
+        if not isinstance(self.citation, str) or "\n" in self.citation:
+            raise ValueError(f"{self.kind} '{self.name}': citation must be one line")
         names = [p.name for p in self.params]
         if any(not isinstance(p, Param) for p in self.params) or len(set(names)) != len(names):
             raise TypeError(f"{self.kind} '{self.name}': params must be Param records with unique names")
@@ -92,44 +106,97 @@ class ComponentSpec:
 
 @dataclass(frozen=True)
 class GeneratorSpec(ComponentSpec):
-    """``factory(latent_dim, data: DataSpec, **params) -> nn.Module`` mapping (B, latent_dim) to (B, *data.shape)
-    in the dataset's normalised space (images in [-1, 1])."""
+    """Generators: ``factory(latent_dim, data: DataSpec, **params) -> nn.Module`` mapping noise (B, latent_dim) to
+    samples (B, *data.shape) in the dataset's normalised space (images in [-1, 1], points standardised).
+
+    ``conditional=True``: the module is called as ``G(z, labels)`` with ``labels`` int64 class indices of shape (B,)
+    in ``[0, data.classes)``; the trainer draws them for every generated batch (the data's class frequencies, or
+    uniform with ``--label-dist uniform``), and a dataset without labels is refused before training. With
+    ``label_classes(**params) -> K`` the generator's labels are codes of its own, drawn uniformly from K values
+    whatever the data (InfoGAN's categorical code): the data then need no labels.
+    """
 
     kind: ClassVar[str] = "generator"
+    conditional: bool = False
+    label_classes: Callable[..., int] | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.label_classes is not None and not self.conditional:
+            raise ValueError(f"{self.owner}: label_classes needs conditional=True (the labels are G's input)")
 
 
 @dataclass(frozen=True)
 class DiscriminatorSpec(ComponentSpec):
-    """``factory(data: DataSpec, **params) -> nn.Module`` mapping (B, *data.shape) to (B,) **logits**.
+    """Discriminators: ``factory(data: DataSpec, **params) -> nn.Module`` mapping a batch (B, *data.shape) to
+    **logits** of shape (B,): no sigmoid, the loss applies it stably.
 
-    ``per_sample=True`` promises that each logit depends on its own sample only (no BatchNorm, no minibatch
+    ``outputs`` names further per-sample outputs the module returns: it then returns a dict with ``"logits"`` (B,)
+    and one tensor (B, ...) per name, e.g. ``{"logits": s, "classes": c, "features": h}``. Losses and regularisers
+    read them (an auxiliary class head, InfoGAN's code predictions, features for feature matching) and say which
+    they need (``needs_outputs``); a mix whose discriminator lacks one is refused before training.
+
+    ``conditional=True``: the module is called as ``D(x, labels)``; the real batch comes with its own labels and the
+    generated batch with the labels it was generated for (a projection discriminator).
+
+    ``per_sample=True`` promises that each output depends on its own sample only (no BatchNorm, no minibatch
     statistics), so the trainer may score the real and the generated batch in one forward pass: one matrix product
     of 2B rows instead of two of B, about 3-5% faster per step on a CPU. Leave it False when unsure: it is only speed.
     """
 
     kind: ClassVar[str] = "discriminator"
     per_sample: bool = False
+    conditional: bool = False
+    outputs: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        object.__setattr__(self, "outputs", tuple(self.outputs))
+        if any(not isinstance(o, str) or not o.isidentifier() or o == "logits" for o in self.outputs):
+            raise ValueError(f"{self.owner}: outputs must be identifiers other than 'logits'")
 
 
 @dataclass(frozen=True)
-class LossSpec(ComponentSpec):
-    """``factory(**params) -> GANLoss``."""
+class _StepTerm(ComponentSpec):
+    """What a loss or a regulariser may need from the rest of the mix, checked before training.
+
+    - ``needs_outputs``: discriminator outputs it reads beside the logits (``("classes",)``).
+    - ``needs_labels``: ``"real"`` (the real batch's labels: a labelled dataset) and/or ``"fake"`` (the generated
+      batch's labels: a conditional generator).
+    """
+
+    needs_outputs: tuple[str, ...] = ()
+    needs_labels: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        object.__setattr__(self, "needs_outputs", tuple(self.needs_outputs))
+        object.__setattr__(self, "needs_labels", tuple(self.needs_labels))
+        if not set(self.needs_labels) <= {"real", "fake"}:
+            raise ValueError(f"{self.owner}: needs_labels must be among 'real', 'fake'")
+
+
+@dataclass(frozen=True)
+class LossSpec(_StepTerm):
+    """Losses: ``factory(**params) -> GANLoss``, whose ``discriminator_loss(real_logits, fake_logits, ctx)`` and
+    ``generator_loss(fake_logits, ctx)`` return scalars; ``ctx`` (:class:`ganzoo.StepContext`) holds both batches,
+    their labels, everything D returned for them and the discriminator."""
 
     kind: ClassVar[str] = "loss"
 
 
 @dataclass(frozen=True)
 class DatasetSpec(ComponentSpec):
-    """``factory(**params) -> Data``.
+    """Datasets: ``factory(**params) -> Data`` (build it with ``Data.images(pixels, labels=...)`` or
+    ``Data.points(xy, ...)``).
 
-    ``shape`` tells the data spec without loading anything (``shape(**params) -> DataSpec``), so compatibility is
-    checked before a download. ``suggested`` holds training options that suit this dataset (e.g. ``steps``); they
-    sit between ganzoo's defaults and the user's config file.
+    ``shape`` tells the data spec without loading anything (``shape(**params) -> DataSpec``, with ``classes`` for
+    labelled data), so compatibility is checked before a download. A dataset's ``suggested`` options (e.g.
+    ``steps``) sit just above ganzoo's defaults, whoever chooses the dataset: they are tuning, not requirements.
     """
 
     kind: ClassVar[str] = "dataset"
     shape: Callable[..., DataSpec] | None = None
-    suggested: Mapping[str, Any] = field(default_factory=dict)
     #: Parameter overrides that load the held-out split (e.g. ``{"train": False}``), for metrics that need one.
     test_split: Mapping[str, Any] | None = None
     #: Metrics that only this dataset knows how to compute (see :class:`MetricSpec`).
@@ -157,8 +224,78 @@ class DatasetSpec(ComponentSpec):
 
 
 @dataclass(frozen=True)
+class OptimizerSpec(ComponentSpec):
+    """Optimizers: ``factory(parameters: list[Tensor], lr: float, **params) -> torch.optim.Optimizer``.
+
+    Each player has its own (``--opt-g``, ``--opt-d``, or ``--opt`` for both) with its own parameters
+    (``--set opt_d.momentum=0.9``); the learning rates are the training options ``lr_g`` and ``lr_d``, because
+    the schedule and lazy regularisation rescale them for every optimizer alike. A parameter named ``betas``
+    is also what ``--betas`` sets.
+    """
+
+    kind: ClassVar[str] = "optimizer"
+
+
+@dataclass(frozen=True)
+class AugmentationSpec(ComponentSpec):
+    """Augmentations: ``factory(data: DataSpec, **params) -> nn.Module`` (or any callable) mapping a batch
+    (B, *data.shape) to an augmented batch of the same shape, **differentiably**.
+
+    The trainer applies it to every discriminator input, real and generated, in D's step and in G's (DiffAugment's
+    rule), and regularisers see D through it too; G learns through the augmentation, so it must not detach.
+    Several augmentations apply in the order given (``--augment a --augment b``).
+    """
+
+    kind: ClassVar[str] = "augmentation"
+
+
+@dataclass(frozen=True)
+class RegulariserSpec(_StepTerm):
+    """Regularisers: ``factory(**params) -> Regulariser``, whose ``discriminator_penalty(ctx)`` and/or
+    ``generator_penalty(ctx)`` return a scalar added to that player's loss, for any loss.
+
+    Every regulariser gets two parameters of its own, ``weight`` (the penalty's factor, default ``weight``) and
+    ``every`` (apply it every N updates of its player, default ``every``): the factory never sees them. With
+    ``every`` > 1 it is lazy (stylegan2): every N updates it runs as an optimizer step of its own, scaled by N, and
+    that player's Adam learning rate and betas are rescaled by N / (N + 1) so the extra steps do not speed it up.
+    """
+
+    kind: ClassVar[str] = "regulariser"
+    weight: float = 1.0
+    every: int = 1
+
+    def __post_init__(self) -> None:
+        params = tuple(self.params)
+        if [p.name for p in params[-2:]] == ["weight", "every"]:  # already added (dataclasses.replace)
+            params = params[:-2]
+        if any(p.name in ("weight", "every") for p in params):
+            raise ValueError(f"{self.kind} '{self.name}': 'weight' and 'every' are every regulariser's own "
+                             f"parameters; set their defaults with RegulariserSpec(weight=..., every=...)")
+        common = (Param("weight", float, float(self.weight), "factor of the penalty in its player's loss"),
+                  Param("every", int, int(self.every), "apply every N updates of its player (N > 1: lazy, scaled "
+                                                       "by N, as its own optimizer step)"))
+        object.__setattr__(self, "params", (*params, *common))
+        super().__post_init__()
+
+
+@dataclass(frozen=True)
+class ConstraintSpec(ComponentSpec):
+    """Constraints: ``factory(**params) -> Constraint``, whose ``apply(module)`` changes a player's weights in
+    place after each of its optimizer steps (WGAN's weight clipping). ``player`` is ``"discriminator"`` or
+    ``"generator"``."""
+
+    kind: ClassVar[str] = "constraint"
+    player: str = "discriminator"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.player not in ("discriminator", "generator"):
+            raise ValueError(f"{self.owner}: player must be 'discriminator' or 'generator'")
+
+
+@dataclass(frozen=True)
 class MetricSpec:
-    """A quality metric: ``compute(ctx) -> {key: number}`` for every dataset where ``applies(data)`` is true.
+    """Metrics: ``compute(ctx) -> {key: number}`` for every dataset where ``applies(data)`` is true.
 
     ``ctx`` is a :class:`ganzoo.EvalContext` (generated samples, the real data, a held-out split, a cache that lives
     as long as the evaluator). ``keys`` describes each returned key in one line, for tables and docs; ``better``
@@ -187,7 +324,7 @@ class MetricSpec:
 
 @dataclass(frozen=True)
 class RecipeSpec:
-    """A named, complete training configuration: what ``ganzoo train --recipe NAME`` starts from.
+    """Recipes: a named, complete training configuration, what ``ganzoo train --recipe NAME`` starts from.
 
     ``settings`` has the layout of a config file (and of ``TrainConfig.to_dict()``): top-level options (``steps``,
     ``batch_size``, ``lr_g``...) and one table per component, ``generator``/``discriminator``/``loss``/``dataset``,
@@ -218,11 +355,3 @@ class RecipeSpec:
     def owner(self) -> str:
         return f"recipe '{self.name}'"
 
-
-#: The kinds in the order the CLI lists them, by their plural name.
-KINDS: dict[str, type[ComponentSpec]] = {
-    "generators": GeneratorSpec,
-    "discriminators": DiscriminatorSpec,
-    "losses": LossSpec,
-    "datasets": DatasetSpec,
-}

@@ -54,11 +54,18 @@ def _value(value: Any) -> str:
     raise TypeError(f"cannot write {type(value).__name__} to TOML")
 
 
+def _is_tables(value: Any) -> bool:
+    return isinstance(value, (list, tuple)) and bool(value) and all(isinstance(v, Mapping) for v in value)
+
+
 def dumps_toml(data: Mapping[str, Any]) -> str:
-    """Top-level scalars first, then one ``[table]`` per mapping; ``None`` values are left out (TOML has no null)."""
-    lines = [f"{key} = {_value(v)}" for key, v in data.items() if v is not None and not isinstance(v, Mapping)]
-    for key, table in data.items():
-        if isinstance(table, Mapping):
-            lines += ["", f"[{key}]"]
+    """Top-level scalars first, then one ``[table]`` per mapping and one ``[[table]]`` per mapping in a list of
+    them; ``None`` values are left out (TOML has no null)."""
+    lines = [f"{key} = {_value(v)}" for key, v in data.items()
+             if v is not None and not isinstance(v, Mapping) and not _is_tables(v)]
+    for key, value in data.items():
+        for table, header in ([(value, f"[{key}]")] if isinstance(value, Mapping) else
+                              [(t, f"[[{key}]]") for t in value] if _is_tables(value) else []):
+            lines += ["", header]
             lines += [f"{k} = {_value(v)}" for k, v in table.items() if v is not None]
     return "\n".join(lines) + "\n"

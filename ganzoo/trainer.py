@@ -1,37 +1,41 @@
 """The training loop — written once, for every mix of components.
 
+A step has four phases, as in stylegan2: D's updates (``d_steps``), D's lazy regularisers when due, G's updates
+(``g_steps``, D frozen) and G's lazy regularisers; then EMA and the learning-rate schedules. Every D input, real or
+generated, goes through the augmentations and, for a conditional D, comes with its labels; the loss and the
+regularisers see what D returned through one :class:`ganzoo.StepContext`. What happens between steps (metrics,
+samples, evaluation, checkpoints, the time limit, the ranks' agreement to stop) lives in ``periodic.py``.
+
 The data lives on the device as one tensor and batches are drawn by index; G(z) is computed once per step and reused
-(detached) for D; statistics stay on the device and are read only when a metrics line is logged, so the loop does
-not synchronise with the GPU every step.
+(detached) for D; statistics stay on the device and are read only when a metrics line is logged, so a step never
+synchronises with the GPU.
 """
 
 from __future__ import annotations
 
 import copy
-import math
-import signal
-import time
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from .assemble import assemble
+from .assemble import Penalty, assemble
 from .checkpoint import CHECKPOINT_FIX, atomic_write, save_checkpoint
 from .compiled import compile_error, compile_models, resolve_mode
+from .conditioning import GRID_COLUMNS, LabelSampler
 from .config import TrainConfig
 from .device import describe, resolve_device
 from . import distributed
 from .distributed import World
 from .errors import CheckpointError, ConfigError, TrainingDiverged, first_line
 from .evaluation import Evaluator
-from .loss import LossContext
-from .plot import Figure
+from .players import Player, players_for
 from .registry import Registry
 from .run import RunDir
 from .samples import generate, noise, save_png
+from .step import DOutput, StepContext
 from .ui import Reporter
 
 SAMPLE_COUNT = {"image": 64, "points": 1000}
@@ -60,35 +64,32 @@ class RunResult:
     is_main: bool = True
 
 
-class _StopRequests:
-    """The first Ctrl-C or SIGTERM asks the loop to stop after the current step (and save); a second Ctrl-C aborts."""
+@dataclass
+class Batch:
+    """One step's inputs: a real batch with its labels, and the noise and labels of a generated batch."""
 
-    def __init__(self) -> None:
-        self.signal: int | None = None
-        self._previous: dict[int, object] = {}
-
-    def _handle(self, signum, frame) -> None:
-        if self.signal is not None and signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        self.signal = signum
-
-    def __enter__(self) -> _StopRequests:
-        try:
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                self._previous[sig] = signal.signal(sig, self._handle)
-        except ValueError:  # not the main thread (e.g. a notebook worker): leave signals alone
-            self._previous.clear()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
+    real: torch.Tensor
+    real_labels: torch.Tensor | None
+    z: torch.Tensor
+    fake_labels: torch.Tensor | None
 
 
 def _scores_per_sample(spec, D: nn.Module) -> bool:
     """Whether real and generated batches may share D's forward pass: the plugin promises it (``per_sample``) and no
     BatchNorm layer (batch statistics would mix real and generated samples) says otherwise."""
     return spec.per_sample and not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in D.modules())
+
+
+@contextmanager
+def frozen(parameters: list[nn.Parameter]):
+    """G's update needs gradients *through* D, not D's own weight gradients: switch them off meanwhile."""
+    for p in parameters:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p in parameters:
+            p.requires_grad_(True)
 
 
 class Trainer:
@@ -103,15 +104,17 @@ class Trainer:
             else resolve_device(config.device)
         torch.manual_seed(config.seed)
         parts = assemble(registry, config)
-        self.data = parts.data
+        self.data, self.cond = parts.data, parts.conditioning
         self.samples = parts.data.samples.to(self.device)
+        self.labels = parts.data.labels.to(self.device) if self.cond.real_labels else None
+        self.fake_labels = LabelSampler(self.cond, parts.data.labels, config.label_dist, self.device)
         self.G = parts.generator.to(self.device)
         self.D = parts.discriminator.to(self.device)
-        self.loss = parts.loss
+        self.loss, self.augmentations = parts.loss, parts.augmentations
         # what the D(x) / D(G(z)) statistics show: probabilities for BCE losses, raw outputs for critics
         self._d_output = torch.sigmoid if self.loss.probability_outputs else (lambda logits: logits)
-        self.opt_g = self._adam(self.G, config.lr_g)
-        self.opt_d = self._adam(self.D, config.lr_d)
+        self.g, self.d = players_for(registry, config, self.G, self.D, parts.penalties, parts.constraints)
+        self.penalties: list[tuple[Penalty, str]] = [(p, player) for p in parts.penalties for player in p.players]
         self.ema = copy.deepcopy(self.G).requires_grad_(False) if config.ema else None
         self._g_params = list(self.G.parameters())
         self._ema_params = list(self.ema.parameters()) if self.ema is not None else []
@@ -119,7 +122,8 @@ class Trainer:
         self.joint_d = _scores_per_sample(registry.get("discriminator", config.discriminator.name), self.D)
         if self.world.enabled:  # same initial weights everywhere (DDP broadcasts rank 0's), different batches and z
             torch.manual_seed(distributed.rank_seed(config.seed, self.world.rank))
-        G_loop, D_loop = distributed.wrap(self.G, self.D, self.device, self.world)
+        d_spec = registry.get("discriminator", config.discriminator.name)
+        G_loop, D_loop = distributed.wrap(self.G, self.D, self.device, self.world, bool(d_spec.outputs))
         # The loop calls these; with --compile they are compiled wrappers around the same modules (see compiled.py).
         resolve_mode(config.compile_mode, self.device)  # a misspelt mode is an error even while --compile is off
         self.compiled = compile_models(G_loop, D_loop, self.device, config.compile_mode) if config.compile else None
@@ -130,19 +134,21 @@ class Trainer:
         self.amp_dtype = self._amp_dtype()
         self.scaler = torch.amp.GradScaler("cuda") if self.amp_dtype == torch.float16 else None
         self.step, self.elapsed = 0, 0.0
-        self.sample_z = noise(SAMPLE_COUNT[self.data.spec.kind], config.latent_dim, config.seed + 1, self.device)
+        #: What ``train_step`` accumulates: the losses and D outputs, then each penalty's raw value per player
+        #: (``r1_d``...); ``stat_counts`` says how often each was added since the last metrics line (a host-side
+        #: count, so averaging needs no sync).
+        self.stat_names = [*STATS, *(f"{p.name}_{player[0]}" for p, player in self.penalties)]
+        self.stat_counts = [0] * len(self.stat_names)
+        self.sample_labels = self.cond.grid_labels(sorted(set(parts.data.labels.tolist()))
+                                                   if parts.data.labels is not None else None)
+        count = len(self.sample_labels) if self.sample_labels is not None else SAMPLE_COUNT[self.data.spec.kind]
+        self.sample_z = noise(count, config.latent_dim, config.seed + 1, self.device)
         self.evaluator = (Evaluator(registry, config, self.data, self.device, self.reporter.progress)
                           if config.eval_every and self.world.is_main else None)
         if resume_from is not None:
             self._restore(resume_from)
 
     # -- setup ----------------------------------------------------------------------------------------------------
-
-    def _adam(self, module: nn.Module, lr: float) -> torch.optim.Adam:
-        params = [p for p in module.parameters() if p.requires_grad]
-        # The fused kernel does one launch per step instead of one per tensor (CUDA), and is fastest on CPU too.
-        fused = self.device.type in {"cuda", "cpu"}
-        return torch.optim.Adam(params, lr=lr, betas=self.config.betas, fused=fused)
 
     def _amp_dtype(self) -> torch.dtype | None:
         if not self.config.amp:
@@ -168,8 +174,9 @@ class Trainer:
             "generator": self.G.state_dict(),
             "discriminator": self.D.state_dict(),
             "ema": self._synced_ema().state_dict() if self.ema is not None else None,
-            "opt_g": self.opt_g.state_dict(),
-            "opt_d": self.opt_d.state_dict(),
+            "opt_g": self.g.optimizer.state_dict(),
+            "opt_d": self.d.optimizer.state_dict(),
+            "players": {"generator": self.g.state(), "discriminator": self.d.state()},
             "scaler": self.scaler.state_dict() if self.scaler is not None else None,
             "rng": {
                 "cpu": torch.get_rng_state(),
@@ -192,8 +199,13 @@ class Trainer:
         self.D.load_state_dict(ckpt["discriminator"])
         if self.ema is not None:
             self.ema.load_state_dict(ckpt["ema"])
-        self.opt_g.load_state_dict(ckpt["opt_g"])
-        self.opt_d.load_state_dict(ckpt["opt_d"])
+        players = ckpt.get("players")
+        if players:
+            self.g.load(players["generator"])
+            self.d.load(players["discriminator"])
+        else:  # a checkpoint from before players had schedules and update counts
+            self.g.optimizer.load_state_dict(ckpt["opt_g"])
+            self.d.optimizer.load_state_dict(ckpt["opt_d"])
         if self.scaler is not None and ckpt.get("scaler"):
             self.scaler.load_state_dict(ckpt["scaler"])
         self.step, self.elapsed = int(ckpt["step"]), float(ckpt.get("elapsed", 0.0))
@@ -222,67 +234,136 @@ class Trainer:
         else:
             save_checkpoint(self.run_dir.latest, state)
 
-    # -- the loop -------------------------------------------------------------------------------------------------
+    # -- one step -------------------------------------------------------------------------------------------------
 
-    def _batch(self) -> torch.Tensor:
-        idx = torch.randint(len(self.samples), (self.config.batch_size,), device=self.device)
-        return self.samples[idx]
+    def _draw(self) -> Batch:
+        n = self.config.batch_size
+        idx = torch.randint(len(self.samples), (n,), device=self.device)
+        return Batch(self.samples[idx], self.labels[idx] if self.labels is not None else None,
+                     torch.randn(n, self.config.latent_dim, device=self.device), self.fake_labels(n))
 
-    def _z(self) -> torch.Tensor:
-        return torch.randn(self.config.batch_size, self.config.latent_dim, device=self.device)
+    def _generate(self, G: nn.Module, batch: Batch) -> torch.Tensor:
+        return G(batch.z, batch.fake_labels) if self.cond.generator else G(batch.z)
 
-    def _backward_step(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> None:
+    def _d(self, D: nn.Module, x: torch.Tensor, labels: torch.Tensor | None) -> DOutput:
+        """D as every step sees it: augmented input, and the labels for a conditional D."""
+        for augment in self.augmentations:
+            x = augment(x)
+        return DOutput.of(D(x, labels) if self.cond.discriminator else D(x))
+
+    def _score_both(self, D: nn.Module, batch: Batch, fake: torch.Tensor) -> tuple[DOutput, DOutput]:
+        """D's outputs for both batches: one forward pass of 2B samples when D scores samples independently."""
+        if not self.joint_d:
+            return self._d(D, batch.real, batch.real_labels), self._d(D, fake, batch.fake_labels)
+        labels = torch.cat([batch.real_labels, batch.fake_labels]) if self.cond.discriminator else None
+        return self._d(D, torch.cat([batch.real, fake.to(batch.real.dtype)]), labels).split(len(batch.real))
+
+    def _context(self, player: str, batch: Batch, fake: torch.Tensor, real_out: DOutput | None,
+                 fake_out: DOutput | None) -> StepContext:
+        return StepContext(batch.real, fake, self.D, batch.real_labels, batch.fake_labels, real_out, fake_out,
+                           batch.z, player, self.step, scorer=lambda x, labels=None: self._d(self.D, x, labels))
+
+    def _penalty(self, player: Player, penalties: list[Penalty], ctx: StepContext, stats: torch.Tensor,
+                 scale: int = 1) -> torch.Tensor | None:
+        """The weighted sum of the player's penalties (each one's raw value goes into the statistics)."""
+        total = None
+        for pen in penalties:
+            method = pen.regulariser.discriminator_penalty if player is self.d else pen.regulariser.generator_penalty
+            value = method(ctx)
+            slot = len(STATS) + self.penalties.index((pen, player.name))
+            stats[slot] += value.detach().float()
+            self.stat_counts[slot] += 1
+            term = value.float() * (pen.weight * scale)
+            total = term if total is None else total + term
+        return total
+
+    def _update(self, player: Player, loss: torch.Tensor, sync: bool = False) -> None:
+        """One optimizer step of ``player`` on ``loss``, then its constraints. ``sync``: average the gradients over
+        the ranks by hand (a lazy step's graph does not pass through the DDP wrapper)."""
+        optimizer = player.optimizer
         optimizer.zero_grad(set_to_none=True)
         if self.scaler is not None:  # GradScaler allows one step() per update(): update after each optimizer step
             self.scaler.scale(loss).backward()
+            if sync:
+                distributed.average_gradients(player.module, self.world)
             self.scaler.step(optimizer)
             self.scaler.update()
         else:
             loss.backward()
+            if sync:
+                distributed.average_gradients(player.module, self.world)
             optimizer.step()
+        player.constrain()
+
+    def _lazy(self, player: Player, before: int, ctx_of, stats: torch.Tensor) -> None:
+        """Phase Dreg / Greg: each due lazy regulariser is an optimizer step of its own, scaled by its interval."""
+        for pen in player.due(before):
+            with self._autocast():
+                loss = self._penalty(player, [pen], ctx_of(), stats, scale=pen.every)
+            self._update(player, loss, sync=self.world.enabled)
 
     def train_step(self, stats: torch.Tensor) -> None:
-        """``d_steps`` D updates, then ``g_steps`` G updates; the last D update's fake batch feeds the first G one."""
-        cfg, G, D, D_for_g = self.config, self._g_fwd, self._d_fwd, self._d_for_g
+        """``d_steps`` D updates, D's lazy regularisers, ``g_steps`` G updates (the last D update's generated batch
+        feeds the first), G's lazy regularisers; then EMA and the schedules."""
+        cfg, G, D = self.config, self._g_fwd, self._d_fwd
         if self.compiled is not None:
             self.compiled.step_begin()
-        for i in range(cfg.d_steps):
-            real = self._batch()
+        before = self.d.updates
+        for i in range(cfg.d_steps):  # phase Dmain
+            batch = self._draw()
             keep_graph = i == cfg.d_steps - 1
             with self._autocast(), (nullcontext() if keep_graph else torch.no_grad()):
-                fake = G(self._z())
+                fake = self._generate(G, batch)
             with self._autocast():
-                real_logits, fake_logits = self._score(D, real, fake.detach())
-                d_loss = self.loss.discriminator_loss(real_logits, fake_logits, LossContext(real, fake.detach(), self.D))
-            self._backward_step(d_loss, self.opt_d)
-        for p in self._d_trainable:  # G's update needs gradients through D, not D's own weight gradients
-            p.requires_grad_(False)
-        try:
-            for j in range(cfg.g_steps):
+                real_out, fake_out = self._score_both(D, batch, fake.detach())
+                ctx = self._context("discriminator", batch, fake.detach(), real_out, fake_out)
+                d_loss = self.loss.discriminator_loss(real_out.logits, fake_out.logits, ctx)
+                penalty = self._penalty(self.d, self.d.eager, ctx, stats)
+                if penalty is not None:
+                    d_loss = d_loss + penalty
+            self._update(self.d, d_loss)
+            self.d.updates += 1
+        real_seen = real_out.detach()
+        self._lazy(self.d, before, lambda: self._context("discriminator", batch, fake.detach(), real_seen, None),
+                   stats)  # phase Dreg
+        before = self.g.updates
+        with frozen(self._d_trainable):
+            for j in range(cfg.g_steps):  # phase Gmain
                 if j > 0:
+                    batch = Batch(batch.real, batch.real_labels, torch.randn_like(batch.z),
+                                  self.fake_labels(len(batch.z)))
                     with self._autocast():
-                        fake = G(self._z())
+                        fake = self._generate(G, batch)
                 with self._autocast():
-                    g_logits = D_for_g(fake)
-                    g_loss = self.loss.generator_loss(g_logits, LossContext(real, fake, self.D))
-                self._backward_step(g_loss, self.opt_g)
-        finally:
-            for p in self._d_trainable:
-                p.requires_grad_(True)
+                    g_out = self._d(self._d_for_g, fake, batch.fake_labels)
+                    ctx = self._context("generator", batch, fake, real_seen, g_out)
+                    g_loss = self.loss.generator_loss(g_out.logits, ctx)
+                    penalty = self._penalty(self.g, self.g.eager, ctx, stats)
+                    if penalty is not None:
+                        g_loss = g_loss + penalty
+                self._update(self.g, g_loss)
+                self.g.updates += 1
+            if self.g.lazy:  # phase Greg: a fresh generated batch, since the last one's graph is spent
+                def g_context() -> StepContext:
+                    regenerated = self._generate(G, batch)
+                    return self._context("generator", batch, regenerated, real_seen,
+                                         self._d(self._d_for_g, regenerated, batch.fake_labels))
+                self._lazy(self.g, before, g_context, stats)
         if self.ema is not None:
             torch._foreach_lerp_(self._ema_params, self._g_params, 1 - self.config.ema)
+        for player in (self.d, self.g):
+            if player.scheduler is not None:
+                player.scheduler.step()
+        for i in range(len(STATS)):
+            self.stat_counts[i] += 1
         with torch.no_grad():
-            stats += torch.stack([
+            stats[:len(STATS)] += torch.stack([
                 d_loss.detach().float(), g_loss.detach().float(),
-                self._d_output(real_logits.detach().float()).mean(), self._d_output(fake_logits.detach().float()).mean(),
+                self._d_output(real_out.logits.detach().float()).mean(),
+                self._d_output(fake_out.logits.detach().float()).mean(),
             ])
 
-    def _score(self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """D's logits for both batches: one forward pass of 2B samples when D scores samples independently."""
-        if not self.joint_d:
-            return D(real), D(fake)
-        logits = D(torch.cat([real, fake.to(real.dtype)]))
-        return logits[:len(real)], logits[len(real):]
+    # -- samples --------------------------------------------------------------------------------------------------
 
     @torch.no_grad()
     def _synced_ema(self) -> nn.Module:
@@ -299,23 +380,18 @@ class Trainer:
     def write_samples(self) -> Path:
         path = self.run_dir.sample_path(self.step)
         title = f"{self.config.label()}  step {self.step}"
-        save_png(path, generate(self.sampler, self.sample_z), self.data.spec, self.data, title=title)
+        labels = self.sample_labels
+        save_png(path, generate(self.sampler, self.sample_z, labels), self.data.spec, self.data, title=title,
+                 columns=GRID_COLUMNS if labels is not None else None)
         return path
 
-    def write_loss_curve(self) -> None:
-        records = self.run_dir.read_metrics()
-        if not records:
-            return
-        records = [r for r in records if "d_loss" in r and "g_loss" in r]  # evaluation-only lines have no losses
-        steps = [r["step"] for r in records]
-        fig = Figure(title=f"losses: {self.config.label()}", xlabel="step", ylabel="loss")
-        fig.line(steps, [r["d_loss"] for r in records], label="D loss")
-        fig.line(steps, [r["g_loss"] for r in records], label="G loss")
-        fig.save(self.run_dir.loss_curve)
+    # -- the run --------------------------------------------------------------------------------------------------
 
     def fit(self) -> RunResult:
         """Train up to ``config.steps`` (or ``time_limit``); Ctrl-C / SIGTERM save a checkpoint first; NaN losses
         stop the run."""
+        from .periodic import Loop, StopRequests, write_loss_curve
+
         cfg = self.config
         if self.world.is_main:
             self.run_dir.create()
@@ -330,8 +406,8 @@ class Trainer:
         try:
             if self.evaluator is not None:
                 self.evaluator.prepare()  # first-use work (a feature classifier) before the clock starts
-            with _StopRequests() as stop:
-                result = self._loop(stop)
+            with StopRequests() as stop:
+                result = Loop(self, stop).run()
         except torch.cuda.OutOfMemoryError:
             raise ConfigError(f"out of memory on {self.device} at batch size {cfg.batch_size}; try a smaller "
                               f"--batch-size or smaller models") from None
@@ -342,70 +418,10 @@ class Trainer:
         finally:
             self.reporter.stop()
         if result.interrupted is None and self.world.is_main:
-            self.write_loss_curve()
+            write_loss_curve(self.run_dir, cfg.label())
         return result
 
-    def _loop(self, stop: _StopRequests) -> RunResult:
-        cfg = self.config
-        stats = torch.zeros(len(STATS), device=self.device)
-        logged_at, last_sample, final, evals = self.step, None, {}, {}
-        started = clock = time.perf_counter()
-        window_clock, window_step, first_step = clock, self.step, self.step
-        self.G.train(), self.D.train()
-        stopping = False
-        while self.step < cfg.steps and not stopping:
-            self.train_step(stats)
-            self.step += 1
-            self.reporter.advance()
-            out_of_time = cfg.time_limit is not None and time.perf_counter() - started >= cfg.time_limit
-            # ranks must stop at the same step: they agree at log steps (single process: at once, no collective)
-            # (every 10 steps at most: torchrun kills the ranks 30 s after forwarding a signal)
-            out_of_time, stopping = distributed.agree(out_of_time, stop.signal is not None,
-                                                      self.step % min(cfg.log_every, 10) == 0, self.device, self.world)
-            last = self.step == cfg.steps or out_of_time
-            record = None
-            if self.step % cfg.log_every == 0 or last:
-                values = (distributed.mean_(stats, self.world) / (self.step - logged_at)).tolist()  # one sync
-                now = time.perf_counter()  # after the sync, so queued GPU work counts in this window
-                stats.zero_()
-                record = {"step": self.step, "time": round(self.elapsed + now - clock, 3),
-                          **dict(zip(STATS, values)),
-                          "steps_per_sec": (self.step - window_step) / max(now - window_clock, 1e-9)}
-                if self.world.enabled:
-                    record.update(world_size=self.world.size, global_batch=cfg.batch_size * self.world.size)
-                window_clock, window_step, logged_at = now, self.step, self.step
-                if not all(math.isfinite(v) for v in values):
-                    raise TrainingDiverged(self._divergence_message(record))
-                final = record
-            if self.evaluator is not None and (self.step % cfg.eval_every == 0 or last):
-                evals = self.evaluator(self.sampler, cfg.eval_samples)
-                at = {"step": self.step, "time": round(self.elapsed + time.perf_counter() - clock, 3)}
-                record = {**(record or at), **evals}
-                window_clock = time.perf_counter()  # evaluation time is not training speed
-            if record is not None and self.world.is_main:
-                self.run_dir.append_metrics(record)
-                self.reporter.log(record)
-            if ((cfg.sample_every and self.step % cfg.sample_every == 0) or last) and self.world.is_main:
-                last_sample = self.write_samples()
-            if cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0 and not last:
-                self.elapsed += time.perf_counter() - clock
-                clock = time.perf_counter()
-                self.save(periodic=True)
-            if out_of_time:
-                break
-        self.elapsed += time.perf_counter() - clock
-        session = time.perf_counter() - started
-        stopped = stop.signal if stop.signal is not None else (signal.SIGTERM if stopping else None)
-        self.save(periodic=stopped is None and bool(cfg.checkpoint_every))
-        return RunResult(
-            run_dir=self.run_dir.path, label=cfg.label(), device=describe(self.device), step=self.step,
-            total_steps=cfg.steps, seconds=session, steps_per_sec=(self.step - first_step) / max(session, 1e-9),
-            final=final, last_sample=last_sample, metrics=evals,
-            interrupted=signal.Signals(stopped).name if stopped is not None else None,
-            generator=self.G, discriminator=self.D, is_main=self.world.is_main,
-        )
-
-    def _divergence_message(self, record: dict) -> str:
+    def divergence_message(self, record: dict) -> str:
         values = ", ".join(f"{k}={record[k]}" for k in STATS)
         kept = (f"the last good checkpoint is kept in {self.run_dir.latest}" if self.run_dir.latest.is_file()
                 else "no checkpoint had been written yet")
@@ -413,3 +429,4 @@ class Trainer:
             f"training diverged by step {record['step']} ({values}); {kept}. Try lower learning rates "
             f"(--lr-d/--lr-g), label smoothing (--set loss.real_label=0.9) or another loss"
         )
+

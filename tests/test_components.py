@@ -127,5 +127,5 @@ def test_bad_parameter_values_are_parameter_errors(registry, kind, name, params,
 def test_build_models_dry_runs_the_shapes(registry):
     config = resolve_config(registry, {"generator": "upconv", "discriminator": "maxpool", "dataset": "mnist"},
                             sets=["generator.fc=32", "discriminator.fc=16"])
-    g, d, loss = build_models(registry, config, MNIST)
-    assert g.training and d.training  # the dry run restores the modes
+    models = build_models(registry, config, MNIST)
+    assert models.generator.training and models.discriminator.training  # the dry run restores the modes

@@ -71,7 +71,7 @@ def test_no_host_reads_inside_the_training_step(registry, monkeypatch, tmp_path)
         real = getattr(torch.Tensor, name)
         monkeypatch.setattr(torch.Tensor, name, lambda self, *a, _real=real, _n=name, **k: (reads.append(_n),
                                                                                           _real(self, *a, **k))[1])
-    stats = torch.zeros(4)
+    stats = torch.zeros(len(trainer.stat_names))
     for _ in range(3):
         trainer.train_step(stats)
     monkeypatch.undo()
@@ -88,10 +88,11 @@ def test_a_per_sample_discriminator_scores_real_and_fake_in_one_pass_with_the_sa
     for name, trainer in (("joint", joint), ("apart", apart)):
         # plain SGD: Adam's first step is ±lr for any gradient far above eps, so it would turn a float rounding
         # difference in a near-zero gradient into a whole step; SGD shows the gradients themselves agree
-        trainer.opt_d, trainer.opt_g = (torch.optim.SGD(m.parameters(), lr=0.1) for m in (trainer.D, trainer.G))
+        trainer.d.optimizer, trainer.g.optimizer = (torch.optim.SGD(m.parameters(), lr=0.1)
+                                                    for m in (trainer.D, trainer.G))
         trainer.D.register_forward_hook(lambda m, args, out, _n=name: calls[_n].append(len(args[0])))
         torch.manual_seed(3)
-        trainer.train_step(torch.zeros(4))
+        trainer.train_step(torch.zeros(len(trainer.stat_names)))
     assert joint.joint_d and calls["joint"].count(32) == 2 and 32 not in calls["apart"]  # 2B once per D update
     assert len(calls["apart"]) - len(calls["joint"]) == 2  # (wgan-gp adds its penalty's calls to both)
     for a, b in zip([*joint.G.parameters(), *joint.D.parameters()], [*apart.G.parameters(), *apart.D.parameters()]):
@@ -140,7 +141,7 @@ def test_cuda_fused_adam():
     registry = ganzoo.registry.default_registry()
     cfg = resolve_config(registry, {"device": "cuda"}, sets=TINY["set"])
     trainer = Trainer(cfg, registry, RunDir("unused"))
-    assert trainer.opt_g.defaults["fused"] and trainer.opt_d.defaults["fused"]
+    assert trainer.g.optimizer.defaults["fused"] and trainer.d.optimizer.defaults["fused"]
 
 
 def _bench_train():

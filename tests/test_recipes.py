@@ -42,7 +42,9 @@ def test_each_builtin_recipe_trains_with_its_own_settings(name, registry, tiny_m
     saved = read_toml(tmp_path / "run" / "config.toml")
     assert saved["recipe"] == name
     for key, value in spec.settings.items():  # the run used exactly what the recipe says, apart from FAST and data
-        if isinstance(value, dict):
+        if key == "opt":  # both players' optimizer
+            assert value.items() <= saved["opt_g"].items() and value.items() <= saved["opt_d"].items()
+        elif isinstance(value, dict):
             overridden = {"root", "download"} if is_mnist else {"n"}
             assert {k: v for k, v in value.items() if k not in overridden}.items() <= saved[key].items(), key
         elif key not in FAST:

@@ -15,8 +15,9 @@ from ganzoo import RecipeSpec, hookimpl
 
 #: Tutorials have no moving average of G; 0 also overrides the datasets' suggested EMA.
 NO_EMA = 0.0
-ADAM_DEFAULT_BETAS = [0.9, 0.999]
-DCGAN_BETAS = [0.5, 0.999]
+#: Both players' optimizer: Adam with its library defaults, or with DCGAN's beta1 = 0.5.
+ADAM = {"name": "adam", "betas": [0.9, 0.999]}
+DCGAN_ADAM = {"name": "adam", "betas": [0.5, 0.999]}
 
 
 def _mnist(**options) -> dict:
@@ -34,7 +35,7 @@ RECIPES = (
             generator={"name": "mlp", "hidden": [128], "batchnorm": False, "slope": 0.01, "output": "tanh"},
             discriminator={"name": "mlp", "hidden": [128], "slope": 0.01},
             loss={"name": "nonsaturating", "real_label": 0.9},
-            latent_dim=100, batch_size=100, lr_g=2e-3, lr_d=2e-3, betas=ADAM_DEFAULT_BETAS, steps=60_000,
+            latent_dim=100, batch_size=100, lr_g=2e-3, lr_d=2e-3, opt=ADAM, steps=60_000,
         ),
     ),
     RecipeSpec(
@@ -46,7 +47,7 @@ RECIPES = (
             generator={"name": "mlp", "hidden": [256, 512, 1024], "batchnorm": True, "slope": 0.2, "output": "tanh"},
             discriminator={"name": "mlp", "hidden": [512, 256], "slope": 0.2},
             loss={"name": "nonsaturating"},
-            latent_dim=100, batch_size=32, lr_g=2e-4, lr_d=2e-4, betas=DCGAN_BETAS, steps=30_000,
+            latent_dim=100, batch_size=32, lr_g=2e-4, lr_d=2e-4, opt=DCGAN_ADAM, steps=30_000,
         ),
     ),
     RecipeSpec(
@@ -59,7 +60,7 @@ RECIPES = (
                        "batchnorm": True},
             discriminator={"name": "maxpool", "channels": [64, 128], "fc": 1024},
             loss={"name": "nonsaturating"},
-            latent_dim=100, batch_size=128, lr_g=2e-4, lr_d=2e-4, betas=DCGAN_BETAS, steps=20_000,
+            latent_dim=100, batch_size=128, lr_g=2e-4, lr_d=2e-4, opt=DCGAN_ADAM, steps=20_000,
         ),
     ),
     RecipeSpec(
@@ -71,7 +72,7 @@ RECIPES = (
             generator={"name": "mlp", "hidden": [256, 256], "batchnorm": False, "slope": 0.0, "output": "tanh"},
             discriminator={"name": "mlp", "hidden": [256, 256], "slope": 0.2},
             loss={"name": "nonsaturating"},
-            latent_dim=64, batch_size=100, lr_g=3e-4, lr_d=3e-4, betas=ADAM_DEFAULT_BETAS, steps=60_000,
+            latent_dim=64, batch_size=100, lr_g=3e-4, lr_d=3e-4, opt=ADAM, steps=60_000,
         ),
     ),
     RecipeSpec(
@@ -84,7 +85,7 @@ RECIPES = (
             "generator": {"name": "mlp", "hidden": [15], "batchnorm": False, "slope": 0.0, "output": "linear"},
             "discriminator": {"name": "mlp", "hidden": [25], "slope": 0.0},
             "loss": {"name": "nonsaturating"},
-            "latent_dim": 5, "batch_size": 64, "lr_g": 1e-3, "lr_d": 1e-3, "betas": ADAM_DEFAULT_BETAS,
+            "latent_dim": 5, "batch_size": 64, "lr_g": 1e-3, "lr_d": 1e-3, "opt": ADAM,
             "steps": 10_000, "ema": NO_EMA,
         },
     ),
@@ -99,7 +100,7 @@ RECIPES = (
             "discriminator": {"name": "mlp", "hidden": [256, 128, 64], "slope": 0.0, "dropout": 0.3},
             "loss": {"name": "nonsaturating"},
             # 300 epochs of 1024 points in batches of 32
-            "latent_dim": 2, "batch_size": 32, "lr_g": 1e-3, "lr_d": 1e-3, "betas": ADAM_DEFAULT_BETAS,
+            "latent_dim": 2, "batch_size": 32, "lr_g": 1e-3, "lr_d": 1e-3, "opt": ADAM,
             "steps": 9_600, "ema": NO_EMA,
         },
     ),
@@ -114,7 +115,7 @@ RECIPES = (
             "generator": {"name": "mlp", "hidden": [256, 512, 1024], "batchnorm": True, "slope": 0.2},
             "discriminator": {"name": "mlp", "hidden": [512, 256], "slope": 0.2, "dropout": 0.0},
             "loss": {"name": "nonsaturating", "real_label": 1.0},
-            "latent_dim": 100, "batch_size": 128, "lr_g": 4e-4, "lr_d": 4e-4, "betas": DCGAN_BETAS,
+            "latent_dim": 100, "batch_size": 128, "lr_g": 4e-4, "lr_d": 4e-4, "opt": DCGAN_ADAM,
             "steps": 25_000, "ema": 0.999,
         },
     ),
@@ -128,7 +129,7 @@ RECIPES = (
             "generator": {"name": "mlp", "hidden": [128, 128, 128], "batchnorm": False, "slope": 0.2},
             "discriminator": {"name": "mlp", "hidden": [256, 256], "slope": 0.2, "dropout": 0.0},
             "loss": {"name": "nonsaturating", "real_label": 1.0},
-            "latent_dim": 64, "batch_size": 128, "lr_g": 4e-4, "lr_d": 4e-4, "betas": DCGAN_BETAS,
+            "latent_dim": 64, "batch_size": 128, "lr_g": 4e-4, "lr_d": 4e-4, "opt": DCGAN_ADAM,
             "steps": 6_000, "ema": 0.99,
         },
     ),
