@@ -84,7 +84,11 @@ def check_compatible(registry: Registry, config: TrainConfig, data: DataSpec) ->
             continue
         why = spec.incompatibility(data)
         if why:
-            others = ", ".join(registry.compatible(SLOTS[slot].kind, data)) or "none installed"
+            # alternatives of the same sort: conditional ones only where the refused one was and labels exist
+            conditional = bool(getattr(spec, "conditional", False) and data.classes)
+            names = {p.spec.name for p in registry.components(SLOTS[slot].kind)
+                     if p.spec.incompatibility(data) is None and getattr(p.spec, "conditional", False) == conditional}
+            others = ", ".join(sorted(names)) or "none installed"
             raise IncompatibleError(
                 f"{spec.owner} cannot train on dataset '{config.dataset.name}' ({data.describe()}): {why}; "
                 f"compatible {SLOTS[slot].kind}: {others}"

@@ -84,9 +84,6 @@ def conditioning(registry: Registry, config: TrainConfig, data: DataSpec) -> Con
     g = registry.get("generator", config.generator.name)
     d = registry.get("discriminator", config.discriminator.name)
     dataset = f"dataset '{config.dataset.name}' ({data.describe()})"
-    if g.conditional and g.label_classes is None and not data.classes:
-        raise IncompatibleError(f"{g.owner} is conditional: it needs a labelled dataset, and {dataset} has no "
-                                f"labels; unconditional generators: {_others(registry, 'generators', data)}")
     own = g.conditional and g.label_classes is not None
     classes = None
     if own:
@@ -126,8 +123,3 @@ def conditioning(registry: Registry, config: TrainConfig, data: DataSpec) -> Con
                                 f"conditional on the data's labels")
     return Conditioning(classes, own, d.conditional, bool(needs["real"]))
 
-
-def _others(registry: Registry, kind: str, data: DataSpec) -> str:
-    names = [p.spec.name for p in registry.components(kind)
-             if not getattr(p.spec, "conditional", False) and p.spec.incompatibility(data) is None]
-    return ", ".join(sorted(set(names))) or "none installed"

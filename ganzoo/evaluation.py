@@ -56,6 +56,7 @@ class EvalContext:
     state: dict[str, Any]
     progress: Callable[[str, int], Callable[[int], None]]
     _held_out: Callable[[], Data | None] = field(repr=False, default=lambda: None)
+    _full: Callable[[], Data] | None = field(repr=False, default=None)
     labels: torch.Tensor | None = None
     label_kind: str | None = None
 
@@ -66,6 +67,15 @@ class EvalContext:
     def held_out(self) -> Data | None:
         """The dataset's held-out (test) split, loaded once; None when the dataset has none."""
         return self._held_out()
+
+    def full_data(self) -> Data:
+        """The whole training set (the run may train on part of it, e.g. ``limit``): what judges train on."""
+        return self._full() if self._full is not None else self.data
+
+    @property
+    def judge_params(self) -> dict[str, Any]:
+        """The dataset parameters that identify the judges' training data (those of :meth:`full_data`)."""
+        return {**self.dataset_params, **(self.dataset.full_data or {})}
 
 
 def _no_progress(description: str, total: int) -> Callable[[int], None]:
@@ -85,6 +95,7 @@ class Evaluator:
         self.progress = progress or _no_progress
         self._states: dict[str, dict] = {m.name: {} for m in self.metrics}
         self._test: list[Data | None] = []
+        self._whole: list[Data] = []
 
     def _applies(self, metric: MetricSpec) -> bool:
         try:
@@ -100,6 +111,13 @@ class Evaluator:
                 params = {**self.config.dataset.params, **self.dataset.test_split}
                 self._test.append(self.dataset.load(params))
         return self._test[0]
+
+    def _full_data(self) -> Data:
+        if not self._whole:
+            full = self.dataset.full_data
+            same = not full or all(self.config.dataset.params.get(k) == v for k, v in full.items())
+            self._whole.append(self.data if same else self.dataset.load({**self.config.dataset.params, **full}))
+        return self._whole[0]
 
     def descriptions(self) -> dict[str, str]:
         """Every metric key with its one-line meaning."""
@@ -135,7 +153,8 @@ class Evaluator:
         kind = None if labels is None else ("codes" if self.conditioning.own_labels else "classes")
         for metric in self.metrics:
             ctx = EvalContext(samples, self.data, self.dataset, dict(self.config.dataset.params), self.device,
-                              self._states[metric.name], self.progress, self._held_out, labels, kind)
+                              self._states[metric.name], self.progress, self._held_out, self._full_data, labels,
+                              kind)
             try:
                 values = dict(metric.compute(ctx))
             except GanzooError:

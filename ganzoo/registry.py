@@ -100,6 +100,7 @@ class Registry:
         self._plugins: dict[str, PluginInfo] = {}
         self._objects: dict[str, object] = {}
         self._components: dict[str, list[Provided]] | None = None
+        self._collecting = False
 
     # -- loading --------------------------------------------------------------------------------------------------
 
@@ -171,6 +172,16 @@ class Registry:
     def _collect(self) -> dict[str, list[Provided]]:
         if self._components is not None:
             return self._components
+        if self._collecting:  # a hook asked for components while they are being collected: it would recurse forever
+            raise PluginError("a hook looked up components while ganzoo was collecting them; build records from "
+                              "your own classes, not from the registry")
+        self._collecting = True
+        try:
+            return self._collect_all()
+        finally:
+            self._collecting = False
+
+    def _collect_all(self) -> dict[str, list[Provided]]:
         gathered: dict[str, dict[str, list[ComponentSpec]]] = {key: {} for key in self._objects}
         failed: set[str] = set()
         for plural, kind in KINDS.items():

@@ -125,6 +125,11 @@ class GeneratorSpec(ComponentSpec):
         if self.label_classes is not None and not self.conditional:
             raise ValueError(f"{self.owner}: label_classes needs conditional=True (the labels are G's input)")
 
+    def incompatibility(self, data: DataSpec) -> str | None:
+        if self.conditional and self.label_classes is None and not data.classes:
+            return "it is conditional: it needs a labelled dataset"
+        return super().incompatibility(data)
+
 
 @dataclass(frozen=True)
 class DiscriminatorSpec(ComponentSpec):
@@ -154,6 +159,11 @@ class DiscriminatorSpec(ComponentSpec):
         object.__setattr__(self, "outputs", tuple(self.outputs))
         if any(not isinstance(o, str) or not o.isidentifier() or o == "logits" for o in self.outputs):
             raise ValueError(f"{self.owner}: outputs must be identifiers other than 'logits'")
+
+    def incompatibility(self, data: DataSpec) -> str | None:
+        if self.conditional and not data.classes:
+            return "it is conditional: it needs a labelled dataset"
+        return super().incompatibility(data)
 
 
 @dataclass(frozen=True)
@@ -199,6 +209,9 @@ class DatasetSpec(ComponentSpec):
     shape: Callable[..., DataSpec] | None = None
     #: Parameter overrides that load the held-out split (e.g. ``{"train": False}``), for metrics that need one.
     test_split: Mapping[str, Any] | None = None
+    #: Parameter overrides that load the whole training set when parameters select part of it (``{"limit": None}``):
+    #: metrics train their judges (a feature classifier) on it, so a data-limited run is judged like any other.
+    full_data: Mapping[str, Any] | None = None
     #: Metrics that only this dataset knows how to compute (see :class:`MetricSpec`).
     metrics: tuple[MetricSpec, ...] = ()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ganzoo import DataSpec, ParameterError
+from ganzoo import DOutput, DataSpec, ParameterError
 from ganzoo.assemble import build_models
 from ganzoo.config import resolve_config
 
@@ -27,7 +27,8 @@ def test_mlp_generator_and_discriminator_shapes(registry, data, batchnorm):
     d = _build(registry, "discriminator", "mlp", data, dropout=0.3)
     fake = g(torch.randn(5, 16))
     assert fake.shape == (5, *data.shape)
-    assert d(fake).shape == (5,)
+    out = DOutput.of(d(fake))
+    assert out.logits.shape == (5,) and out["features"].shape[0] == 5  # the last hidden layer, for matching
 
 
 def test_mlp_generator_output_activation(registry):
@@ -54,7 +55,7 @@ def test_mlp_in_place_activations_give_the_out_of_place_gradients(registry, slop
         for m in acts:
             m.inplace = m.inplace and inplace
         g.zero_grad(), d.zero_grad()
-        d(g(z)).square().mean().backward()
+        DOutput.of(d(g(z))).logits.square().mean().backward()
         grads.append([p.grad.clone() for p in (*g.parameters(), *d.parameters())])
     assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(*grads))
 
@@ -89,7 +90,7 @@ def test_upconv_generator_shapes(registry, data, batchnorm):
                          ids=str)
 def test_maxpool_discriminator_shapes(registry, data):
     d = _build(registry, "discriminator", "maxpool", data, fc=32)
-    assert d(torch.randn(4, *data.shape)).shape == (4,)
+    assert DOutput.of(d(torch.randn(4, *data.shape))).logits.shape == (4,)
     convs = [m.out_channels for m in d.modules() if isinstance(m, torch.nn.Conv2d)]
     assert convs == [64, 128] and sum(isinstance(m, torch.nn.MaxPool2d) for m in d.modules()) == 2
 

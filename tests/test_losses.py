@@ -282,12 +282,13 @@ def test_d_output_statistics_are_probabilities_only_for_bce_losses(registry, tmp
     from ganzoo.run import RunDir
     from ganzoo.trainer import Trainer
 
-    cfg = resolve_config(registry, {"loss": name, "batch_size": 8}, sets=["dataset.n=64", "discriminator.hidden=8"])
+    cfg = resolve_config(registry, {"loss": name, "batch_size": 8, "d_steps": 1},
+                         sets=["dataset.n=64", "discriminator.hidden=8"])
     trainer = Trainer(cfg, registry, RunDir(tmp_path / "r"))
     with torch.no_grad():  # push D's outputs far from 0, where sigmoid and raw means differ
         trainer.D.net[-1].bias.fill_(3.0)
     outputs = []
-    hook = trainer.D.register_forward_hook(lambda m, args, out: outputs.append(out.detach().clone()))
+    hook = trainer.D.register_forward_hook(lambda m, args, out: outputs.append(out["logits"].detach().clone()))
     stats = torch.zeros(4)
     trainer.train_step(stats)
     hook.remove()

@@ -187,10 +187,11 @@ def test_records_validate_themselves():
 def test_a_qualified_name_trains_through_a_conflict(plugin, registry, tmp_path):
     import ganzoo
 
+    spec = registry.get("loss", "bce")
+
     class ShadowLoss:
         @hookimpl
         def ganzoo_losses(self):
-            spec = registry.get("loss", "bce")
             yield type(spec)(name="bce", factory=spec.factory, description="a second bce", params=spec.params)
 
     plugin(ShadowLoss(), name="shadow", dist="shadow-losses", version="1.0")

@@ -227,7 +227,7 @@ CASES = [
     Case("image-generator-on-points", ["train", "-g", "upconv"], "generator 'upconv' cannot train on dataset "
          "'parabola'", "compatible generators: mlp"),
     Case("image-discriminator-on-points", ["train", "-d", "maxpool"], "discriminator 'maxpool' cannot train on "
-         "dataset 'parabola'", "compatible discriminators: mlp"),
+         "dataset 'parabola'", "compatible discriminators: infogan, mlp"),
     # training options out of range
     Case("steps-0", ["train", "--steps", "0"], "--steps", "must be at least 1"),
     Case("batch-size-negative", ["train", "--batch-size", "-4"], "--batch-size", "must be at least 2"),

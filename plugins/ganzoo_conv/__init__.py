@@ -40,6 +40,7 @@ def ganzoo_discriminators():
         name="maxpool",
         factory=MaxPoolDiscriminator,
         per_sample=True,  # no BatchNorm: real and generated batches may share a forward pass
+        outputs=("features",),  # the hidden fc layer, for feature matching
         description="Max-pool D: conv 64 -> pool -> conv 128 -> pool -> fc -> fc -> 1 logit (images >= 16x16).",
         data_kinds=("image",),
         check=_at_least_16,
@@ -48,5 +49,6 @@ def ganzoo_discriminators():
             Param("fc", int, 1024, "width of the hidden fully connected layer"),
             Param("slope", float, 0.2, "LeakyReLU negative slope"),
             Param("dropout", float, 0.0, "dropout probability before the last layer"),
+            Param("spectral_norm", bool, False, "spectral normalisation of every layer (Miyato et al. 2018)"),
         ),
     )

@@ -49,10 +49,17 @@ class UpconvGenerator(nn.Module):
         return self.conv(self.fc(z).view(len(z), *self.start))
 
 
-class MaxPoolDiscriminator(nn.Module):
-    """conv -> LeakyReLU -> max-pool, twice -> flatten -> fc -> LeakyReLU -> fc -> one logit."""
+def spectral(layer: nn.Module, on: bool) -> nn.Module:
+    """The layer with spectral normalisation (Miyato et al. 2018), one power iteration per training forward pass."""
+    return nn.utils.parametrizations.spectral_norm(layer) if on else layer
 
-    def __init__(self, data: DataSpec, channels: list[int], fc: int, slope: float, dropout: float) -> None:
+
+class MaxPoolDiscriminator(nn.Module):
+    """conv -> LeakyReLU -> max-pool, twice -> flatten -> fc -> LeakyReLU -> fc -> one logit; the fc layer's
+    activations are returned too, as ``features``."""
+
+    def __init__(self, data: DataSpec, channels: list[int], fc: int, slope: float, dropout: float,
+                 spectral_norm: bool = False) -> None:
         super().__init__()
         owner = "discriminator 'maxpool'"
         if len(channels) != 2:
@@ -61,16 +68,18 @@ class MaxPoolDiscriminator(nn.Module):
         if not 0 <= dropout < 1:
             raise ParameterError(f"{owner}: 'dropout' must be in [0, 1), got {dropout}")
         c, h, w = data.shape
+        sn = spectral_norm
         self.features = nn.Sequential(
-            nn.Conv2d(c, channels[0], 3, padding=1), nn.LeakyReLU(slope), nn.MaxPool2d(2),
-            nn.Conv2d(channels[0], channels[1], 3, padding=1), nn.LeakyReLU(slope), nn.MaxPool2d(2),
+            spectral(nn.Conv2d(c, channels[0], 3, padding=1), sn), nn.LeakyReLU(slope), nn.MaxPool2d(2),
+            spectral(nn.Conv2d(channels[0], channels[1], 3, padding=1), sn), nn.LeakyReLU(slope), nn.MaxPool2d(2),
             nn.Flatten(),
         )
         self.head = nn.Sequential(
-            nn.Linear(channels[1] * (h // 4) * (w // 4), fc), nn.LeakyReLU(slope),
+            spectral(nn.Linear(channels[1] * (h // 4) * (w // 4), fc), sn), nn.LeakyReLU(slope),
             nn.Dropout(dropout) if dropout else nn.Identity(),
-            nn.Linear(fc, 1),
+            spectral(nn.Linear(fc, 1), sn),
         )
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x)).view(-1)
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        hidden = self.head[:-1](self.features(x))
+        return {"logits": self.head[-1](hidden).view(-1), "features": hidden}

@@ -50,7 +50,11 @@ def ganzoo_losses():
         name="wgan-gp",
         factory=WassersteinGPLoss,
         description="Wasserstein + gradient penalty: D minimises E[D(G(z))] − E[D(x)] + λ·E[(‖∇D(x̂)‖₂ − 1)²] on "
-                    "x̂ = εx + (1−ε)G(z); G minimises −E[D(G(z))]. "
-                    "Use --d-steps 5 --betas 0.0,0.9 --lr-d 1e-4 --lr-g 1e-4.",
+                    "x̂ = εx + (1−ε)G(z); G minimises −E[D(G(z))].",
+        citation="Gulrajani et al. 2017, 'Improved Training of Wasserstein GANs' (Algorithm 1: n_critic 5, Adam "
+                 "1e-4, betas 0, 0.9)",
         params=(Param("gp_weight", float, 10.0, "λ, the weight of the gradient penalty (0: plain Wasserstein loss)"),),
+        # the paper's n_critic and betas (its 1e-4 learning rate is left to the data's tuning): without them a run
+        # on two moons covered 13% of the data, with them 93% (reported in issue 15)
+        suggested={"d_steps": 5, "opt": {"betas": [0.0, 0.9]}},
     )

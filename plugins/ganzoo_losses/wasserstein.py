@@ -8,12 +8,12 @@ real and generated samples, where the optimal critic has gradient norm exactly 1
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from contextlib import nullcontext
 
 import torch
-from torch import nn
 
-from ganzoo import GANLoss, IncompatibleError, LossContext, ParameterError
+from ganzoo import DOutput, GANLoss, IncompatibleError, LossContext, ParameterError
 
 
 def random_interpolates(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
@@ -31,8 +31,9 @@ def random_interpolates(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
     return eps * real + (1 - eps) * fake
 
 
-def gradient_penalty(discriminator: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-    """E[(‖∇ D(x̂)‖₂ − 1)²] over random interpolates x̂, differentiable with respect to D's weights.
+def gradient_penalty(score: Callable[[torch.Tensor], DOutput], real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    """E[(‖∇ D(x̂)‖₂ − 1)²] over random interpolates x̂, differentiable with respect to D's weights; ``score(x)`` runs D
+    as the step does (``ctx.score``: through the augmentations, with the labels of a conditional D).
 
     Computed in float32 even under autocast: the input gradient of a bf16/fp16 forward pass is too coarse (or
     underflows) to measure a norm near 1. ``create_graph=True`` keeps the gradient itself in the graph, so D's
@@ -43,7 +44,7 @@ def gradient_penalty(discriminator: nn.Module, real: torch.Tensor, fake: torch.T
     device = x_hat.device.type
     full = torch.autocast(device, enabled=False) if torch.is_autocast_enabled(device) else nullcontext()
     with full:
-        scores = discriminator(x_hat).float()
+        scores = score(x_hat).logits.float()
         (grad,) = torch.autograd.grad(scores.sum(), x_hat, create_graph=True)
         return (grad.flatten(1).norm(2, dim=1) - 1).pow(2).mean()
 
@@ -63,7 +64,8 @@ class WassersteinGPLoss(GANLoss):
         loss = fake_logits.float().mean() - real_logits.float().mean()
         if self.gp_weight == 0:  # plain Wasserstein loss: skip the extra forward and backward pass
             return loss
-        return loss + self.gp_weight * gradient_penalty(ctx.discriminator, ctx.real, ctx.fake)
+        labels = ctx.real_labels  # a conditional critic scores each interpolate with its real sample's label
+        return loss + self.gp_weight * gradient_penalty(lambda x: ctx.score(x, labels), ctx.real, ctx.fake)
 
     def generator_loss(self, fake_logits, ctx: LossContext):
         return -fake_logits.float().mean()

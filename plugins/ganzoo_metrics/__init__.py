@@ -17,7 +17,8 @@ def ganzoo_metrics():
     )
     yield MetricSpec(
         name="classifier",
-        description="Labelled images: classifier FID, class coverage, class entropy, confidence.",
+        description="Labelled images: classifier FID, class coverage, class entropy, confidence; label accuracy "
+                    "(conditional G) or code purity (InfoGAN).",
         compute=images.compute,
         applies=images.applies,
         keys=images.KEYS,

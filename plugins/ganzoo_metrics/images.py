@@ -1,5 +1,6 @@
 """Metrics for labelled image data, through the cached feature classifier: classifier FID, class coverage,
-entropy of the predicted classes, and mean confidence."""
+entropy of the predicted classes, and mean confidence; for a conditional generator also how often a sample is
+classified as the class it was drawn for, and for InfoGAN's codes how purely each code value picks one class."""
 
 from __future__ import annotations
 
@@ -32,12 +33,30 @@ def class_stats(probs: torch.Tensor, present: list[int]) -> dict[str, float]:
     }
 
 
+def label_accuracy(predicted: torch.Tensor, labels: torch.Tensor) -> float:
+    """The share of samples classified as the class they were drawn for, averaged over the classes drawn."""
+    per_class = [(predicted[labels == c] == c).double().mean().item() for c in labels.unique().tolist()]
+    return sum(per_class) / len(per_class)
+
+
+def code_purity(predicted: torch.Tensor, codes: torch.Tensor) -> tuple[float, float]:
+    """For each code value, the share of its samples in their most frequent class, averaged over the codes; and
+    how many distinct classes are some code's majority (InfoGAN: one code value per digit scores 1.0 and 10)."""
+    purities, majorities = [], set()
+    for code in codes.unique().tolist():
+        counts = torch.bincount(predicted[codes == code])
+        purities.append(counts.max().item() / counts.sum().item())
+        majorities.add(int(counts.argmax()))
+    return sum(purities) / len(purities), float(len(majorities))
+
+
 def compute(ctx) -> dict[str, float]:
     state = ctx.state
     if "model" not in state:
         test = ctx.held_out()
-        model, acc = load_or_train(ctx.dataset.name, ctx.dataset_params, ctx.data, test, ctx.device, ctx.progress)
-        reference = test if test is not None else ctx.data
+        model, acc = load_or_train(ctx.dataset.name, ctx.judge_params, ctx.full_data(), test, ctx.device,
+                                   ctx.progress)
+        reference = test if test is not None else ctx.full_data()
         feats, _ = predict(model, reference.samples, ctx.device)
         state.update(model=model, accuracy=acc, real_stats=gaussian_stats(feats),
                      present=sorted(set(ctx.data.labels.tolist())))
@@ -45,11 +64,16 @@ def compute(ctx) -> dict[str, float]:
     if not torch.isfinite(feats).all():
         return {"classifier_fid": math.inf, "classes_covered": 0.0, "class_entropy": 0.0, "confidence": 0.0,
                 "classifier_accuracy": state["accuracy"]}
-    return {
+    out = {
         "classifier_fid": frechet_distance(gaussian_stats(feats), state["real_stats"]),
         **class_stats(probs, state["present"]),
         "classifier_accuracy": state["accuracy"],
     }
+    if ctx.labels is not None and ctx.label_kind == "classes":
+        out["label_accuracy"] = label_accuracy(probs.argmax(1), ctx.labels)
+    elif ctx.labels is not None and ctx.label_kind == "codes":
+        out["code_purity"], out["code_classes"] = code_purity(probs.argmax(1), ctx.labels)
+    return out
 
 
 KEYS = {
@@ -58,5 +82,9 @@ KEYS = {
     "class_entropy": "entropy of the predicted-class histogram, in bits (log2 K when uniform)",
     "confidence": "mean top-class probability of generated samples",
     "classifier_accuracy": "the feature classifier's accuracy on the real test split",
+    "label_accuracy": "conditional G: share of samples classified as the class drawn for them, mean over classes",
+    "code_purity": "G's own codes (InfoGAN): share of each code value's samples in its majority class, mean",
+    "code_classes": "G's own codes (InfoGAN): distinct classes that are some code value's majority",
 }
-BETTER = {"classifier_fid": "lower", "classes_covered": "higher", "class_entropy": "higher", "confidence": "higher"}
+BETTER = {"classifier_fid": "lower", "classes_covered": "higher", "class_entropy": "higher", "confidence": "higher",
+          "label_accuracy": "higher", "code_purity": "higher", "code_classes": "higher"}

@@ -40,11 +40,15 @@ def ganzoo_discriminators():
         aliases=("vanilla",),
         factory=MLPDiscriminator,
         per_sample=True,  # no BatchNorm: real and generated batches may share a forward pass
-        description="Fully connected D: flatten -> Linear+LeakyReLU layers (optional dropout) -> 1 logit.",
+        outputs=("features",),  # the last hidden layer, for feature matching
+        description="Fully connected D: flatten -> Linear+LeakyReLU layers (optional dropout, spectral norm) -> "
+                    "1 logit.",
         data_defaults=_discriminator_for,
         params=(
             Param("hidden", list[int], [512, 256], "widths of the hidden layers (points default: 256,256)"),
             Param("slope", float, 0.2, "LeakyReLU negative slope"),
             Param("dropout", float, 0.0, "dropout probability after each hidden layer"),
+            Param("spectral_norm", bool, False, "spectral normalisation of every layer (Miyato et al. 2018; SNGAN "
+                                                "pairs it with the hinge loss)"),
         ),
     )

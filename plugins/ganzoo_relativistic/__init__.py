@@ -1,0 +1,67 @@
+"""Built-in plugin: relativistic average losses (Jolicoeur-Martineau 2018), RaSGAN and RaLSGAN.
+
+D estimates how much more real a real sample is than the average generated one (and the reverse), so both terms
+of each player's loss depend on both batches: G's loss reads D's outputs on the real batch, which the step has
+already computed (``ctx.real_out``, from D's update, detached) — no extra forward pass.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from ganzoo import GANLoss, LossSpec, RecipeSpec, hookimpl
+
+CITATION = "Jolicoeur-Martineau 2018, 'The relativistic discriminator: a key element missing from standard GAN'"
+
+
+def _bce(logits: torch.Tensor, target: float) -> torch.Tensor:
+    return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
+
+
+class RelativisticAverageBCE(GANLoss):
+    """D: ½[BCE(r − E f, 1) + BCE(f − E r, 0)]; G: ½[BCE(f − E r, 1) + BCE(r − E f, 0)] on raw outputs r, f."""
+
+    probability_outputs = False  # a relative score: the statistics show D's raw outputs
+
+    def discriminator_loss(self, real_logits, fake_logits, ctx):
+        r, f = real_logits.float(), fake_logits.float()
+        return (_bce(r - f.mean(), 1.0) + _bce(f - r.mean(), 0.0)) / 2
+
+    def generator_loss(self, fake_logits, ctx):
+        r, f = ctx.real_out.logits.float(), fake_logits.float()
+        return (_bce(f - r.mean(), 1.0) + _bce(r - f.mean(), 0.0)) / 2
+
+
+class RelativisticAverageLS(GANLoss):
+    """D: ½[E(r − E f − 1)² + E(f − E r + 1)²]; G: ½[E(f − E r − 1)² + E(r − E f + 1)²]."""
+
+    probability_outputs = False
+
+    def discriminator_loss(self, real_logits, fake_logits, ctx):
+        r, f = real_logits.float(), fake_logits.float()
+        return ((r - f.mean() - 1).square().mean() + (f - r.mean() + 1).square().mean()) / 2
+
+    def generator_loss(self, fake_logits, ctx):
+        r, f = ctx.real_out.logits.float(), fake_logits.float()
+        return ((f - r.mean() - 1).square().mean() + (r - f.mean() + 1).square().mean()) / 2
+
+
+@hookimpl
+def ganzoo_losses():
+    yield LossSpec(name="rasgan", factory=RelativisticAverageBCE, citation=CITATION,
+                   description="Relativistic average standard GAN: BCE on D(x) − E D(G(z)) and D(G(z)) − E D(x).")
+    yield LossSpec(name="ralsgan", factory=RelativisticAverageLS, citation=CITATION,
+                   description="Relativistic average LSGAN: squared errors of D(x) − E D(G(z)) and D(G(z)) − E D(x) "
+                               "from ±1.")
+
+
+@hookimpl
+def ganzoo_recipes():
+    yield RecipeSpec(
+        name="ragan-mnist", citation=CITATION,
+        description="RaSGAN on MNIST: ganzoo's default MLP mix with the relativistic average BCE loss.",
+        settings={"dataset": "mnist", "generator": "mlp", "discriminator": "mlp", "loss": "rasgan",
+                  "latent_dim": 100, "batch_size": 128, "lr_g": 4e-4, "lr_d": 4e-4, "ema": 0.999, "steps": 25_000,
+                  "opt": {"name": "adam", "betas": [0.5, 0.999]}},
+    )
