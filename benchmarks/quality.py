@@ -1,11 +1,16 @@
-"""Quality the defaults must reach, measured the way a user would get it.
+"""Quality the defaults and the variant recipes must reach, measured the way a user would get it.
 
-    python benchmarks/quality.py --data-root ../shared/data            # points and MNIST, 3 seeds
+    python benchmarks/quality.py --data-root ../shared/data            # points, MNIST and the recipes, 3 seeds
     python benchmarks/quality.py --only points --seeds 0               # the quick part
+    python benchmarks/quality.py --only recipes --recipes cgan-mnist,r1-mnist --seeds 0
 
 Points: ``ganzoo train`` with no options (parabola) and ``--dataset sine``, timed and evaluated.
 MNIST: for the same wall time each, ganzoo's default mlp / mlp / nonsaturating, the textbook loop
 (benchmarks/textbook.py) and upconv / maxpool, all scored by the same cached feature classifier.
+Recipes: ``ganzoo train --recipe NAME`` as it stands (its own steps), timed, then evaluated on 10,000 samples by
+the same classifier: conditional recipes by label accuracy and FID, InfoGAN by code purity, DiffAugment against
+the same recipe without augmentation (``limited-mnist``), every other one by its classes and its FID next to the
+default mix's (``mnist-best``).
 """
 
 from __future__ import annotations
@@ -103,12 +108,72 @@ def mnist(seeds: list[int], minutes: float, root: str, out: Path, mixes: list[st
     return ok_all
 
 
+#: Each variant recipe's target (issue "Open the training step"); every recipe must also finish within 5 minutes.
+RECIPE_TARGETS = {
+    "cgan-mnist": "label", "acgan-mnist": "label", "projection-mnist": "label", "infogan-mnist": "codes",
+    "diffaugment-mnist": "beats limited-mnist", "wgan-clip-mnist": "coverage", "sngan-mnist": "coverage",
+    "r1-mnist": "coverage", "ragan-mnist": "coverage", "feature-matching-mnist": "coverage",
+}
+REFERENCES = ("mnist-best", "limited-mnist")
+RECIPE_SECONDS = 300.0
+
+
+def _recipe_ok(name: str, m: dict, seconds: float, fids: dict) -> bool:
+    target = RECIPE_TARGETS.get(name)
+    ok = seconds <= RECIPE_SECONDS
+    if target == "label":
+        ok &= m.get("label_accuracy", 0) >= 0.95 and m["classifier_fid"] <= 15
+    elif target == "codes":
+        ok &= m.get("code_purity", 0) >= 0.8 and m.get("code_classes", 0) >= 8
+    elif target == "beats limited-mnist":
+        ok &= m["classifier_fid"] < fids.get("limited-mnist", float("inf"))
+    elif target == "coverage":
+        ok &= m["classes_covered"] == 10
+    return ok
+
+
+def recipes(seeds: list[int], root: str, out: Path, names: list[str]) -> bool:
+    """Every variant recipe as a user runs it, scored by the MNIST classifier."""
+    _mnist_evaluator(root, torch.device("cpu"))  # the classifier trains (or loads) outside every timed run
+    print(f"\n## Variant recipes on MNIST (2 CPU cores; {EVAL_SAMPLES:,} samples each; target: "
+          f"<= {RECIPE_SECONDS:.0f} s)\n", flush=True)
+    widths = [23, 5, 8, 7, 7, 8, 9, 7, 8, 22, 3]
+    print(_row(["recipe", "seed", "seconds", "steps", "FID", "classes", "label_acc", "purity", "codes", "target",
+                "ok"], widths))
+    order = [n for n in REFERENCES if n not in names] + names  # the references first, for the comparisons
+    ok_all = True
+    for seed in seeds:
+        fids: dict[str, float] = {}
+        for name in order:
+            start = time.perf_counter()
+            result = ganzoo.train(recipe=name, seed=seed, set=[f"dataset.root={root}", "dataset.download=false"],
+                                  sample_every=0, out=out / f"{name}-{seed}")
+            seconds = time.perf_counter() - start
+            m = ganzoo.evaluate(result.run_dir, EVAL_SAMPLES)
+            ganzoo.sample(result.run_dir, 100, out=out / f"{name}-{seed}.png")
+            fids[name] = m["classifier_fid"]
+            ok = _recipe_ok(name, m, seconds, fids)
+            if name in RECIPE_TARGETS:
+                ok_all &= ok
+            cells = [name, str(seed), f"{seconds:.0f}", str(result.step), f"{m['classifier_fid']:.2f}",
+                     f"{m['classes_covered']:.0f}", _maybe(m, "label_accuracy"), _maybe(m, "code_purity"),
+                     _maybe(m, "code_classes", "{:.0f}"), RECIPE_TARGETS.get(name, "(reference)"),
+                     ("yes" if ok else "NO") if name in RECIPE_TARGETS else ""]
+            print(_row(cells, widths), flush=True)
+    return ok_all
+
+
+def _maybe(m: dict, key: str, fmt: str = "{:.3f}") -> str:
+    return fmt.format(m[key]) if key in m else "-"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-root", default=os.environ.get("GANZOO_DATA", "../shared/data"))
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--minutes", type=float, default=5.0)
-    parser.add_argument("--only", choices=["points", "mnist"])
+    parser.add_argument("--only", choices=["points", "mnist", "recipes"])
+    parser.add_argument("--recipes", default=",".join(RECIPE_TARGETS), help="variant recipes to measure")
     parser.add_argument("--mixes", default="mlp/mlp,textbook,upconv/maxpool")
     parser.add_argument("--out", default="runs/bench-quality")
     args = parser.parse_args()
@@ -120,6 +185,8 @@ def main() -> None:
         ok &= points(seeds, out)
     if args.only in (None, "mnist"):
         ok &= mnist(seeds, args.minutes, args.data_root, out, args.mixes.split(","))
+    if args.only in (None, "recipes"):
+        ok &= recipes(seeds, args.data_root, out, args.recipes.split(","))
     print(f"\nall targets met: {'yes' if ok else 'NO'}; runs in {out}")
 
 

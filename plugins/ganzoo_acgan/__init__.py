@@ -87,5 +87,5 @@ def ganzoo_recipes():
         description="ACGAN on MNIST: conditional MLP G (cgan) against an MLP D with a class head, plus the ac loss.",
         settings={"dataset": "mnist", "generator": "cgan", "discriminator": "acgan", "loss": "nonsaturating",
                   "regularisers": ["ac"], "latent_dim": 100, "batch_size": 128, "lr_g": 4e-4, "lr_d": 4e-4,
-                  "ema": 0.999, "steps": 25_000, "opt": {"name": "adam", "betas": [0.5, 0.999]}},
+                  "ema": 0.999, "steps": 10_000, "opt": {"name": "adam", "betas": [0.5, 0.999]}},
     )

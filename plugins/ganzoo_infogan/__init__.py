@@ -122,5 +122,5 @@ def ganzoo_recipes():
         description="InfoGAN on MNIST: a 10-way categorical code and 2 continuous codes, MLP G and D with a Q head.",
         settings={"dataset": "mnist", "generator": "infogan", "discriminator": "infogan", "loss": "nonsaturating",
                   "regularisers": ["infogan"], "latent_dim": 62, "batch_size": 128, "lr_g": 4e-4, "lr_d": 4e-4,
-                  "ema": 0.999, "steps": 25_000, "opt": {"name": "adam", "betas": [0.5, 0.999]}},
+                  "ema": 0.999, "steps": 10_000, "opt": {"name": "adam", "betas": [0.5, 0.999]}},
     )

@@ -120,6 +120,20 @@ RECIPES = (
         },
     ),
     RecipeSpec(
+        name="sngan-mnist",
+        description="SNGAN on MNIST: the default MLP mix with spectral normalisation in every D layer and the "
+                    "hinge loss.",
+        citation="Miyato et al. 2018, 'Spectral Normalization for Generative Adversarial Networks'",
+        settings={
+            "dataset": {"name": "mnist"},
+            "generator": {"name": "mlp", "hidden": [256, 512, 1024], "batchnorm": True, "slope": 0.2},
+            "discriminator": {"name": "mlp", "hidden": [512, 256], "slope": 0.2, "spectral_norm": True},
+            "loss": {"name": "hinge"},
+            "latent_dim": 100, "batch_size": 128, "lr_g": 4e-4, "lr_d": 4e-4, "opt": DCGAN_ADAM,
+            "steps": 10_000, "ema": 0.999,
+        },
+    ),
+    RecipeSpec(
         name="parabola-best",
         description="ganzoo's tuned point default: plain MLP G 128-128-128 against D 256-256, batch 128, Adam 4e-4, "
                     "EMA 0.99, 6k steps on the parabola.",

@@ -62,6 +62,6 @@ def ganzoo_recipes():
         name="ragan-mnist", citation=CITATION,
         description="RaSGAN on MNIST: ganzoo's default MLP mix with the relativistic average BCE loss.",
         settings={"dataset": "mnist", "generator": "mlp", "discriminator": "mlp", "loss": "rasgan",
-                  "latent_dim": 100, "batch_size": 128, "lr_g": 4e-4, "lr_d": 4e-4, "ema": 0.999, "steps": 25_000,
+                  "latent_dim": 100, "batch_size": 128, "lr_g": 4e-4, "lr_d": 4e-4, "ema": 0.999, "steps": 10_000,
                   "opt": {"name": "adam", "betas": [0.5, 0.999]}},
     )
