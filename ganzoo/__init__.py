@@ -33,7 +33,9 @@ from .specs import (
     OptimizerSpec,
     RecipeSpec,
     RegulariserSpec,
+    ReporterSpec,
 )
+from .reporting import RunInfo, RunReporter
 from .step import Constraint, DOutput, GANLoss, LossContext, Regulariser, StepContext
 
 try:
@@ -69,7 +71,8 @@ __all__ = [
     "AugmentationSpec", "CheckpointError", "ConfigError", "ConflictError", "Constraint", "ConstraintSpec", "DOutput",
     "Data", "DataSpec", "DatasetError", "DatasetSpec", "DiscriminatorSpec", "EvalContext", "GANLoss", "GanzooError",
     "GeneratorSpec", "IncompatibleError", "LossContext", "LossSpec", "MetricSpec", "OptimizerSpec", "Param",
-    "ParameterError", "PluginError", "RecipeSpec", "Regulariser", "RegulariserSpec", "StepContext",
+    "ParameterError", "PluginError", "RecipeSpec", "Regulariser", "RegulariserSpec", "ReporterSpec", "RunInfo",
+    "RunReporter", "StepContext",
     "UnknownComponentError",
     "__version__", "cache_dir", "evaluate", "hookimpl", "sample", "train",
 ]

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import click
 import torch
 
 from .assemble import build_models, data_spec, load_data
@@ -20,7 +21,7 @@ from .kinds import SLOT_GROUPS, SLOTS, slot_named
 from .registry import Registry, default_registry
 from .run import RunDir
 from .samples import generate, noise, save_png, to_data_coords
-from .tensorboard import TensorBoardReporter, tensorboard_writer
+from .reporting import Reporters, build_reporters
 from .tomlio import read_toml
 from .trainer import RunResult, Trainer
 from .ui import Reporter
@@ -44,15 +45,19 @@ def train(
     registry: Registry | None = None,
     recipe: str | None = None,
     tensorboard: bool = False,
+    report: Iterable[str] = (),
     **options: Any,
 ) -> RunResult:
     """Train a mix of components. ``options`` are the ``ganzoo train`` options by their Python names
     (``steps=500, batch_size=64, lr_g=2e-4, ema=0.999``...) and the other components (``augment="diffaugment"``,
     ``reg=["r1"]``, ``constraint="clip"``, ``opt="rmsprop"``, ``opt_d="sgd"``, ``betas=[0.0, 0.9]``); ``set``
     holds ``"kind.param=value"`` strings; ``recipe`` names a starting configuration (see ``ganzoo recipes``);
-    ``tensorboard`` also writes event files."""
-    writer = tensorboard_writer() if tensorboard else None  # a missing optional extra fails before any work
+    ``report`` names reporters that mirror the run (``["mlflow"]``; see ``ganzoo list reporters``), and
+    ``tensorboard=True`` is ``report=["tensorboard"]``."""
     registry = registry or default_registry()
+    names = [*([report] if isinstance(report, str) else report), *(["tensorboard"] if tensorboard else [])]
+    # built now, so that a missing optional package fails before any work
+    reporters = build_reporters(registry, names, lambda line: click.echo(f"ganzoo: warning: {line}", err=True))
     flags = _flags({"generator": generator, "discriminator": discriminator, "loss": loss, "dataset": dataset,
                     **options})
     if resume is not None:
@@ -61,8 +66,7 @@ def train(
         if recipe is not None:
             raise ConfigError(f"cannot use --recipe when resuming {resume}: the checkpoint fixes the settings; "
                               f"start a new run with the recipe")
-        reporter = TensorBoardReporter(reporter, Path(resume), writer) if writer else reporter
-        return _resume(registry, Path(resume), flags, config, list(set), reporter)
+        return _resume(registry, Path(resume), flags, config, list(set), reporter, reporters)
     cfg = resolve_config(registry, flags, config, set, recipe=recipe)
     world = distributed.world_from_env()
     with distributed.session(world, cfg.device):
@@ -70,8 +74,7 @@ def train(
         run = RunDir(distributed.share(out if out is not None else RunDir.default_path(cfg), world))
         _check_new_run(run)
         distributed.barrier(world)
-        reporter = TensorBoardReporter(reporter, run.path, writer) if writer else reporter
-        return Trainer(cfg, registry, run, reporter, world=world).fit()
+        return Trainer(cfg, registry, run, reporter, world=world, reporters=reporters).fit()
 
 
 def _flags(given: dict[str, Any]) -> dict[str, Any]:
@@ -104,7 +107,7 @@ def _check_new_run(run: RunDir) -> None:
 
 
 def _resume(registry: Registry, path: Path, flags: dict, config_file, sets: list[str],
-            reporter: Reporter | None) -> RunResult:
+            reporter: Reporter | None, reporters: Reporters) -> RunResult:
     run = RunDir(path)
     ckpt = load_checkpoint(run.require_checkpoint())
     fixed = [k for k in flags if k not in RESUMABLE]
@@ -124,7 +127,7 @@ def _resume(registry: Registry, path: Path, flags: dict, config_file, sets: list
         )
     world = distributed.world_from_env()
     with distributed.session(world, cfg.device):
-        return Trainer(cfg, registry, run, reporter, resume_from=ckpt, world=world).fit()
+        return Trainer(cfg, registry, run, reporter, resume_from=ckpt, world=world, reporters=reporters).fit()
 
 
 def _fixed_settings(data: Any) -> dict:

@@ -276,9 +276,13 @@ def _slot_flags(options: dict[str, Any]) -> dict[str, Any]:
 @click.option("--out", type=click.Path(file_okay=False), help="run directory [default: runs/<time>-<g>-<d>-<loss>-<data>]")
 @click.option("--resume", type=click.Path(file_okay=False), help="continue the run in this directory")
 @click.option("-q", "--quiet", is_flag=True, help="print only the summary")
-@click.option("--tensorboard", is_flag=True, help="also log losses, D outputs, metrics and samples for TensorBoard "
-                                                  "in the run directory (needs `pip install 'ganzoo[tensorboard]'`)")
-def train_command(sets, config_file, recipe, out, resume, quiet, tensorboard, **options) -> int:
+@click.option("--report", "reports", multiple=True, metavar="NAME",
+              help="mirror the run's metrics and samples to a reporter, e.g. mlflow or tensorboard (repeatable; see "
+                   "`ganzoo list reporters`)")
+@click.option("--tensorboard", is_flag=True, help="--report tensorboard: losses, D outputs, metrics and samples as "
+                                                  "TensorBoard event files in the run directory (needs `pip install "
+                                                  "'ganzoo[tensorboard]'`)")
+def train_command(sets, config_file, recipe, out, resume, quiet, reports, tensorboard, **options) -> int:
     """Train a GAN from any mix of components (defaults: mlp / mlp / nonsaturating / parabola), e.g.
     `ganzoo train --dataset mnist -g cgan -d projection -l hinge --reg r1 --augment diffaugment`."""
     from .api import train
@@ -297,7 +301,7 @@ def train_command(sets, config_file, recipe, out, resume, quiet, tensorboard, **
             raise GanzooError(f"--{key.replace('_', '-')}: {err}") from None
     reporter = make_reporter(quiet)
     result = train(config=config_file, set=sets, out=out, resume=resume, reporter=reporter, recipe=recipe,
-                   tensorboard=tensorboard, **components, **typed)
+                   tensorboard=tensorboard, report=reports, **components, **typed)
     console = Console()
     if result.interrupted and not result.is_main:  # rank 0 tells the user; the other ranks only exit alike
         return EXIT_SIGNAL.get(result.interrupted, 1)

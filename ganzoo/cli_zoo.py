@@ -53,11 +53,16 @@ def recipe_rows() -> list[dict[str, Any]]:
         except GanzooError as err:
             row["error"] = str(err)
         rows.append(row)
-    return sorted(rows, key=lambda r: r["provider"] != "ganzoo")  # built-ins first, each in its plugin's order
+    return sorted(rows, key=lambda r: (r["provider"] != "ganzoo", r["name"]))  # built-ins first, then by name
 
 
 def _mix(resolved: dict[str, Any]) -> str:
-    return " / ".join(resolved[kind]["name"] for kind in ("generator", "discriminator", "loss", "dataset"))
+    """``G / D / loss / data``, then ``+ name`` for each augmentation, regulariser and constraint."""
+    from .kinds import SLOTS
+
+    text = " / ".join(resolved[kind]["name"] for kind in ("generator", "discriminator", "loss", "dataset"))
+    extras = [item["name"] for slot in SLOTS.values() if slot.many for item in resolved.get(slot.name, [])]
+    return text + "".join(f" + {name}" for name in extras)
 
 
 def _lr(resolved: dict[str, Any]) -> str:

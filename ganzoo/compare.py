@@ -14,7 +14,8 @@ from typing import Any
 from .config import check_layout
 from .kinds import SLOTS
 from .errors import ConfigError, GanzooError
-from .plot import Figure
+from .checkpoint import atomic_write
+from .plot import comparison_png
 from .run import RunDir
 from .tomlio import read_toml
 
@@ -138,47 +139,33 @@ def display_names(runs: list[RunSummary]) -> list[str]:
     return [str(run.path) if names.count(run.name) > 1 else run.name for run in runs]
 
 
-def write_comparison_png(runs: list[RunSummary], out: Path | str, tile: int = 320) -> Path:
-    """One PNG: each run's latest sample side by side (captioned), and below them their loss curves overlaid."""
-    from PIL import Image, ImageDraw, ImageFont
+def write_comparison_png(runs: list[RunSummary], out: Path | str) -> Path:
+    """One PNG: each run's latest sample picture side by side (captioned), and below them their loss curves."""
+    import numpy as np
+    from PIL import Image
 
     out = Path(out)
-    font = ImageFont.load_default()
-    names = display_names(runs)
-    caption = 18
-    tiles = []
-    for run, name in zip(runs, names):
-        panel = Image.new("RGB", (tile, tile + caption), "white")
-        sample = run.latest_sample
-        if sample is not None:
-            label = f"{name}  (step {sample.stem.removeprefix('step_').lstrip('0') or '0'})"
-            try:  # a run still writing (or a damaged file) must not break the comparison of the others
-                with Image.open(sample) as image:
-                    image = image.convert("RGB")
-                    image.thumbnail((tile, tile))
-                    panel.paste(image, ((tile - image.width) // 2, caption + (tile - image.height) // 2))
-            except OSError:
-                label += " - sample unreadable"
+    panels = []
+    for run, name in zip(runs, display_names(runs)):
+        sample, image = run.latest_sample, None
+        if sample is None:
+            caption = f"{name}\n(no samples yet)"
         else:
-            label = f"{name}  (no samples yet)"
-        ImageDraw.Draw(panel).text((4, 3), label, fill="black", font=font)
-        tiles.append(panel)
-    width = max(tile * len(tiles), 720)
-    curves_height = 420
-    canvas = Image.new("RGB", (width, tile + caption + curves_height), "white")
-    for i, panel in enumerate(tiles):
-        canvas.paste(panel, (i * tile, 0))
-
-    fig = Figure(title="losses", xlabel="step", ylabel="loss", size=(width, curves_height))
-    for run, name in zip(runs, names):
+            caption = f"{name}\n(step {sample.stem.removeprefix('step_').lstrip('0') or '0'})"
+            try:  # a run still writing (or a damaged file) must not break the comparison of the others
+                with Image.open(sample) as picture:
+                    image = np.asarray(picture.convert("RGB"))
+            except OSError:
+                caption += " - sample unreadable"
+        panels.append((caption, image))
+    series = []
+    for run, name in zip(runs, display_names(runs)):
         logged = [r for r in run.records if r.get("d_loss") is not None and r.get("g_loss") is not None]
-        steps = [r["step"] for r in logged]
-        fig.line(steps, [r["d_loss"] for r in logged], label=f"{name}: D")
-        fig.line(steps, [r["g_loss"] for r in logged], label=f"{name}: G")
-    canvas.paste(fig.render(), (0, tile + caption))
+        series.append((name, [r["step"] for r in logged], [r["d_loss"] for r in logged],
+                       [r["g_loss"] for r in logged]))
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        canvas.save(out)
+        atomic_write(out, lambda f: comparison_png(f, panels, series))
     except (OSError, ValueError) as err:
         raise ConfigError(f"cannot write {out}: {getattr(err, 'strerror', None) or err}; choose another -o") \
             from None

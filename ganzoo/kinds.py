@@ -21,6 +21,7 @@ from .specs import (
     OptimizerSpec,
     RecipeSpec,
     RegulariserSpec,
+    ReporterSpec,
 )
 
 
@@ -53,6 +54,7 @@ KINDS: dict[str, Kind] = {kind.plural: kind for kind in (
     Kind("augmentations", AugmentationSpec),
     Kind("regularisers", RegulariserSpec),
     Kind("constraints", ConstraintSpec),
+    Kind("reporters", ReporterSpec, template=False),
     Kind("metrics", MetricSpec, component=False, template=False),
     Kind("recipes", RecipeSpec, component=False, template=False),
 )}

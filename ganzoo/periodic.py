@@ -17,7 +17,8 @@ import torch
 from . import distributed
 from .device import describe
 from .errors import TrainingDiverged
-from .plot import Figure
+from .checkpoint import atomic_write
+from .plot import loss_png
 from .run import RunDir
 
 
@@ -91,14 +92,20 @@ class Loop:
         out_of_time, self.stopping = distributed.agree(out_of_time, self.stop.signal is not None,
                                                        t.step % min(cfg.log_every, 10) == 0, t.device, t.world)
         last = t.step == cfg.steps or out_of_time
-        record = self.metrics_line() if t.step % cfg.log_every == 0 or last else None
+        line = self.metrics_line() if t.step % cfg.log_every == 0 or last else None
+        record = line
         if t.evaluator is not None and (t.step % cfg.eval_every == 0 or last):
             record = self.evaluate(record)
         if record is not None and t.world.is_main:
             t.run_dir.append_metrics(record)
             t.reporter.log(record)
+            if line is not None:
+                t.reporters.metrics(t.step, {k: v for k, v in line.items() if k not in ("step", "time")})
+            if record is not line:
+                t.reporters.evaluation(t.step, dict(self.evals))
         if ((cfg.sample_every and t.step % cfg.sample_every == 0) or last) and t.world.is_main:
             self.last_sample = t.write_samples()
+            t.reporters.sample(t.step, self.last_sample)
         if cfg.checkpoint_every and t.step % cfg.checkpoint_every == 0 and not last:
             t.elapsed += time.perf_counter() - self.clock
             self.clock = time.perf_counter()
@@ -138,8 +145,5 @@ def write_loss_curve(run_dir: RunDir, label: str) -> None:
     records = [r for r in run_dir.read_metrics() if "d_loss" in r and "g_loss" in r]  # evaluation lines have none
     if not records:
         return
-    steps = [r["step"] for r in records]
-    fig = Figure(title=f"losses: {label}", xlabel="step", ylabel="loss")
-    fig.line(steps, [r["d_loss"] for r in records], label="D loss")
-    fig.line(steps, [r["g_loss"] for r in records], label="G loss")
-    fig.save(run_dir.loss_curve)
+    steps, d_loss, g_loss = ([r[k] for r in records] for k in ("step", "d_loss", "g_loss"))
+    atomic_write(run_dir.loss_curve, lambda f: loss_png(f, steps, d_loss, g_loss, title=f"losses: {label}"))

@@ -5,6 +5,7 @@
     RUN_DIR/checkpoints/         latest.pt (always the newest) and step_NNNNNNN.pt (kept periodically)
     RUN_DIR/samples/             step_NNNNNNN.png
     RUN_DIR/loss_curve.png       written at the end
+    RUN_DIR/.lock                held (flock) by the one process that trains the run: its PID and host
 """
 
 from __future__ import annotations
@@ -13,7 +14,10 @@ import json
 import math
 import os
 import re
+import socket
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +56,7 @@ class RunDir:
     samples = property(lambda self: self.path / "samples")
     latest = property(lambda self: self.checkpoints / "latest.pt")
     loss_curve = property(lambda self: self.path / "loss_curve.png")
+    lock_path = property(lambda self: self.path / ".lock")
 
     @staticmethod
     def default_path(config: TrainConfig, parent: Path | str = "runs") -> Path:
@@ -75,6 +80,50 @@ class RunDir:
             raise ConfigError(f"cannot write the run directory {self.path}: {err.strerror}; choose another --out") \
                 from None
         self.remove_stale_temporaries()
+
+    @contextmanager
+    def training_lock(self) -> Iterator[None]:
+        """Hold the run directory for one trainer: a second ``ganzoo train`` (or ``--resume``) of the same directory
+        gets one line naming the holder's PID and host. The kernel releases a ``flock`` when its holder dies, so a
+        lock left by a killed process is simply taken over. Readers (``runs``, ``compare``, ``sample``,
+        ``evaluate``) never take it."""
+        try:
+            import fcntl
+        except ImportError:  # not a POSIX system: no advisory locks to take
+            yield
+            return
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as err:
+            raise ConfigError(f"cannot write the run directory {self.path}: {err.strerror}; choose another --out") \
+                from None
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                holder = os.pread(fd, 200, 0).decode(errors="replace").split()
+                who = f"PID {holder[0]} on {holder[1]}" if len(holder) >= 2 else "another process"
+                raise ConfigError(f"{self.path} is being trained by {who}; wait for it to finish (or stop it) and "
+                                  f"resume with `ganzoo train --resume {self.path}`") from None
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()} {socket.gethostname()}\n".encode(), 0)
+            yield
+        finally:
+            os.close(fd)  # closing the descriptor releases the lock
+
+    def discard_unstarted(self, existed: bool) -> None:
+        """Remove what a session wrote into a new run that failed before its first checkpoint (e.g. out of memory
+        at step 1), so the same ``--out`` can be used again; a directory that existed before is left (emptied)."""
+        if self.latest.is_file():
+            return
+        for path in (self.config_path, self.metrics_path, self.lock_path):
+            path.unlink(missing_ok=True)
+        for folder in (self.checkpoints, self.samples, *([] if existed else [self.path])):
+            try:
+                folder.rmdir()  # only when empty: anything else is not ours to remove
+            except OSError:
+                pass
 
     def remove_stale_temporaries(self) -> None:
         """Delete the hidden ``.NAME.tmp-PID`` files of atomic writes whose process died mid-write (``kill -9``);

@@ -11,7 +11,7 @@ from torch import nn
 
 from .checkpoint import atomic_write
 from .data import Data, DataSpec
-from .plot import Figure
+from .plot import scatter_png
 
 
 @torch.no_grad()
@@ -67,12 +67,10 @@ def _draw(f: BinaryIO, samples: torch.Tensor, spec: DataSpec, data: Data | None,
         nrow = columns or max(1, math.ceil(math.sqrt(len(coords))))
         save_image(coords, f, format="PNG", nrow=nrow, padding=2, pad_value=1.0)
         return
-    fig = Figure(title=title, xlabel="x", ylabel="y")
+    real = curve = None
     if data is not None:
-        real = data.to_data(data.samples[: max(len(coords), 1000)].float().cpu())
-        fig.scatter(real[:, 0].tolist(), real[:, 1].tolist(), label="real", color="#9ecae1", size=1.5)
-    fig.scatter(coords[:, 0].tolist(), coords[:, -1].tolist(), label="generated", color="#d62728", size=1.5)
-    if data is not None and data.curve is not None and data.x_range is not None:
-        xs = torch.linspace(*data.x_range, 200)
-        fig.line(xs.tolist(), data.curve(xs).tolist(), label="true curve", color="black", width=1)
-    fig.save(f)
+        real = data.to_data(data.samples[: max(len(coords), 1000)].float().cpu()).numpy()
+        if data.curve is not None and data.x_range is not None:
+            xs = torch.linspace(*data.x_range, 200)
+            curve = (xs.numpy(), data.curve(xs).numpy())
+    scatter_png(f, coords.numpy(), real, curve, title)

@@ -21,23 +21,13 @@ from string import Template
 
 from . import __version__
 from .errors import ConfigError
+from .kinds import BY_SINGULAR, KINDS as ALL_KINDS, SLOT_GROUPS, SLOTS, Slot
 from .registry import Registry
 
-#: The kinds a plugin can start with, in the order the generated module holds them.
-KINDS = ("generator", "discriminator", "loss", "dataset")
-_PLURAL = {"generator": "generators", "discriminator": "discriminators", "loss": "losses", "dataset": "datasets"}
-#: What each kind's component needs from ganzoo's public API (the module imports exactly these).
-_API = {
-    "generator": {"DataSpec", "GeneratorSpec", "Param", "ParameterError", "hookimpl"},
-    "discriminator": {"DataSpec", "DiscriminatorSpec", "Param", "ParameterError", "hookimpl"},
-    "loss": {"GANLoss", "LossContext", "LossSpec", "Param", "ParameterError", "hookimpl"},
-    "dataset": {"Data", "DataSpec", "DatasetSpec", "Param", "ParameterError", "hookimpl"},
-}
-#: The built-ins a test run takes for the kinds the plugin leaves out.
-_BUILTIN = {"generator": "mlp", "discriminator": "mlp", "loss": "nonsaturating", "dataset": "parabola"}
-#: How a user picks each kind on the command line (for the generated README).
-_FLAG = {"generator": "ganzoo train -g", "discriminator": "ganzoo train -d", "loss": "ganzoo train -l",
-         "dataset": "ganzoo train --dataset"}
+#: The kinds a plugin can start with (one template each, ``templates/new_plugin/KIND.py.tmpl``), in the order the
+#: generated module holds them; a package without --kind gets the four of a whole GAN.
+KINDS = tuple(kind.singular for kind in ALL_KINDS.values() if kind.template)
+STARTER = ("generator", "discriminator", "loss", "dataset")
 #: Lower-case words joined by '-' or '_': a valid distribution name that also gives a valid Python package.
 _NAME = re.compile(r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$")
 
@@ -93,7 +83,7 @@ def _check_free(names: PluginNames, kinds: tuple[str, ...], registry: Registry |
     if registry is None:
         return
     for kind in kinds:
-        for provided in registry.components(_PLURAL[kind]):
+        for provided in registry.components(BY_SINGULAR[kind].plural):
             if names.short in (provided.spec.name, *provided.spec.aliases):
                 raise ConfigError(
                     f"{kind} '{names.short}' already exists (from {provided.plugin.label}); pick another NAME so "
@@ -101,19 +91,37 @@ def _check_free(names: PluginNames, kinds: tuple[str, ...], registry: Registry |
                 )
 
 
+def _slots(kind: str) -> list[Slot]:
+    return [slot for slot in SLOTS.values() if slot.kind == BY_SINGULAR[kind].plural]
+
+
+def _choose(kind: str, short: str) -> tuple[str, str]:
+    """How a run chooses this kind's component: (keyword for ``ganzoo.train``, value), and the CLI flag."""
+    slots = _slots(kind)
+    group = next((g for g, names in SLOT_GROUPS.items() if set(names) == {s.name for s in slots}), None)
+    if group is not None:  # one component for several slots (both optimizers): --opt NAME
+        return f'{group}="{short}"', f"ganzoo train --{group}"
+    slot = slots[0]
+    return (f'{slot.name}=["{short}"]' if slot.many else f'{slot.name}="{short}"'), f"ganzoo train {slot.flags[0]}"
+
+
+def _api_names(code: str) -> list[str]:
+    """The names of ganzoo's public API that ``code`` uses, sorted as an import line lists them."""
+    import ganzoo
+
+    used = {name for name in ganzoo.__all__ if re.search(rf"\b{re.escape(name)}\b", code)}
+    return sorted(used, key=lambda n: (n[0].islower(), n))
+
+
+def _import_line(names: list[str]) -> str:
+    line = f"from ganzoo import {', '.join(names)}"
+    if len(line) > 120:  # one name a line, as a formatter would write it
+        line = "from ganzoo import (\n" + "".join(f"    {n},\n" for n in names) + ")"
+    return line
+
+
 def render(names: PluginNames, kinds: tuple[str, ...]) -> dict[str, str]:
     """The package's files, ``{relative path: text}``, for ``kinds`` (a subset of :data:`KINDS`)."""
-    api = sorted(set().union(*(_API[k] for k in kinds)), key=lambda n: (n[0].islower(), n))
-    imports = []
-    if "dataset" in kinds:
-        imports.append("import math\n")
-    imports.append("import torch")
-    if {"generator", "discriminator"} & set(kinds):
-        imports.append("from torch import nn")
-    line = f"from ganzoo import {', '.join(api)}"
-    if len(line) > 120:  # one name a line, as a formatter would write it
-        line = "from ganzoo import (\n" + "".join(f"    {n},\n" for n in api) + ")"
-    imports.append("\n" + line)
     fields = {
         "dist": names.dist, "package": names.package, "short": names.short, "camel": names.camel,
         "short_ident": names.short_ident, "ganzoo_version": __version__.split("+")[0],
@@ -121,17 +129,24 @@ def render(names: PluginNames, kinds: tuple[str, ...]) -> dict[str, str]:
     }
     components = "".join(_template(f"{kind}.py").substitute(fields) for kind in kinds)
     tests = "".join(_template(f"test_{kind}.py").substitute(fields) for kind in kinds)
-    mix = ", ".join(f'"{names.short if k in kinds else _BUILTIN[k]}"' for k in KINDS)
-    provides = "{" + ", ".join(f'"{_PLURAL[k]}": "{names.short}"' for k in kinds) + "}"
-    table = "\n".join(f"| {k} | `{names.short}` | `{_FLAG[k]} {names.short}` |" for k in kinds)
+    imports = ["import math\n"] if "math." in components else []
+    imports.append("import torch")
+    if "nn." in components:
+        imports.append("from torch import nn")
+    imports.append("\n" + _import_line(_api_names(components)))
+    core = [f'"{names.short if k in kinds else SLOTS[k].default}"' for k in STARTER]
+    extras = [_choose(k, names.short)[0] for k in kinds if k not in STARTER]
+    provides = "{" + ", ".join(f'"{BY_SINGULAR[k].plural}": "{names.short}"' for k in kinds) + "}"
+    table = "\n".join(f"| {k} | `{names.short}` | `{_choose(k, names.short)[1]} {names.short}` |" for k in kinds)
+    test_api = [n for n in _api_names(tests) if n != "DataSpec"]
     return {
         "pyproject.toml": _template("pyproject.toml").substitute(fields),
         "README.md": _template("README.md").substitute(fields, table=table),
         f"{names.package}/__init__.py": _template("module.py").substitute(
             fields, imports="\n".join(imports), components=components),
         f"tests/test_{names.package}.py": _template("test_module.py").substitute(
-            fields, tests=tests, mix=mix, provides=provides,
-            test_imports=", LossContext" if "loss" in kinds else ""),
+            fields, tests=tests, mix=", ".join(core) + "".join(f",\n{' ' * 26}{e}" for e in extras), provides=provides,
+            test_imports="".join(f", {n}" for n in test_api)),
     }
 
 
@@ -144,14 +159,14 @@ def write_plugin(name: str, kinds: Iterable[str] = (), parent: Path | str = ".",
                  registry: Registry | None = None) -> Path:
     """Write the package NAME under ``parent`` and return its directory.
 
-    ``kinds`` defaults to all four. An existing ``parent/NAME`` is never touched. The files are written to a
+    ``kinds`` defaults to the four of a whole GAN (:data:`STARTER`). An existing ``parent/NAME`` is never touched. The files are written to a
     temporary sibling first and renamed into place, so a failure leaves no half-written package behind.
     """
     names = plugin_names(name)
     unknown = sorted(set(kinds) - set(KINDS))
     if unknown:
         raise ConfigError(f"--kind {unknown[0]} is not a component kind; choose among {', '.join(KINDS)}")
-    chosen = tuple(k for k in KINDS if k in set(kinds)) or KINDS
+    chosen = tuple(k for k in KINDS if k in set(kinds)) or STARTER
     parent = Path(parent)
     target = parent / name
     if target.exists() or target.is_symlink():

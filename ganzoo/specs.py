@@ -307,6 +307,17 @@ class ConstraintSpec(ComponentSpec):
 
 
 @dataclass(frozen=True)
+class ReporterSpec(ComponentSpec):
+    """Reporters: ``factory(**params) -> RunReporter``, which receives a run's events (its start with the config,
+    metrics lines, evaluations, sample images, its end or interruption) to mirror them elsewhere. Chosen per run
+    with ``--report NAME``; they read their own settings from the environment (e.g. ``MLFLOW_TRACKING_URI``). A
+    factory that cannot work here (a missing optional package) raises a ``ganzoo.ConfigError`` with the install
+    command: it is called before training."""
+
+    kind: ClassVar[str] = "reporter"
+
+
+@dataclass(frozen=True)
 class MetricSpec:
     """Metrics: ``compute(ctx) -> {key: number}`` for every dataset where ``applies(data)`` is true.
 

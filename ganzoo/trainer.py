@@ -33,6 +33,7 @@ from .errors import CheckpointError, ConfigError, TrainingDiverged, first_line
 from .evaluation import Evaluator
 from .players import Player, players_for
 from .registry import Registry
+from .reporting import Reporters, RunInfo
 from .run import RunDir
 from .samples import generate, noise, save_png
 from .step import DOutput, StepContext
@@ -80,6 +81,12 @@ def _scores_per_sample(spec, D: nn.Module) -> bool:
     return spec.per_sample and not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in D.modules())
 
 
+def _host_out_of_memory(err: RuntimeError) -> bool:
+    """Whether torch's CPU allocator (or another device's) ran out: torch raises a plain RuntimeError there."""
+    text = str(err)
+    return "can't allocate memory" in text or "not enough memory" in text or "out of memory" in text.lower()
+
+
 @contextmanager
 def frozen(parameters: list[nn.Parameter]):
     """G's update needs gradients *through* D, not D's own weight gradients: switch them off meanwhile."""
@@ -96,10 +103,13 @@ class Trainer:
     """Builds the components of a config and trains them, writing everything into a run directory."""
 
     def __init__(self, config: TrainConfig, registry: Registry, run_dir: RunDir, reporter: Reporter | None = None,
-                 resume_from: dict | None = None, world: World | None = None) -> None:
+                 resume_from: dict | None = None, world: World | None = None,
+                 reporters: Reporters | None = None) -> None:
         self.config, self.run_dir = config, run_dir
         self.world = world or World()
         self.reporter = (reporter or Reporter()) if self.world.is_main else Reporter()
+        #: The run's event reporters (plugins: TensorBoard, MLflow...); rank 0 alone reports.
+        self.reporters = (reporters or Reporters()) if self.world.is_main else Reporters()
         self.device = distributed.device_for(self.world, config.device) if self.world.enabled \
             else resolve_device(config.device)
         torch.manual_seed(config.seed)
@@ -388,8 +398,19 @@ class Trainer:
     # -- the run --------------------------------------------------------------------------------------------------
 
     def fit(self) -> RunResult:
-        """Train up to ``config.steps`` (or ``time_limit``); Ctrl-C / SIGTERM save a checkpoint first; NaN losses
-        stop the run."""
+        """Train up to ``config.steps`` (or ``time_limit``), holding the run directory's lock; Ctrl-C / SIGTERM save a
+        checkpoint first; NaN losses stop the run."""
+        lock = self.run_dir.training_lock() if self.world.is_main else nullcontext()  # rank 0 alone writes the run
+        existed, new_run = self.run_dir.path.exists(), self.step == 0
+        with lock:
+            try:
+                return self._fit()
+            except ConfigError:  # a user's mistake met in training (out of memory): leave no half-started run
+                if new_run and self.world.is_main:
+                    self.run_dir.discard_unstarted(existed)
+                raise
+
+    def _fit(self) -> RunResult:
         from .periodic import Loop, StopRequests, write_loss_curve
 
         cfg = self.config
@@ -403,23 +424,40 @@ class Trainer:
         header = (f"ganzoo: training {cfg.label()} on {describe(self.device)}, steps {self.step}->{cfg.steps}, "
                   f"{batch}; run directory {self.run_dir.path}")
         self.reporter.start(cfg.steps, self.step, header)
+        self.reporters.start(RunInfo(self.run_dir.path, cfg.label(), cfg.to_dict(), cfg.steps, self.step,
+                                     self.run_dir.config_path))
         try:
-            if self.evaluator is not None:
-                self.evaluator.prepare()  # first-use work (a feature classifier) before the clock starts
-            with StopRequests() as stop:
-                result = Loop(self, stop).run()
-        except torch.cuda.OutOfMemoryError:
-            raise ConfigError(f"out of memory on {self.device} at batch size {cfg.batch_size}; try a smaller "
-                              f"--batch-size or smaller models") from None
-        except torch._dynamo.exc.TorchDynamoException as err:  # compiler failures (BackendCompilerFailed...)
-            if self.compiled is None:
-                raise
-            raise compile_error(err) from None
+            try:
+                if self.evaluator is not None:
+                    self.evaluator.prepare()  # first-use work (a feature classifier) before the clock starts
+                with StopRequests() as stop:
+                    result = Loop(self, stop).run()
+            except (torch.cuda.OutOfMemoryError, MemoryError) as err:
+                raise self._out_of_memory(err) from None
+            except RuntimeError as err:
+                if not _host_out_of_memory(err):
+                    raise
+                raise self._out_of_memory(err) from None
+            except torch._dynamo.exc.TorchDynamoException as err:  # compiler failures (BackendCompilerFailed...)
+                if self.compiled is None:
+                    raise
+                raise compile_error(err) from None
+        except BaseException:
+            self.reporters.end(self.step, "failed", None)
+            raise
         finally:
             self.reporter.stop()
         if result.interrupted is None and self.world.is_main:
             write_loss_curve(self.run_dir, cfg.label())
+        curve = self.run_dir.loss_curve if self.run_dir.loss_curve.is_file() and result.interrupted is None else None
+        self.reporters.end(self.step, result.interrupted, curve)
         return result
+
+    def _out_of_memory(self, err: BaseException) -> ConfigError:
+        kept = (f"the last checkpoint ({self.run_dir.latest}) is kept" if self.run_dir.latest.is_file()
+                else "no checkpoint had been written")
+        return ConfigError(f"out of memory on {self.device} at batch size {self.config.batch_size} "
+                           f"({first_line(err, 80)}); {kept}; try a smaller --batch-size or smaller models")
 
     def divergence_message(self, record: dict) -> str:
         values = ", ".join(f"{k}={record[k]}" for k in STATS)

@@ -22,12 +22,24 @@ def test_python_dash_m_and_console_script():
 
 def test_list_json_shows_declared_parameters(invoke):
     listing = json.loads(invoke("list", "--json").stdout)
-    assert set(listing) == {"generators", "discriminators", "losses", "datasets"}
     names = {kind: {c["name"] for c in items} for kind, items in listing.items()}
     assert names == {
-        "generators": {"mlp", "upconv"}, "discriminators": {"mlp", "maxpool"},
-        "losses": {"bce", "nonsaturating", "lsgan", "hinge", "wgan-gp"}, "datasets": {"mnist", "parabola", "sine"},
+        "generators": {"mlp", "upconv", "cgan", "infogan"},
+        "discriminators": {"mlp", "maxpool", "cgan", "projection", "acgan", "infogan"},
+        "losses": {"bce", "nonsaturating", "lsgan", "hinge", "wgan-gp", "wgan", "rasgan", "ralsgan",
+                   "feature-matching"},
+        "datasets": {"mnist", "parabola", "sine"},
+        "optimizers": {"adam", "adamw", "rmsprop", "sgd"},
+        "augmentations": {"diffaugment"},
+        "regularisers": {"r1", "ac", "infogan", "feature-matching"},
+        "constraints": {"clip"},
+        "reporters": {"tensorboard", "mlflow"},
     }
+    clip = listing["constraints"][0]
+    assert clip["suggested"] == {"opt": "rmsprop", "lr_g": 5e-5, "lr_d": 5e-5, "d_steps": 5}
+    assert clip["traits"]["player"] == "discriminator" and "Arjovsky" in clip["traits"]["citation"]
+    r1 = next(r for r in listing["regularisers"] if r["name"] == "r1")
+    assert [(p["name"], p["default"]) for p in r1["params"]] == [("weight", 10.0), ("every", 16)]
     mlp = next(g for g in listing["generators"] if g["name"] == "mlp")
     hidden = next(p for p in mlp["params"] if p["name"] == "hidden")
     assert hidden == {"name": "hidden", "type": "list[int]", "default": [256, 512, 1024],
@@ -38,6 +50,9 @@ def test_list_json_shows_declared_parameters(invoke):
 def test_list_tables_and_one_component(invoke):
     out = invoke("list", "losses").stdout
     assert "nonsaturating" in out and "real_label" in out and "float" in out
+    gp = json.loads(invoke("list", "losses", "wgan-gp", "--json").stdout)["losses"][0]
+    assert gp["suggested"] == {"d_steps": 5, "opt": {"betas": [0.0, 0.9]}} and "Gulrajani" in gp["traits"]["citation"]
+    assert "suggests: d_steps=5" in invoke("list", "losses", "wgan-gp").stdout
     one = json.loads(invoke("list", "generator", "upconv", "--json").stdout)
     assert [g["name"] for g in one["generators"]] == ["upconv"]
 
@@ -46,7 +61,9 @@ def test_plugins_table(invoke):
     out = invoke("plugins").stdout
     assert "mnist" in out and "ok" in out
     as_json = json.loads(invoke("plugins", "--json").stdout)
-    assert {p["name"] for p in as_json} == {"mlp", "conv", "losses", "points", "mnist", "metrics", "recipes"}
+    assert {p["name"] for p in as_json} == {
+        "mlp", "conv", "losses", "optim", "points", "mnist", "metrics", "recipes", "cgan", "acgan", "projection",
+        "infogan", "wgan", "r1", "relativistic", "diffaugment", "feature_matching", "tensorboard", "mlflow"}
 
 
 def test_ema_zero_switches_the_average_off(registry):

@@ -135,3 +135,46 @@ def test_divergence_stops_with_a_clear_message_and_keeps_the_last_good_checkpoin
     assert "training diverged by step 40" in errors[0] and "lower learning rates" in errors[0]
     assert "another loss" in errors[0] and "the last good checkpoint is kept" in errors[0]
     assert load_checkpoint(tmp_path / "run" / "checkpoints" / "latest.pt")["step"] == 20  # the last good one
+
+
+def test_one_trainer_per_run_directory_and_a_dead_holders_lock_is_taken_over(tmp_path, invoke):
+    """Two real processes on one run directory: the second gets one line naming the first's PID and host and exits
+    non-zero, having written nothing; once the first is killed (-9, its lock left behind), a resume takes over."""
+    import json
+    import socket
+
+    run = tmp_path / "run"
+    first = _ganzoo_process(run, "--log-every", "1", "--checkpoint-every", "5", "-q", log=tmp_path / "first.log")
+    try:
+        deadline = time.time() + 60
+        while _metric_lines(run) < 12 and time.time() < deadline:
+            assert first.poll() is None, (tmp_path / "first.log").read_text()
+            time.sleep(0.01)
+        env = {**os.environ, "GANZOO_LOAD_PLUGINS": "", "OMP_NUM_THREADS": "1"}
+        second = subprocess.run([sys.executable, "-m", "ganzoo", "train", "--resume", str(run), "--steps", "2000000",
+                                 "-q"], capture_output=True, text=True, env=env, timeout=120)
+        assert second.returncode == 1, second.stderr
+        assert second.stderr.count("\n") == 1 and second.stderr.startswith("error: ")
+        assert f"is being trained by PID {first.pid} on {socket.gethostname()}" in second.stderr
+        lines = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
+        assert [r["step"] for r in lines] == list(range(1, len(lines) + 1))  # one writer: in order, no duplicates
+        assert first.poll() is None  # the first trainer never noticed
+    finally:
+        first.kill()
+        first.wait(timeout=30)
+    assert (run / ".lock").read_text().split()[0] == str(first.pid)  # a dead holder's lock file stays behind
+    step = load_checkpoint(run / "checkpoints" / "latest.pt")["step"]
+    invoke("train", "--resume", run, "--steps", step + 2, "-q")  # ... and is taken over
+    assert load_checkpoint(run / "checkpoints" / "latest.pt")["step"] == step + 2
+    assert (run / ".lock").read_text().split()[0] == str(os.getpid())
+
+
+def test_readers_do_not_take_the_lock(tmp_path, invoke):
+    run = tmp_path / "run"
+    invoke("train", "--steps", "4", "--set", "dataset.n=64", "--out", run, "-q")
+    with RunDir(run).training_lock():  # as if a trainer held it
+        invoke("sample", run, "-n", "4", "-o", tmp_path / "s.pt")
+        invoke("evaluate", run, "--samples", "64")
+        invoke("runs", tmp_path)
+        result = invoke("train", "--resume", run, "--steps", "8", expect=1)
+        assert f"is being trained by PID {os.getpid()}" in result.stderr

@@ -28,8 +28,12 @@ def _torchrun(cwd: Path, *args: str, nproc: int = 2) -> subprocess.CompletedProc
     return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
 
 
-@pytest.mark.parametrize("loss", ["wgan-gp"])
-def test_two_ranks_stay_identical_write_one_run_and_resume_in_one_process(tmp_path, loss):
+@pytest.mark.parametrize("loss", ["wgan-gp", "conditional"])
+def test_two_ranks_stay_identical_write_one_run_and_resume_in_one_process(tmp_path, loss, plugin):
+    if loss == "conditional":  # the worker trains a conditional mix on this in-process dataset; so does the resume
+        from helpers import labelled
+
+        plugin(labelled, name="labelled")
     weights = tmp_path / "weights"
     weights.mkdir()
     result = _torchrun(tmp_path, str(WORKER), str(weights), loss)

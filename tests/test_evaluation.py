@@ -7,10 +7,10 @@ import math
 
 import pytest
 import torch
-from ganzoo_metrics.classifier import load_or_train, predict
-from ganzoo_metrics.curves import curve_error, out_of_range, x_coverage
-from ganzoo_metrics.distances import frechet_distance, gaussian_stats, sliced_wasserstein
-from ganzoo_metrics.images import class_stats
+from ganzoo_builtins.metrics.classifier import load_or_train, predict
+from ganzoo_builtins.metrics.curves import curve_error, out_of_range, x_coverage
+from ganzoo_builtins.metrics.distances import frechet_distance, gaussian_stats, sliced_wasserstein
+from ganzoo_builtins.metrics.images import class_stats
 
 import ganzoo
 from ganzoo import Data, DatasetSpec, DataSpec, MetricSpec, hookimpl
@@ -169,7 +169,7 @@ def test_evaluation_lines_between_log_lines(invoke, tmp_path):
 
 
 def test_training_the_classifier_leaves_the_random_stream_alone(tiny_images):
-    from ganzoo_metrics.classifier import train_classifier
+    from ganzoo_builtins.metrics.classifier import train_classifier
 
     _, _, train, test = tiny_images
     torch.manual_seed(123)

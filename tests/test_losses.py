@@ -218,7 +218,7 @@ def test_gradient_penalty_stays_float32_under_autocast(registry):
 
 
 def test_interpolates_use_one_epsilon_per_sample():
-    from ganzoo_losses.wasserstein import random_interpolates
+    from ganzoo_builtins.losses.wasserstein import random_interpolates
 
     torch.manual_seed(0)
     real, fake = torch.rand(64, 2, 3, 3) + 1, -torch.rand(64, 2, 3, 3)  # real − fake > 1 everywhere

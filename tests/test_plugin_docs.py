@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import math
 import re
 import typing
 from pathlib import Path
@@ -72,3 +73,46 @@ def test_readme_shows_how_to_write_and_install_a_plugin():
     for command in ("ganzoo new-plugin", "pip install -e", "ganzoo list"):
         assert command in write
     assert "### Install a plugin" in readme and "docs/plugins.md" in readme
+
+
+def _examples() -> dict[str, str]:
+    """The guide's Python example for each hook, from its section under "## The hooks"."""
+    hooks = GUIDE.split("## The hooks")[1].split("\n## ")[0]
+    parts = re.split(r"^### `(\w+)\(.*\)`$", hooks, flags=re.M)
+    return {name: "\n".join(re.findall(r"```python\n(.*?)```", body, re.S)) for name, body in zip(parts[1::2],
+                                                                                               parts[2::2])}
+
+
+def test_every_hook_has_a_python_example():
+    examples = _examples()
+    assert set(examples) == set(_hooks())
+    assert all(code.strip() for code in examples.values()), [n for n, c in examples.items() if not c.strip()]
+
+
+def test_the_guides_examples_run_and_train_together(plugin, registry, invoke, tiny_mnist, tmp_path):
+    """Every example, executed as the guide shows it, registered as a plugin: its components train in one mix."""
+    import types
+
+    import ganzoo
+
+    for hook, code in _examples().items():
+        module = types.ModuleType(f"guide_{hook}")
+        exec(compile(code, f"docs/plugins.md ({hook})", "exec"), module.__dict__)
+        plugin(module, name=f"guide-{hook}")
+    assert {p.status for p in registry.plugins()} == {"ok"}
+    run = ganzoo.train("one-layer-c", "small-critic", "rahinge", "two-moons", opt="adagrad", reg=["r2"],
+                       constraint=["row-max-norm"], steps=8, batch_size=16, eval_every=8, eval_samples=64,
+                       log_every=4, report=["csv"], out=tmp_path / "mix")
+    assert run.step == 8 and math.isfinite(run.final["d_loss"]) and "centre_gap" in run.metrics
+    assert run.final["r2_d"] >= 0  # the lazy regulariser ran (every 4 D updates)
+    assert (tmp_path / "mix" / "losses.csv").read_text().splitlines()[0::2] == ["step,d_loss,g_loss",
+                                                                                f"8,{run.final['d_loss']},{run.final['g_loss']}"]
+    assert ganzoo.sample(run.run_dir, 5, label=1).shape == (5, 2)
+    assert max(p.renorm(2, 0, 1.0).sub(p).abs().max().item() for p in run.discriminator.parameters()
+               if p.dim() == 2) < 1e-6  # every row within the max norm
+    flipped = ganzoo.train("mlp", "mlp", "nonsaturating", "mnist", augment=["flip"], steps=2, batch_size=8,
+                           set=[f"dataset.root={tiny_mnist}", "dataset.download=false", "generator.hidden=16"],
+                           out=tmp_path / "flip")
+    assert flipped.step == 2
+    assert ganzoo.train(recipe="parabola-wgan", steps=3, set=["dataset.n=64"], out=tmp_path / "recipe").step == 3
+    assert invoke("hello").stdout == "hello from my plugin\n"

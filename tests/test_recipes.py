@@ -11,12 +11,15 @@ import pytest
 import ganzoo
 from ganzoo import RecipeSpec, hookimpl
 from ganzoo.cli_zoo import recipe_rows, recipes_markdown
-from ganzoo.config import resolve_config
+from ganzoo.config import check_layout, resolve_config
 from ganzoo.tomlio import read_toml
 
 ROOT = Path(__file__).resolve().parent.parent
-BUILTIN = ["keras-mnist", "batchnorm-mlp-mnist", "upconv-maxpool-mnist", "pytorch-mlp-mnist", "parabola-gan",
-           "sine-gan", "mnist-best", "parabola-best"]
+BUILTIN = sorted(["keras-mnist", "batchnorm-mlp-mnist", "upconv-maxpool-mnist", "pytorch-mlp-mnist", "parabola-gan",
+                  "sine-gan", "mnist-best", "sngan-mnist", "parabola-best",
+                  # each variant plugin's own recipe
+                  "acgan-mnist", "cgan-mnist", "diffaugment-mnist", "limited-mnist", "feature-matching-mnist",
+                  "infogan-mnist", "projection-mnist", "r1-mnist", "ragan-mnist", "wgan-clip-mnist"])
 #: What the recipe tests override to stay fast; every other setting must come from the recipe.
 FAST = {"steps": 2, "batch_size": 8, "log_every": 1, "sample_every": 0, "checkpoint_every": 0}
 
@@ -27,7 +30,7 @@ def _recipes(registry) -> dict[str, RecipeSpec]:
 
 def test_builtin_recipes_are_the_documented_ones(registry):
     recipes = _recipes(registry)
-    assert list(recipes) == BUILTIN
+    assert sorted(recipes) == BUILTIN
     for spec in recipes.values():
         assert spec.description and spec.citation
 
@@ -35,18 +38,20 @@ def test_builtin_recipes_are_the_documented_ones(registry):
 @pytest.mark.parametrize("name", BUILTIN)
 def test_each_builtin_recipe_trains_with_its_own_settings(name, registry, tiny_mnist, tmp_path):
     spec = _recipes(registry)[name]
-    is_mnist = spec.settings["dataset"]["name"] == "mnist"
+    settings = check_layout(spec.settings, name, recipe_key=False)  # short forms ("dataset": "mnist") as tables
+    is_mnist = settings["dataset"]["name"] == "mnist"
     data = [f"dataset.root={tiny_mnist}", "dataset.download=false"] if is_mnist else ["dataset.n=128"]
     result = ganzoo.train(recipe=name, set=data, out=tmp_path / "run", **FAST)
     assert result.step == 2 and all(math.isfinite(result.final[k]) for k in ("d_loss", "g_loss"))
     saved = read_toml(tmp_path / "run" / "config.toml")
     assert saved["recipe"] == name
-    for key, value in spec.settings.items():  # the run used exactly what the recipe says, apart from FAST and data
-        if key == "opt":  # both players' optimizer
-            assert value.items() <= saved["opt_g"].items() and value.items() <= saved["opt_d"].items()
-        elif isinstance(value, dict):
+    for key, value in settings.items():  # the run used exactly what the recipe says, apart from FAST and data
+        if isinstance(value, dict):
             overridden = {"root", "download"} if is_mnist else {"n"}
             assert {k: v for k, v in value.items() if k not in overridden}.items() <= saved[key].items(), key
+        elif isinstance(value, list):  # regularisers, augmentations, constraints: the same, in order
+            assert [item["name"] for item in value] == [item["name"] for item in saved[key]], key
+            assert all(a.items() <= b.items() for a, b in zip(value, saved[key])), key
         elif key not in FAST:
             assert saved[key] == pytest.approx(value), key
 

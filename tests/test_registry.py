@@ -93,7 +93,7 @@ def test_a_plugin_that_fails_to_import_is_isolated(monkeypatch):
     registry = Registry(warn=warnings.append)
     registry.load_entry_points([
         EntryPoint("missing", "ganzoo_no_such_module_xyz", "ganzoo"),
-        EntryPoint("mlp", "ganzoo_mlp", "ganzoo"),
+        EntryPoint("mlp", "ganzoo_builtins.mlp", "ganzoo"),
     ])
     info = {p.name: p for p in registry.plugins()}
     assert info["missing"].status == "error" and "ModuleNotFoundError" in info["missing"].error
@@ -163,7 +163,7 @@ def test_load_plugins_allowlist_skips_other_distributions(monkeypatch):
     class FakeDist:
         name, version = "someone-else", "9.9"
 
-    ep = EntryPoint("other", "ganzoo_mlp", "ganzoo")
+    ep = EntryPoint("other", "ganzoo_builtins.mlp", "ganzoo")
     object.__setattr__(ep, "dist", FakeDist())
     monkeypatch.setenv("GANZOO_LOAD_PLUGINS", "not-that-one")
     registry = Registry()
@@ -205,7 +205,7 @@ def test_a_qualified_name_trains_through_a_conflict(plugin, registry, tmp_path):
 def test_two_entry_points_naming_one_module_keep_the_first(monkeypatch):
     monkeypatch.delenv("GANZOO_LOAD_PLUGINS")
     registry = Registry(warn=lambda line: None)
-    registry.load_entry_points([EntryPoint("mlp", "ganzoo_mlp", "ganzoo"), EntryPoint("again", "ganzoo_mlp", "ganzoo")])
+    registry.load_entry_points([EntryPoint("mlp", "ganzoo_builtins.mlp", "ganzoo"), EntryPoint("again", "ganzoo_builtins.mlp", "ganzoo")])
     info = {p.name: p for p in registry.plugins()}
     assert info["mlp"].status == "ok" and info["mlp"].provides["generators"] == ["mlp"]
     assert info["again"].status == "skipped" and "same module" in info["again"].error

@@ -238,6 +238,33 @@ CASES = [
     Case("latent-dim-0", ["train", "--latent-dim", "0"], "--latent-dim", "must be at least 1"),
     Case("betas-one-number", ["train", "--betas", "0.5"], "--betas", "two numbers in [0, 1)"),
     Case("ema-too-big", ["train", "--ema", "1.5"], "--ema", "a decay in [0, 1)"),
+    # non-finite numbers, in every float option and parameter
+    Case("lr-g-inf", ["train", "--lr-g", "inf"], "--lr-g", "got inf; it must be a finite number"),
+    Case("ema-nan", ["train", "--ema", "nan"], "--ema", "got nan; it must be a finite number"),
+    Case("time-limit-inf", ["train", "--time-limit", "inf"], "--time-limit", "it must be a finite number"),
+    Case("set-param-nan", ["train", "--set", "loss.real_label=nan"], "--set loss.real_label",
+         "got nan; it must be a finite number"),
+    Case("set-param-inf", ["train", "--set", "opt_d.eps=inf"], "--set opt_d.eps", "it must be a finite number"),
+    Case("config-inf", ["train", "--config", "my.toml"], "lr_d", "it must be a finite number",
+         _config("lr_d = inf")),
+    Case("config-param-nan", ["train", "--config", "my.toml"], "dropout", "it must be a finite number",
+         _config("[discriminator]\nname = \"mlp\"\ndropout = nan")),
+    # the machine's limits: a batch that does not fit in host memory (CUDA's out-of-memory has its own test)
+    Case("cpu-out-of-memory", ["train", "--batch-size", "100000000000", "--device", "cpu", "--out", "{out}"],
+         "out of memory on cpu at batch size 100000000000", "try a smaller --batch-size"),
+    # conditional mixes and the new kinds
+    Case("conditional-on-unlabelled", ["train", "-g", "cgan"], "generator 'cgan' cannot train on dataset "
+         "'parabola'", "it is conditional: it needs a labelled dataset"),
+    Case("reg-needs-an-output", ["train", "--reg", "ac"], "regulariser 'ac' reads the discriminator's 'classes' "
+         "output", "discriminators that do: acgan"),
+    Case("unknown-regulariser", ["train", "--reg", "r2"], "unknown regulariser 'r2'", "did you mean 'r1'?"),
+    Case("unknown-optimizer", ["train", "--opt", "adan"], "unknown optimizer 'adan'", "did you mean 'adam'?"),
+    Case("set-reg-not-chosen", ["train", "--set", "reg.r1.weight=2"], "'r1' is not among this run's regularisers",
+         "add it with --reg r1"),
+    Case("betas-for-sgd", ["train", "--opt", "sgd", "--betas", "0.5,0.9"], "neither optimizer (sgd, sgd) takes "
+         "betas", "choose --opt adam"),
+    Case("augment-on-points", ["train", "--augment", "diffaugment"], "augmentation 'diffaugment' cannot train on "
+         "dataset 'parabola'", "it needs image data"),
     Case("ema-negative", ["train", "--ema", "-0.5"], "--ema", "a decay in [0, 1)"),
     Case("seed-too-big", ["train", "--seed", str(2**64)], "--seed", "in [0, 2^63 - 1)"),
     # data

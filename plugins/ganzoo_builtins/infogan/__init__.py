@@ -51,11 +51,14 @@ class InfoDiscriminator(nn.Module):
     """flatten -> LeakyReLU layers -> one logit, and Q: the categorical code's logits (``code_logits``) and the
     continuous codes' means (``code_means``)."""
 
-    def __init__(self, data: DataSpec, hidden: list[int], categories: int, continuous: int, slope: float) -> None:
+    def __init__(self, data: DataSpec, hidden: list[int], categories: int, continuous: int, slope: float,
+                 dropout: float) -> None:
         super().__init__()
-        if not hidden or min(hidden) <= 0:
-            raise ParameterError(f"discriminator 'infogan': 'hidden' needs positive widths, got {hidden}")
-        self.body = nn.Sequential(nn.Flatten(), *_layers([data.numel, *hidden], slope, False))
+        if not hidden or min(hidden) <= 0 or not 0 <= dropout < 1:
+            raise ParameterError(f"discriminator 'infogan': need positive widths and dropout in [0, 1), got "
+                                 f"{hidden}, {dropout}")
+        self.body = nn.Sequential(nn.Flatten(), *_layers([data.numel, *hidden], slope, False),
+                                  *([nn.Dropout(dropout)] if dropout else []))
         self.adversarial, self.q = nn.Linear(hidden[-1], 1), nn.Linear(hidden[-1], categories + continuous)
         self.categories = categories
 
@@ -101,7 +104,8 @@ def ganzoo_discriminators():
         citation=CITATION,
         description="InfoGAN D: MLP -> 1 logit, and Q: logits of the categorical code and means of the continuous.",
         params=(Param("hidden", list[int], [512, 256], "widths of the hidden layers"), *_CODES,
-                Param("slope", float, 0.2, "LeakyReLU negative slope")),
+                Param("slope", float, 0.2, "LeakyReLU negative slope"),
+                Param("dropout", float, 0.0, "dropout probability after the last hidden layer")),
     )
 
 
