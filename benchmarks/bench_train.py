@@ -275,7 +275,8 @@ def main() -> None:
     loops = args.loops.split(",") + (["bare+compile", "ganzoo+compile"] if args.compile else [])
     refs = [ref for ref in ("textbook", "bare", "bare+compile") if ref in loops]
     dev = torch.device(args.device)
-    name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"cpu, {args.threads or torch.get_num_threads()} threads"
+    threads = args.threads or torch.get_num_threads()
+    name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"cpu, {threads} threads"
     print(f"# bench_train: {name}; torch {torch.__version__}; {_windows(args)} interleaved windows of {args.steps} "
           f"steps per loop after {args.warmup} warm-up steps; "
           f"amp {'on' if args.amp else 'off'}\n", flush=True)

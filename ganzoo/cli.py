@@ -273,7 +273,8 @@ def _slot_flags(options: dict[str, Any]) -> dict[str, Any]:
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="TOML file with the same settings")
 @click.option("--recipe", help="start from a named configuration (see `ganzoo recipes`); other flags override it")
 @_with_options
-@click.option("--out", type=click.Path(file_okay=False), help="run directory [default: runs/<time>-<g>-<d>-<loss>-<data>]")
+@click.option("--out", type=click.Path(file_okay=False),
+              help="run directory [default: runs/<time>-<g>-<d>-<loss>-<data>]")
 @click.option("--resume", type=click.Path(file_okay=False), help="continue the run in this directory")
 @click.option("-q", "--quiet", is_flag=True, help="print only the summary")
 @click.option("--report", "reports", multiple=True, metavar="NAME",

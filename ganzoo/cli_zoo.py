@@ -45,7 +45,8 @@ def recipe_rows() -> list[dict[str, Any]]:
         spec = provided.spec
         row: dict[str, Any] = {
             "name": spec.name, "qualified": provided.qualified,
-            "provider": provided.plugin.dist or provided.plugin.name, "version": provided.plugin.version, "description": spec.description, "citation": spec.citation,
+            "provider": provided.plugin.dist or provided.plugin.name, "version": provided.plugin.version,
+            "description": spec.description, "citation": spec.citation,
             "settings": spec.settings, "resolved": None, "error": None,
         }
         try:

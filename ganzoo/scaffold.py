@@ -159,7 +159,8 @@ def write_plugin(name: str, kinds: Iterable[str] = (), parent: Path | str = ".",
                  registry: Registry | None = None) -> Path:
     """Write the package NAME under ``parent`` and return its directory.
 
-    ``kinds`` defaults to the four of a whole GAN (:data:`STARTER`). An existing ``parent/NAME`` is never touched. The files are written to a
+    ``kinds`` defaults to the four of a whole GAN (:data:`STARTER`). An existing ``parent/NAME`` is never
+    touched. The files are written to a
     temporary sibling first and renamed into place, so a failure leaves no half-written package behind.
     """
     names = plugin_names(name)

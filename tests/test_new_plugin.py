@@ -8,7 +8,6 @@ import importlib
 import json
 import os
 import subprocess
-import sys
 
 import pytest
 
@@ -39,6 +38,26 @@ def test_generated_package_installs_editable_and_its_test_passes(invoke, tmp_pat
     result = _run(python, "-m", "pytest", "-q", "-p", "no:cacheprovider", package, cwd=tmp_path)
     # one test per kind (G and D on points and images), discovery and a short training run
     assert "8 passed" in result.stdout, result.stdout[-2000:]
+
+
+def test_every_kind_has_a_template_that_installs_and_trains(invoke, tmp_path):
+    """All eight kinds in one package: each template's own test passes, and one run mixes all of them."""
+    from ganzoo.scaffold import KINDS
+
+    assert KINDS == ("generator", "discriminator", "loss", "dataset", "optimizer", "augmentation", "regulariser",
+                     "constraint")
+    invoke("new-plugin", "ganzoo-everykind", "--dir", tmp_path, *[a for k in KINDS for a in ("--kind", k)])
+    package = tmp_path / "ganzoo-everykind"
+    python = make_child_venv(tmp_path / "venv")
+    _run(python, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--no-index", "-e",
+         package, cwd=tmp_path)
+    result = _run(python, "-m", "pytest", "-q", "-p", "no:cacheprovider", package, cwd=tmp_path)
+    # G and D twice each (points, images), augmentation twice, one each for the other five, discovery, a run
+    assert "13 passed" in result.stdout, result.stdout[-2000:]
+    listing = json.loads(_run(python, "-m", "ganzoo", "list", "--json", cwd=tmp_path).stdout)
+    provided = {kind for kind, items in listing.items() for c in items if c["provider"] == "ganzoo-everykind"}
+    assert provided == {"generators", "discriminators", "losses", "datasets", "optimizers", "augmentations",
+                        "regularisers", "constraints"}
 
 
 def test_one_kind_gives_a_module_with_only_that_hook(invoke, plugin, tmp_path, monkeypatch):

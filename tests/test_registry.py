@@ -205,7 +205,8 @@ def test_a_qualified_name_trains_through_a_conflict(plugin, registry, tmp_path):
 def test_two_entry_points_naming_one_module_keep_the_first(monkeypatch):
     monkeypatch.delenv("GANZOO_LOAD_PLUGINS")
     registry = Registry(warn=lambda line: None)
-    registry.load_entry_points([EntryPoint("mlp", "ganzoo_builtins.mlp", "ganzoo"), EntryPoint("again", "ganzoo_builtins.mlp", "ganzoo")])
+    registry.load_entry_points([EntryPoint("mlp", "ganzoo_builtins.mlp", "ganzoo"),
+                                EntryPoint("again", "ganzoo_builtins.mlp", "ganzoo")])
     info = {p.name: p for p in registry.plugins()}
     assert info["mlp"].status == "ok" and info["mlp"].provides["generators"] == ["mlp"]
     assert info["again"].status == "skipped" and "same module" in info["again"].error

@@ -14,9 +14,7 @@ import ganzoo
 from ganzoo import (
     AugmentationSpec,
     DiscriminatorSpec,
-    DOutput,
     IncompatibleError,
-    Param,
     StepContext,
     hookimpl,
 )
