@@ -22,6 +22,7 @@ from .errors import (
 from .evaluation import EvalContext, cache_dir
 from .hookspecs import hookimpl
 from .params import Param
+from .reporting import RunInfo, RunReporter
 from .specs import (
     AugmentationSpec,
     ConstraintSpec,
@@ -35,7 +36,6 @@ from .specs import (
     RegulariserSpec,
     ReporterSpec,
 )
-from .reporting import RunInfo, RunReporter
 from .step import Constraint, DOutput, GANLoss, LossContext, Regulariser, StepContext
 
 try:

@@ -9,19 +9,19 @@ from typing import Any
 import click
 import torch
 
+from . import distributed
 from .assemble import build_models, data_spec, load_data
 from .checkpoint import CHECKPOINT_FIX, load_checkpoint
 from .conditioning import Conditioning
 from .config import BETAS, TrainConfig, config_from_dict, option_params, resolve_config
-from . import distributed
 from .device import resolve_device
 from .errors import CheckpointError, ConfigError, GanzooError, did_you_mean, first_line
 from .evaluation import DEFAULT_SAMPLES, Evaluator
 from .kinds import SLOT_GROUPS, SLOTS, slot_named
 from .registry import Registry, default_registry
+from .reporting import Reporters, build_reporters
 from .run import RunDir
 from .samples import generate, noise, save_png, to_data_coords
-from .reporting import Reporters, build_reporters
 from .tomlio import read_toml
 from .trainer import RunResult, Trainer
 from .ui import Reporter

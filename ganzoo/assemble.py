@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from .conditioning import Conditioning, conditioning
 from .config import TrainConfig
 from .data import Data, DataSpec
 from .errors import IncompatibleError, ParameterError, PluginError
 from .kinds import SLOTS
 from .registry import Registry
 from .specs import ComponentSpec, DatasetSpec
-from .conditioning import Conditioning, conditioning
 from .step import Constraint, DOutput, GANLoss, Regulariser
 
 

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import check_layout
-from .kinds import SLOTS
-from .errors import ConfigError, GanzooError
 from .checkpoint import atomic_write
+from .config import check_layout
+from .errors import ConfigError, GanzooError
+from .kinds import SLOTS
 from .plot import comparison_png
 from .run import RunDir
 from .tomlio import read_toml

@@ -15,9 +15,9 @@ from pathlib import Path
 import torch
 
 from . import distributed
+from .checkpoint import atomic_write
 from .device import describe
 from .errors import TrainingDiverged
-from .checkpoint import atomic_write
 from .plot import loss_png
 from .run import RunDir
 

@@ -21,7 +21,8 @@ from string import Template
 
 from . import __version__
 from .errors import ConfigError
-from .kinds import BY_SINGULAR, KINDS as ALL_KINDS, SLOT_GROUPS, SLOTS, Slot
+from .kinds import BY_SINGULAR, SLOT_GROUPS, SLOTS, Slot
+from .kinds import KINDS as ALL_KINDS
 from .registry import Registry
 
 #: The kinds a plugin can start with (one template each, ``templates/new_plugin/KIND.py.tmpl``), in the order the

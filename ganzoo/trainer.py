@@ -21,13 +21,13 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from . import distributed
 from .assemble import Penalty, assemble
 from .checkpoint import CHECKPOINT_FIX, atomic_write, save_checkpoint
 from .compiled import compile_error, compile_models, resolve_mode
 from .conditioning import GRID_COLUMNS, LabelSampler
 from .config import TrainConfig
 from .device import describe, resolve_device
-from . import distributed
 from .distributed import World
 from .errors import CheckpointError, ConfigError, TrainingDiverged, first_line
 from .evaluation import Evaluator

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ganzoo import DOutput, DataSpec, ParameterError
+from ganzoo import DataSpec, DOutput, ParameterError
 from ganzoo.assemble import build_models
 from ganzoo.config import resolve_config
 

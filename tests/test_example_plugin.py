@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from helpers.venvs import make_child_venv
 
 ROOT = Path(__file__).resolve().parent.parent

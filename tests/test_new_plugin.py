@@ -10,7 +10,6 @@ import os
 import subprocess
 
 import pytest
-
 from helpers.venvs import make_child_venv
 
 

@@ -8,6 +8,7 @@ import shutil
 
 import pytest
 import torch
+from helpers import labelled
 from torch import nn
 
 import ganzoo
@@ -22,7 +23,6 @@ from ganzoo.checkpoint import load_checkpoint
 from ganzoo.config import resolve_config
 from ganzoo.run import RunDir
 from ganzoo.trainer import Trainer
-from helpers import labelled
 
 SMALL = ["dataset.n=128", "generator.hidden=16,16", "discriminator.hidden=16"]
 BLOBS = ["dataset.n=256", "generator.hidden=32,32", "discriminator.hidden=32"]

@@ -12,8 +12,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganzoo import DataSpec, DiscriminatorSpec, Param, ParameterError, RecipeSpec, Regulariser, RegulariserSpec
-from ganzoo import hookimpl
+from ganzoo import (
+    DataSpec,
+    DiscriminatorSpec,
+    Param,
+    ParameterError,
+    RecipeSpec,
+    Regulariser,
+    RegulariserSpec,
+    hookimpl,
+)
 
 CITATION = "Odena, Olah & Shlens 2017, 'Conditional Image Synthesis with Auxiliary Classifier GANs'"
 
