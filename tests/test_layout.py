@@ -39,6 +39,20 @@ def test_core_knows_no_concrete_component():
         assert not imported, f"{path.name} imports the plugin {imported}"
 
 
+VARIANTS = {"wgan", "wgan-gp", "clip", "r1", "cgan", "acgan", "ac", "infogan", "projection", "diffaugment",
+            "rasgan", "ralsgan", "feature-matching", "hinge", "lsgan", "rmsprop", "sgd", "adamw"}
+
+
+def test_core_branches_on_no_variant():
+    """No ``if loss == "wgan"`` (or ``name in ("r1", ...)``) in ``ganzoo/``: variants change the step through records."""
+    for path in (ROOT / "ganzoo").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Compare):
+                constants = [n.value for n in ast.walk(node) if isinstance(n, ast.Constant)]
+                named = VARIANTS.intersection(c for c in constants if isinstance(c, str))
+                assert not named, f"{path.name}:{node.lineno} compares with the variant {sorted(named)}"
+
+
 def test_builtins_are_registered_through_entry_points_under_one_package_name():
     project = read_toml(ROOT / "pyproject.toml")
     entry_points = project["project"]["entry-points"]["ganzoo"]
