@@ -16,6 +16,7 @@ from ganzoo.checkpoint import load_checkpoint
 from ganzoo.config import resolve_config
 from ganzoo.run import RunDir
 from ganzoo.trainer import Trainer, _scores_per_sample
+from helpers.host_reads import record_host_reads
 
 TINY = {"set": ["dataset.n=256", "generator.hidden=16,16", "discriminator.hidden=16,16"], "batch_size": 16,
         "sample_every": 0, "log_every": 5}
@@ -66,11 +67,7 @@ def test_no_host_reads_inside_the_training_step(registry, monkeypatch, tmp_path)
     """Statistics stay on the device: a step never turns a tensor into a Python number (that would sync a GPU)."""
     cfg = resolve_config(registry, {"steps": 5, "ema": 0.9, "batch_size": 16}, sets=TINY["set"])
     trainer = Trainer(cfg, registry, RunDir(tmp_path / "r"))
-    reads = []
-    for name in ("item", "tolist", "__bool__", "__float__", "__int__", "cpu", "numpy"):
-        real = getattr(torch.Tensor, name)
-        monkeypatch.setattr(torch.Tensor, name, lambda self, *a, _real=real, _n=name, **k: (reads.append(_n),
-                                                                                          _real(self, *a, **k))[1])
+    reads = record_host_reads(monkeypatch)
     stats = torch.zeros(len(trainer.stat_names))
     for _ in range(3):
         trainer.train_step(stats)

@@ -9,6 +9,7 @@ import shutil
 import pytest
 import torch
 from helpers import labelled
+from helpers.host_reads import record_host_reads
 from torch import nn
 
 import ganzoo
@@ -442,11 +443,7 @@ def test_no_host_reads_in_a_conditional_step_with_augmentation_and_regularisers(
         "generator": "cgan", "discriminator": "acgan", "dataset": "mnist", "augment": ["diffaugment"],
         "regularisers": ["ac", {"name": "r1", "every": 2}, "feature-matching"], "ema": 0.9,
         "lr_schedule": "linear"}, sets=[f"dataset.root={root}", "dataset.download=false", "generator.hidden=16"])
-    reads = []
-    for name in ("item", "tolist", "__bool__", "__float__", "__int__", "cpu", "numpy"):
-        real = getattr(torch.Tensor, name)
-        monkeypatch.setattr(torch.Tensor, name, lambda self, *a, _real=real, _n=name, **k: (reads.append(_n),
-                                                                                          _real(self, *a, **k))[1])
+    reads = record_host_reads(monkeypatch)
     stats = torch.zeros(len(trainer.stat_names))
     for _ in range(4):
         trainer.train_step(stats)
