@@ -149,6 +149,7 @@ class Trainer:
         #: count, so averaging needs no sync).
         self.stat_names = [*STATS, *(f"{p.name}_{player[0]}" for p, player in self.penalties)]
         self.stat_counts = [0] * len(self.stat_names)
+        self._stat_slot = {(id(p), player): len(STATS) + i for i, (p, player) in enumerate(self.penalties)}
         self.sample_labels = self.cond.grid_labels(sorted(set(parts.data.labels.tolist()))
                                                    if parts.data.labels is not None else None)
         count = len(self.sample_labels) if self.sample_labels is not None else SAMPLE_COUNT[self.data.spec.kind]
@@ -280,7 +281,7 @@ class Trainer:
         for pen in penalties:
             method = pen.regulariser.discriminator_penalty if player is self.d else pen.regulariser.generator_penalty
             value = method(ctx)
-            slot = len(STATS) + self.penalties.index((pen, player.name))
+            slot = self._stat_slot[id(pen), player.name]
             stats[slot] += value.detach().float()
             self.stat_counts[slot] += 1
             term = value.float() * (pen.weight * scale)
