@@ -13,7 +13,9 @@ tanh, D 784-512-256-1, Adam 2e-4 (0.5, 0.999), one D and one G update per step):
   pipeline, no logging: the compute floor;
 - **ganzoo**: ``ganzoo.train("mlp", "mlp", "nonsaturating", "mnist", ...)`` set to that architecture (the textbook's
   G loss is the non-saturating one), with its live progress bar on (a rich console that believes it is a terminal,
-  writing into memory), metrics every 50 steps and the default sample and checkpoint cadence.
+  writing into memory), metrics every 50 steps and the default sample and checkpoint cadence;
+- **ganzoo-float32** (``--loops ...,ganzoo-float32``): the same with MNIST held as float32 on the device, as images
+  were before they stayed uint8 (4x the memory): the reference for that change's memory and speed.
 
 Each loop runs in its own child process, so its peak memory is its own (peak RSS on the CPU,
 ``max_memory_allocated`` on CUDA) and no loop inherits another's allocator or thread state. A shared machine's speed
@@ -141,21 +143,48 @@ class _TimedReporter:
         return Timed(Console(file=io.StringIO(), force_terminal=True, width=120))
 
 
-def _ganzoo(args, batch: int, clock: _Clock, compiled: bool = False) -> None:
+class _Float32Mnist:
+    """MNIST held as float32 on the device, as every image dataset was before images stayed uint8: the reference
+    for that change's memory and speed."""
+
+    @staticmethod
+    def register() -> None:
+        import ganzoo
+        from ganzoo.registry import default_registry
+
+        mnist = default_registry().get("dataset", "mnist")
+
+        def load(**params):
+            data = mnist.load(params)
+            return ganzoo.Data.images(data.samples.float().div_(255), labels=data.labels, classes=10)
+
+        class Plugin:
+            @ganzoo.hookimpl
+            def ganzoo_datasets(self):
+                yield ganzoo.DatasetSpec(name="mnist-float32", factory=load, shape=mnist.shape,
+                                         params=mnist.params, description="MNIST held as float32.")
+
+        default_registry().register(Plugin(), name="bench-float32")
+
+
+def _ganzoo(args, batch: int, clock: _Clock, compiled: bool = False, dataset: str = "mnist") -> None:
     import ganzoo
 
+    if dataset == "mnist-float32":
+        _Float32Mnist.register()
     with tempfile.TemporaryDirectory() as tmp:
-        ganzoo.train("mlp", "mlp", "nonsaturating", "mnist", steps=clock.last, batch_size=batch, latent_dim=LATENT,
+        ganzoo.train("mlp", "mlp", "nonsaturating", dataset, steps=clock.last, batch_size=batch, latent_dim=LATENT,
                      lr_g=2e-4, lr_d=2e-4, betas=[0.5, 0.999], ema=0, seed=0, device=str(clock.device),
                      amp=args.amp, compile=compiled, out=Path(tmp) / "run", reporter=_TimedReporter(clock),
                      set=[*GANZOO_SETS, f"dataset.root={args.data_root}", "dataset.download=false"])
 
 
 LOOPS = {"textbook": _textbook, "bare": _bare, "ganzoo": _ganzoo,
+         "ganzoo-float32": lambda a, b, c: _ganzoo(a, b, c, dataset="mnist-float32"),
          "bare+compile": lambda a, b, c: _bare(a, b, c, True), "ganzoo+compile": lambda a, b, c: _ganzoo(a, b, c, True)}
 
 
-REF_LABELS = {"textbook": "/textbk", "bare": "/bare", "bare+compile": "/bare+c"}
+REF_LABELS = {"textbook": "/textbk", "bare": "/bare", "bare+compile": "/bare+c", "ganzoo-float32": "/f32"}
 #: The default span: ganzoo's checkpoint interval, so its default cadence is inside its clock (see the docstring).
 CHECKPOINT_EVERY = 1000
 
@@ -192,16 +221,17 @@ def _receive(conn) -> object:
         return {"error": "the process died"}
 
 
-def measure_interleaved(args, loops: list[str], batch: int, handover: float = 0.02) -> dict[str, dict]:
+def measure_interleaved(args, loops: list[str], batch: int, handover: float = 0.02, target=None) -> dict[str, dict]:
     """Run every loop in its own process, taking turns window by window (in an order rotated each window); each
     loop's speed and peak memory. A loop's last window ends with its process exiting before the next loop's starts,
-    so no loop's teardown (ganzoo's final checkpoint, interpreter exit) falls inside another's clock."""
+    so no loop's teardown (ganzoo's final checkpoint, interpreter exit) falls inside another's clock. ``target``
+    replaces the child's entry point (another benchmark's loops)."""
     ctx = mp.get_context("spawn")
     results: dict[str, dict] = {}
     conns, procs = {}, {}
     for loop in loops:
         parent, child = ctx.Pipe()
-        procs[loop] = ctx.Process(target=_child, args=(args, loop, batch, child))
+        procs[loop] = ctx.Process(target=target or _child, args=(args, loop, batch, child))
         procs[loop].start()
         child.close()  # only the child holds its end now, so its death reads as EOF here instead of a hang
         conns[loop] = parent
@@ -273,7 +303,7 @@ def main() -> None:
     args.steps = args.steps or (300 if args.device.startswith("cuda") else 100)
     batches = [64 * 2**i for i in range(7)] if args.sweep else [int(b) for b in args.batch.split(",")]
     loops = args.loops.split(",") + (["bare+compile", "ganzoo+compile"] if args.compile else [])
-    refs = [ref for ref in ("textbook", "bare", "bare+compile") if ref in loops]
+    refs = [ref for ref in ("textbook", "bare", "bare+compile", "ganzoo-float32") if ref in loops]
     dev = torch.device(args.device)
     threads = args.threads or torch.get_num_threads()
     name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"cpu, {threads} threads"

@@ -3,10 +3,12 @@
 Settings come in layers; later wins:
 
 1. ganzoo's defaults (:class:`TrainConfig` below);
-2. the dataset's suggested options (tuning for that data: steps, batch size, learning rates);
-3. a recipe (``--recipe NAME``, or ``recipe = "NAME"`` in the config file);
-4. ``--config FILE.toml``;
-5. command-line flags and ``--set``.
+2. defaults for the kind of data (``DefaultsSpec`` records: every 2-D point dataset, images by size), which may
+   choose the models too;
+3. the dataset's suggested options (tuning for that data: steps, batch size, learning rates);
+4. a recipe (``--recipe NAME``, or ``recipe = "NAME"`` in the config file);
+5. ``--config FILE.toml``;
+6. command-line flags and ``--set``.
 
 A component's own suggestions (``LossSpec(suggested=...)`` and the like) count as written in the layer that chose
 the component, beneath that layer's own values: what a component needs to train well belongs to whoever chose it.
@@ -93,6 +95,9 @@ class TrainConfig:
     checkpoint_every: int = _opt(1000, int, "steps between kept checkpoints (latest.pt is written at the end too)")
     eval_every: int = _opt(0, int, "steps between quality evaluations logged to metrics.jsonl (0: none)")
     eval_samples: int = _opt(5000, int, "generated samples per quality evaluation")
+    data_memory: float | None = _opt(None, float, "GiB the dataset may take on the training device; a larger one "
+                                                  "streams batches from the host (default: half the free device "
+                                                  "memory, on a CPU half the available memory)")
     time_limit: float | None = _opt(None, float, "stop (and save) after this many seconds of training in this "
                                                  "invocation; 0 lifts a limit")
 
@@ -113,6 +118,7 @@ class TrainConfig:
         # "Off" is written as 0: TOML has no null, and a missing key would let a dataset's suggestion or a recipe
         # switch it back on when the file is used again. Empty lists are written for the same reason.
         out["ema"], out["time_limit"] = self.ema or 0.0, self.time_limit or 0.0
+        out["data_memory"] = self.data_memory or 0.0
         for slot in SLOTS.values():
             chosen = self.components[slot.name]
             tables = [{"name": c.name, **c.params} for c in (chosen if slot.many else [chosen])]
@@ -162,9 +168,12 @@ def _check_options(options: Mapping[str, Any]) -> None:
     need(options["eval_samples"] >= 2, "eval_samples", "at least 2")
     need(options["time_limit"] is None or 0 <= options["time_limit"] < math.inf, "time_limit",
          ">= 0 seconds (0: no limit)")
+    need(options["data_memory"] is None or 0 <= options["data_memory"] < math.inf, "data_memory",
+         ">= 0 GiB (0: chosen from the free memory)")
     # 0 switches these off; None is how the config stores "off" (TOML has no null, so it is simply left out)
     options["ema"] = options["ema"] or None
     options["time_limit"] = options["time_limit"] or None
+    options["data_memory"] = options["data_memory"] or None
 
 
 # -- layers -----------------------------------------------------------------------------------------------------
@@ -371,9 +380,38 @@ class _Resolver:
             if self.suggest and spec.suggested:
                 where = f"dataset '{choice.name}' suggests"
                 self.layers.insert(1, _Layer(where, _suggestions(spec)))
+            if self.suggest and self.data is not None:
+                kind_defaults = self._kind_defaults(self.data)
+                if kind_defaults is not None:
+                    self.layers.insert(1, kind_defaults)
         else:
             self._suggest(spec, chooser)
         return choice
+
+    def _kind_defaults(self, data: DataSpec) -> _Layer | None:
+        """The layer of every defaults record that applies to ``data`` (built-in ones first)."""
+        merged: dict[str, Any] = {}
+        names = []
+        for provided in self.registry.defaults():
+            spec = provided.spec
+            settings = spec.for_data(data)
+            if settings is None:
+                continue
+            where = f"{spec.owner} ({provided.plugin.label})"
+            try:
+                layout = check_layout(settings, where, recipe_key=False)
+            except ConfigError as err:
+                raise PluginError(str(err)) from None
+            if "dataset" in layout:
+                raise PluginError(f"{where}: defaults for a kind of data cannot choose the dataset")
+            for key, value in layout.items():
+                both = isinstance(value, dict) and isinstance(merged.get(key), dict)
+                same = both and value.get("name", merged[key].get("name")) == merged[key].get("name")
+                merged[key] = {**merged[key], **value} if same else value
+            names.append(spec.name)
+        if not names:
+            return None
+        return _Layer(f"defaults for {data.describe()} ({', '.join(names)})", merged)
 
     def _many(self, slot: Slot) -> tuple[Choice, ...]:
         items: list[dict[str, Any]] = []

@@ -1,18 +1,48 @@
 """The data contract: what a dataset factory returns and what generators and discriminators are built for.
 
-A dataset is held as one tensor so the trainer can move it to the device once and draw batches by index.
+A dataset is held as one tensor so the trainer can move it to the device once and draw batches by index. Images
+stay ``uint8`` there (a quarter of float32's memory) and become floats one batch at a time (:func:`to_model_space`);
+a tensor backed by a memory-mapped file (:func:`memory_mapped`) lets a dataset larger than memory train by
+streaming batches from it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import torch
 
 Kind = Literal["image", "points"]
+#: uint8 pixels p map to the model space as p * PIXEL_SCALE - 1, i.e. 0 -> -1 and 255 -> 1.
+PIXEL_SCALE = 2 / 255
+
+
+def data_root() -> Path:
+    """Where datasets' files live unless a dataset is told otherwise: ``$GANZOO_DATA``, else
+    ``~/.cache/ganzoo/data`` (torchvision's layout below it, e.g. ``MNIST/raw/``)."""
+    env = os.environ.get("GANZOO_DATA")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "ganzoo" / "data"
+
+
+def to_model_space(stored: torch.Tensor) -> torch.Tensor:
+    """Stored samples (a batch, or all of them) as float32 in the space the models train in: ``uint8`` pixels
+    become [-1, 1], floats are already there."""
+    if stored.dtype == torch.uint8:
+        return stored.to(torch.float32).mul_(PIXEL_SCALE).sub_(1)
+    return stored.float()
+
+
+def memory_mapped(path: Path | str) -> torch.Tensor:
+    """A ``.npy`` file as a CPU tensor that reads the file on demand instead of loading it: pass it to
+    :meth:`Data.images` and a dataset larger than memory trains by streaming batches from it."""
+    array = np.load(path, mmap_mode="c")  # copy-on-write: writable for torch, never written back
+    return torch.from_numpy(array)
 
 
 @dataclass(frozen=True)
@@ -55,6 +85,8 @@ class Data:
     """A loaded dataset, in the normalised space the models train in.
 
     Build it with :meth:`images` or :meth:`points`, which also record how to map samples back to data coordinates.
+    ``samples`` holds the samples as stored: float32 in the model space, or ``uint8`` pixels; :meth:`take` gives
+    any of them as float32 in the model space.
     ``labels`` (int64, shape (N,), values 0 .. classes - 1) make it a labelled dataset: conditional components then
     train on it, and the real batch always comes with its own labels.
     """
@@ -89,17 +121,29 @@ class Data:
     def __len__(self) -> int:
         return len(self.samples)
 
+    def take(self, index: torch.Tensor | slice | None = None) -> torch.Tensor:
+        """Samples (all, a slice or those at the given indices) as float32 in the model space."""
+        return to_model_space(self.samples if index is None else self.samples[index])
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes the stored samples take (what the trainer weighs against its memory budget)."""
+        return self.samples.numel() * self.samples.element_size()
+
     @classmethod
     def images(cls, pixels: torch.Tensor, labels: torch.Tensor | None = None, classes: int | None = None) -> Data:
-        """Images of shape (N, C, H, W): floats in [0, 1], or ``uint8`` in 0-255 (converted in one pass, so a large
-        dataset is held once in float32 and never twice); trained on in [-1, 1] (tanh range). ``classes``: the
-        number of classes the labels come from (default: the largest label + 1)."""
+        """Images of shape (N, C, H, W), trained on in [-1, 1] (tanh range): ``uint8`` in 0-255, kept as they are
+        (4x less memory than floats; a contiguous or memory-mapped tensor is not copied), or floats in [0, 1]
+        (held as float32). ``classes``: the number of classes the labels come from (default: the largest label
+        + 1)."""
         if pixels.dim() != 4:
             raise ValueError(f"images need shape (N, C, H, W), got {tuple(pixels.shape)}")
         if not pixels.is_floating_point() and pixels.dtype != torch.uint8:
             raise ValueError(f"integer pixels must be uint8 (0-255), got {pixels.dtype}; or pass floats in [0, 1]")
-        scale = 2 / 255 if pixels.dtype == torch.uint8 else 2
-        samples = pixels.to(torch.float32, memory_format=torch.contiguous_format, copy=True).mul_(scale).sub_(1)
+        if pixels.dtype == torch.uint8:
+            samples = pixels.contiguous()
+        else:
+            samples = pixels.to(torch.float32, memory_format=torch.contiguous_format, copy=True).mul_(2).sub_(1)
         return cls(samples, DataSpec("image", tuple(samples.shape[1:]), classes), _pixels, labels)
 
     @classmethod

@@ -128,7 +128,7 @@ class Evaluator:
 
     def prepare(self) -> None:
         """Run every metric once on a few real samples, so first-use work (a classifier) happens up front."""
-        self.evaluate_samples(self.data.samples[: min(len(self.data), 256)].float().cpu())
+        self.evaluate_samples(self.data.take(slice(0, 256)).cpu())
 
     def labels(self, n: int, seed: int) -> torch.Tensor | None:
         """The labels ``n`` evaluation samples are generated for: the data's class frequencies (or uniform codes

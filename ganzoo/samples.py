@@ -69,7 +69,7 @@ def _draw(f: BinaryIO, samples: torch.Tensor, spec: DataSpec, data: Data | None,
         return
     real = curve = None
     if data is not None:
-        real = data.to_data(data.samples[: max(len(coords), 1000)].float().cpu()).numpy()
+        real = data.to_data(data.take(slice(0, max(len(coords), 1000))).cpu()).numpy()
         if data.curve is not None and data.x_range is not None:
             xs = torch.linspace(*data.x_range, 200)
             curve = (xs.numpy(), data.curve(xs).numpy())

@@ -6,7 +6,8 @@ generated, goes through the augmentations and, for a conditional D, comes with i
 regularisers see what D returned through one :class:`ganzoo.StepContext`. What happens between steps (metrics,
 samples, evaluation, checkpoints, the time limit, the ranks' agreement to stop) lives in ``periodic.py``.
 
-The data lives on the device as one tensor and batches are drawn by index; G(z) is computed once per step and reused
+The data lives on the device as one tensor (uint8 for images) and batches are drawn by index, or, for a dataset over
+the memory budget, stream from the host (``batches.py``); G(z) is computed once per step and reused
 (detached) for D; statistics stay on the device and are read only when a metrics line is logged, so a step never
 synchronises with the GPU.
 """
@@ -23,6 +24,7 @@ from torch import nn
 
 from . import distributed
 from .assemble import Penalty, assemble
+from .batches import real_batches
 from .checkpoint import CHECKPOINT_FIX, atomic_write, save_checkpoint
 from .compiled import compile_error, compile_models, resolve_mode
 from .conditioning import GRID_COLUMNS, LabelSampler
@@ -115,8 +117,8 @@ class Trainer:
         torch.manual_seed(config.seed)
         parts = assemble(registry, config)
         self.data, self.cond = parts.data, parts.conditioning
-        self.samples = parts.data.samples.to(self.device)
-        self.labels = parts.data.labels.to(self.device) if self.cond.real_labels else None
+        self.real = real_batches(parts.data, self.cond.real_labels, self.device, config.batch_size,
+                                 distributed.rank_seed(config.seed, self.world.rank), config.data_memory)
         self.fake_labels = LabelSampler(self.cond, parts.data.labels, config.label_dist, self.device)
         self.G = parts.generator.to(self.device)
         self.D = parts.discriminator.to(self.device)
@@ -194,6 +196,7 @@ class Trainer:
                 "cuda": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else [],
             },
             "rng_ranks": distributed.gather_rng(self.device, self.world),
+            "batches": self.real.state(),
         }
 
     def _restore(self, ckpt: dict) -> None:
@@ -220,6 +223,7 @@ class Trainer:
         if self.scaler is not None and ckpt.get("scaler"):
             self.scaler.load_state_dict(ckpt["scaler"])
         self.step, self.elapsed = int(ckpt["step"]), float(ckpt.get("elapsed", 0.0))
+        self.real.load(ckpt.get("batches") or {})
         if self.world.enabled:
             distributed.restore_rng(ckpt, self.config.seed, self.step, self.device, self.world)
             return
@@ -249,9 +253,9 @@ class Trainer:
 
     def _draw(self) -> Batch:
         n = self.config.batch_size
-        idx = torch.randint(len(self.samples), (n,), device=self.device)
-        return Batch(self.samples[idx], self.labels[idx] if self.labels is not None else None,
-                     torch.randn(n, self.config.latent_dim, device=self.device), self.fake_labels(n))
+        real = self.real(n)
+        return Batch(real.samples, real.labels, torch.randn(n, self.config.latent_dim, device=self.device),
+                     self.fake_labels(n))
 
     def _generate(self, G: nn.Module, batch: Batch) -> torch.Tensor:
         return G(batch.z, batch.fake_labels) if self.cond.generator else G(batch.z)
@@ -447,6 +451,7 @@ class Trainer:
             self.reporters.end(self.step, "failed", None)
             raise
         finally:
+            self.real.close()
             self.reporter.stop()
         if result.interrupted is None and self.world.is_main:
             write_loss_curve(self.run_dir, cfg.label())

@@ -45,7 +45,8 @@ def test_points_reject_bad_parameters(registry):
 def test_mnist_through_torchvision_on_tiny_files(registry, tiny_mnist):
     data = _load(registry, "mnist", root=str(tiny_mnist), download=False)
     assert data.spec.kind == "image" and data.spec.shape == (1, 28, 28) and len(data) == 64
-    assert data.samples.min() == -1 and data.samples.max() == 1  # pixels scaled to [-1, 1]
+    assert data.samples.dtype == torch.uint8  # held as bytes: a quarter of float32's memory
+    assert data.take().min() == -1 and data.take().max() == 1  # pixels scaled to [-1, 1] per batch
     assert data.labels.tolist()[:12] == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1]
     test_split = _load(registry, "mnist", root=str(tiny_mnist), download=False, train=False)
     assert len(test_split) == 32
@@ -60,11 +61,13 @@ def test_images_from_uint8_or_float_pixels_agree_and_leave_the_input_alone():
     as_bytes = Data.images(raw)
     floats = raw.float() / 255
     as_floats = Data.images(floats)
-    assert as_bytes.samples.dtype == torch.float32 and as_bytes.samples.is_contiguous()  # also from a strided view
-    assert torch.allclose(as_bytes.samples, as_floats.samples, atol=1e-6)
-    assert as_bytes.samples[:3, 0, 0, 0].tolist() == pytest.approx([-1.0, -0.6, 1.0])
+    assert as_bytes.samples.dtype == torch.uint8 and as_bytes.samples.is_contiguous()  # also from a strided view
+    assert as_floats.samples.dtype == torch.float32
+    assert torch.allclose(as_bytes.take(), as_floats.take(), atol=1e-6)
+    assert as_bytes.take(slice(0, 3))[:, 0, 0, 0].tolist() == pytest.approx([-1.0, -0.6, 1.0])
+    assert as_bytes.take(torch.tensor([2, 0]))[:, 0, 0, 0].tolist() == pytest.approx([1.0, -1.0])
     assert torch.equal(floats, raw.float() / 255)  # converted into a new tensor, never in place
-    assert torch.allclose(as_bytes.to_data(as_bytes.samples), floats, atol=1e-6)
+    assert torch.allclose(as_bytes.to_data(as_bytes.take()), floats, atol=1e-6)
     with pytest.raises(ValueError, match="uint8"):  # an int64 0-255 tensor would otherwise be scaled as if in [0, 1]
         Data.images(raw.long())
 

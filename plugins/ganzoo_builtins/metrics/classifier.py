@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganzoo import Data, DataSpec, cache_dir
+from ganzoo import Data, DataSpec, cache_dir, to_model_space
 
 FORMAT = "ganzoo-classifier"
 FEATURES = 128
@@ -55,7 +55,7 @@ def predict(model: FeatureCNN, images: torch.Tensor, device: torch.device, batch
     model.eval()
     feats, probs = [], []
     for part in images.split(batch):
-        f, logits = model(part.to(device).float())
+        f, logits = model(to_model_space(part.to(device)))
         feats.append(f.cpu())
         probs.append(logits.softmax(1).cpu())
     return torch.cat(feats), torch.cat(probs)
@@ -92,7 +92,7 @@ def _train(train: Data, test: Data | None, device: torch.device, progress, epoch
         order = torch.randperm(len(images), generator=gen)
         for i in range(steps_per_epoch):
             idx = order[i * batch_size:(i + 1) * batch_size]
-            _, logits = model(images[idx].to(device))
+            _, logits = model(to_model_space(images[idx].to(device)))
             loss = F.cross_entropy(logits, labels[idx].to(device))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
