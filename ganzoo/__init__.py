@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from importlib import metadata as _metadata
 
-from .data import Data, DataSpec
+from .data import Data, DataSpec, data_root, memory_mapped, to_model_space
 from .errors import (
     CheckpointError,
     ConfigError,
@@ -18,15 +18,18 @@ from .errors import (
     ParameterError,
     PluginError,
     UnknownComponentError,
+    did_you_mean,
 )
 from .evaluation import EvalContext, cache_dir
 from .hookspecs import hookimpl
+from .imagecache import ImageSet, decoded_images, files_digest
 from .params import Param
 from .reporting import RunInfo, RunReporter
 from .specs import (
     AugmentationSpec,
     ConstraintSpec,
     DatasetSpec,
+    DefaultsSpec,
     DiscriminatorSpec,
     GeneratorSpec,
     LossSpec,
@@ -69,10 +72,11 @@ def sample(run_dir, n: int = 64, **options):
 
 __all__ = [
     "AugmentationSpec", "CheckpointError", "ConfigError", "ConflictError", "Constraint", "ConstraintSpec", "DOutput",
-    "Data", "DataSpec", "DatasetError", "DatasetSpec", "DiscriminatorSpec", "EvalContext", "GANLoss", "GanzooError",
+    "Data", "DataSpec", "DatasetError", "DatasetSpec", "DefaultsSpec", "DiscriminatorSpec", "EvalContext", "GANLoss", "GanzooError",
     "GeneratorSpec", "IncompatibleError", "LossContext", "LossSpec", "MetricSpec", "OptimizerSpec", "Param",
     "ParameterError", "PluginError", "RecipeSpec", "Regulariser", "RegulariserSpec", "ReporterSpec", "RunInfo",
     "RunReporter", "StepContext",
     "UnknownComponentError",
-    "__version__", "cache_dir", "evaluate", "hookimpl", "sample", "train",
+    "ImageSet", "__version__", "cache_dir", "data_root", "decoded_images", "did_you_mean", "evaluate",
+    "files_digest", "hookimpl", "memory_mapped", "sample", "to_model_space", "train",
 ]
