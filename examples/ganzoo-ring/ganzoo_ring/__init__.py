@@ -1,6 +1,6 @@
 """ganzoo-ring: an example third-party ganzoo plugin.
 
-It shows the two halves of a plugin: a model (the ``dcgan`` discriminator) and a dataset that brings its own
+It shows the two halves of a plugin: a model (the ``strided`` discriminator, DCGAN-style) and a dataset that brings its own
 quality metric (the ``ring`` of Gaussians). It uses nothing but ganzoo's public API, ``from ganzoo import ...``.
 """
 
@@ -13,7 +13,7 @@ from .dcgan import StridedDiscriminator, at_least_16
 @hookimpl
 def ganzoo_discriminators():
     yield DiscriminatorSpec(
-        name="dcgan",
+        name="strided",
         factory=StridedDiscriminator,
         description="DCGAN-style D: strided 4x4 convs (stride 2) + LeakyReLU 0.2 -> linear -> 1 logit (>= 16x16).",
         data_kinds=("image",),

@@ -36,7 +36,7 @@ class StridedDiscriminator(nn.Module):
 
     def __init__(self, data: DataSpec, channels: list[int], slope: float, batchnorm: bool) -> None:
         super().__init__()
-        owner = "discriminator 'dcgan'"
+        owner = "discriminator 'strided'"
         if not channels or any(c <= 0 for c in channels):
             raise ParameterError(f"{owner}: 'channels' needs one or more positive widths (e.g. 64,128,256), "
                                  f"got {channels}")

@@ -18,7 +18,7 @@ def _record(hook, name):
     return next(r for r in hook() if r.name == name)
 
 
-DCGAN = _record(ganzoo_ring.ganzoo_discriminators, "dcgan")
+DCGAN = _record(ganzoo_ring.ganzoo_discriminators, "strided")
 RING = _record(ganzoo_ring.ganzoo_datasets, "ring")
 #: A 2-D Gaussian puts 1 - exp(-9/2) = 98.9% of its mass within 3 std of its centre.
 IN_3_STD = pytest.approx(0.989, abs=0.01)
