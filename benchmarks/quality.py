@@ -4,7 +4,8 @@
     python benchmarks/quality.py --only points --seeds 0               # the quick part
     python benchmarks/quality.py --only recipes --recipes cgan-mnist,r1-mnist --seeds 0
 
-Points: ``ganzoo train`` with no options (parabola) and ``--dataset sine``, timed and evaluated.
+Points: ``ganzoo train`` with no options (parabola) and ``--dataset sine``, timed and evaluated; then a two-moons
+CSV through ``--dataset points-file`` on the defaults every point dataset gets, scored by its share near each moon.
 MNIST: for the same wall time each, ganzoo's default mlp / mlp / nonsaturating, the textbook loop
 (benchmarks/textbook.py) and upconv / maxpool, all scored by the same cached feature classifier.
 Recipes: ``ganzoo train --recipe NAME`` as it stands (its own steps), timed, then evaluated on 10,000 samples by
@@ -31,6 +32,9 @@ from ganzoo.registry import default_registry
 
 sys.path.insert(0, str(Path(__file__).parent))
 from textbook import train_textbook  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).parent.parent / "tests" / "helpers"))
+from moons import moon_shares, two_moons, write_csv  # noqa: E402
 
 TARGETS = {"parabola": {"curve_error": 0.05, "seconds": 30.0}, "sine": {"curve_error": 0.03, "seconds": 30.0}}
 EVAL_SAMPLES = 10_000
@@ -62,6 +66,27 @@ def points(seeds: list[int], out: Path) -> bool:
                         "yes" if ok else "NO"], widths), flush=True)
         print(f"{dataset}: mean curve error {statistics.mean(errors):.4f} (target <= "
               f"{TARGETS[dataset]['curve_error']}, full x-coverage, <= {TARGETS[dataset]['seconds']:.0f} s)")
+    return _moons(seeds, out) and ok_all
+
+
+def _moons(seeds: list[int], out: Path) -> bool:
+    """A two-moons CSV through the points-file dataset on nothing but the defaults every point dataset gets."""
+    out.mkdir(parents=True, exist_ok=True)
+    csv = write_csv(out / "moons.csv", two_moons(10_000))
+    print("\n## Two moons from a CSV: `ganzoo train --dataset points-file --set dataset.path=moons.csv`\n")
+    widths = [5, 8, 7, 11, 11, 8, 5]
+    print(_row(["seed", "seconds", "steps", "upper moon", "lower moon", "neither", "ok"], widths))
+    ok_all = True
+    for seed in seeds:
+        start = time.perf_counter()
+        result = ganzoo.train(dataset="points-file", seed=seed, out=out / f"moons-{seed}", set=[f"dataset.path={csv}"])
+        seconds = time.perf_counter() - start
+        upper, lower, neither = moon_shares(ganzoo.sample(result.run_dir, EVAL_SAMPLES, seed=1))
+        ok = upper >= 0.4 and lower >= 0.4 and neither <= 0.1
+        ok_all &= ok
+        print(_row([str(seed), f"{seconds:.1f}", str(result.step), f"{upper:.3f}", f"{lower:.3f}", f"{neither:.3f}",
+                    "yes" if ok else "NO"], widths), flush=True)
+    print("target: at least 40% of samples within 0.2 of each moon, at most 10% near neither (the data: 50/50/~0)")
     return ok_all
 
 
@@ -77,7 +102,7 @@ def _mnist_evaluator(root: str, device: torch.device) -> Evaluator:
 def mnist(seeds: list[int], minutes: float, root: str, out: Path, mixes: list[str]) -> bool:
     device = torch.device("cpu")
     evaluator = _mnist_evaluator(root, device)
-    accuracy = evaluator.evaluate_samples(evaluator.data.samples[:10])["classifier_accuracy"]
+    accuracy = evaluator.evaluate_samples(evaluator.data.take(slice(0, 10)))["classifier_accuracy"]
     print(f"\n## MNIST: {minutes:g} minutes of training each (2 CPU cores); classifier test accuracy "
           f"{accuracy:.4f}\n", flush=True)
     widths = [16, 5, 7, 8, 9, 8, 8, 11]

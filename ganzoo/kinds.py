@@ -14,6 +14,7 @@ from .specs import (
     AugmentationSpec,
     ConstraintSpec,
     DatasetSpec,
+    DefaultsSpec,
     DiscriminatorSpec,
     GeneratorSpec,
     LossSpec,
@@ -57,6 +58,7 @@ KINDS: dict[str, Kind] = {kind.plural: kind for kind in (
     Kind("reporters", ReporterSpec, template=False),
     Kind("metrics", MetricSpec, component=False, template=False),
     Kind("recipes", RecipeSpec, component=False, template=False),
+    Kind("defaults", DefaultsSpec, component=False, template=False),
 )}
 COMPONENT_KINDS = {plural: kind for plural, kind in KINDS.items() if kind.component}
 BY_SINGULAR = {kind.singular: kind for kind in KINDS.values()}

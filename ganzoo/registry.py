@@ -223,6 +223,11 @@ class Registry:
         """Every recipe record from the ``ganzoo_recipes`` hook, with its plugin."""
         return list(self._collect()["recipes"])
 
+    def defaults(self) -> list[Provided]:
+        """Every record from the ``ganzoo_defaults`` hook: the built-in ones first, then the others by name (the
+        order they apply in)."""
+        return sorted(self._collect()["defaults"], key=lambda p: (not p.plugin.builtin, p.qualified))
+
     def recipe(self, name: str) -> Provided:
         """Resolve a recipe name (or qualified ``dist:name``) to its record and plugin."""
         return self._match(self.recipes(), "recipe", name, "`ganzoo recipes`")

@@ -347,6 +347,49 @@ class MetricSpec:
 
 
 @dataclass(frozen=True)
+class DefaultsSpec:
+    """Defaults for a kind of data: ``settings(data: DataSpec) -> mapping or None``, training settings that suit
+    every dataset of that kind (all 2-D points; images of a size), laid out like a config file; None where the
+    record does not apply.
+
+    They may choose the generator, discriminator and loss (``{"generator": "dcgan"}``) and set options and
+    optimizers, and they sit just above ganzoo's own defaults, beneath the dataset's own suggestions and everything
+    the user writes (see ``ganzoo/config.py``). So a third-party point dataset gets the point settings the built-in
+    ones get. The built-in records apply first; a third-party plugin's record applies on top of them.
+    """
+
+    name: str
+    settings: Callable[[DataSpec], Mapping[str, Any] | None]
+    description: str
+
+    kind: ClassVar[str] = "defaults"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not _NAME.match(self.name):
+            raise ValueError(f"defaults name {self.name!r} must be lower case letters, digits, '-', '_' or '.'")
+        if not callable(self.settings):
+            raise TypeError(f"defaults '{self.name}': settings {self.settings!r} is not callable")
+        if not isinstance(self.description, str) or not self.description.strip() or "\n" in self.description:
+            raise ValueError(f"defaults '{self.name}': description must be one non-empty line")
+
+    @property
+    def owner(self) -> str:
+        return f"defaults '{self.name}'"
+
+    def for_data(self, data: DataSpec) -> Mapping[str, Any] | None:
+        """The settings for ``data``, or None; a bug in the plugin becomes a one-line :class:`PluginError`."""
+        try:
+            out = self.settings(data)
+        except GanzooError:
+            raise
+        except Exception as err:  # noqa: BLE001
+            raise PluginError(f"{self.owner}: settings failed: {type(err).__name__}: {first_line(err)}") from None
+        if out is not None and not isinstance(out, Mapping):
+            raise PluginError(f"{self.owner}: settings returned {type(out).__name__}, not a mapping or None")
+        return out
+
+
+@dataclass(frozen=True)
 class RecipeSpec:
     """Recipes: a named, complete training configuration, what ``ganzoo train --recipe NAME`` starts from.
 

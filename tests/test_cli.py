@@ -24,11 +24,13 @@ def test_list_json_shows_declared_parameters(invoke):
     listing = json.loads(invoke("list", "--json").stdout)
     names = {kind: {c["name"] for c in items} for kind, items in listing.items()}
     assert names == {
-        "generators": {"mlp", "upconv", "cgan", "infogan"},
-        "discriminators": {"mlp", "maxpool", "cgan", "projection", "acgan", "infogan"},
+        "generators": {"mlp", "upconv", "cgan", "infogan", "dcgan", "cdcgan"},
+        "discriminators": {"mlp", "maxpool", "cgan", "projection", "acgan", "infogan", "dcgan", "cdcgan",
+                           "dcgan-projection", "dcgan-acgan"},
         "losses": {"bce", "nonsaturating", "lsgan", "hinge", "wgan-gp", "wgan", "rasgan", "ralsgan",
                    "feature-matching"},
-        "datasets": {"mnist", "parabola", "sine"},
+        "datasets": {"mnist", "fashion-mnist", "kmnist", "cifar10", "cifar100", "celeba", "folder", "torchvision",
+                     "points-file", "parabola", "sine"},
         "optimizers": {"adam", "adamw", "rmsprop", "sgd"},
         "augmentations": {"diffaugment"},
         "regularisers": {"r1", "ac", "infogan", "feature-matching"},
@@ -63,11 +65,12 @@ def test_plugins_table(invoke):
     as_json = json.loads(invoke("plugins", "--json").stdout)
     assert {p["name"] for p in as_json} == {
         "mlp", "conv", "losses", "optim", "points", "mnist", "metrics", "recipes", "cgan", "acgan", "projection",
-        "infogan", "wgan", "r1", "relativistic", "diffaugment", "feature_matching", "tensorboard", "mlflow"}
+        "infogan", "wgan", "r1", "relativistic", "diffaugment", "feature_matching", "tensorboard", "mlflow",
+        "images", "points_file", "dcgan", "defaults"}
 
 
 def test_ema_zero_switches_the_average_off(registry):
     from ganzoo.config import resolve_config
 
-    assert resolve_config(registry, {}).ema == 0.99  # the parabola's suggestion
+    assert resolve_config(registry, {}).ema == 0.99  # the point defaults
     assert resolve_config(registry, {"ema": 0.0}).ema is None

@@ -54,7 +54,7 @@ def test_install_list_train_and_uninstall(example_env, tmp_path):
     python, source = example_env
     listing = json.loads(_run(python, "-m", "ganzoo", "list", "--json").stdout)
     provided = {(kind, c["name"]): (c["provider"], c["version"]) for kind, items in listing.items() for c in items}
-    assert provided[("discriminators", "dcgan")] == ("ganzoo-ring", "0.1.0")
+    assert provided[("discriminators", "strided")] == ("ganzoo-ring", "0.1.0")
     assert provided[("datasets", "ring")] == ("ganzoo-ring", "0.1.0")
     assert provided[("generators", "mlp")][0] == "ganzoo"  # the built-ins are all still there
 
@@ -85,10 +85,10 @@ def ring_plugin(plugin, monkeypatch):
     return plugin(ganzoo_ring, name="ring", dist="ganzoo-ring", version="0.1.0")
 
 
-def test_dcgan_discriminator_trains_with_builtin_generator_on_mnist(ring_plugin, invoke, tiny_mnist, monkeypatch,
+def test_strided_discriminator_trains_with_builtin_generator_on_mnist(ring_plugin, invoke, tiny_mnist, monkeypatch,
                                                                      tmp_path):
     monkeypatch.setenv("GANZOO_DATA", str(tiny_mnist))
-    invoke("train", "-g", "upconv", "-d", "dcgan", "-l", "bce", "--dataset", "mnist", "--steps", "4",
+    invoke("train", "-g", "upconv", "-d", "strided", "-l", "bce", "--dataset", "mnist", "--steps", "4",
            "--batch-size", "8", "--set", "generator.fc=64", "--set", "discriminator.channels=8,16,32",
            "--device", "cpu", "--out", tmp_path / "run", "--quiet")
     saved = torch.load(tmp_path / "run" / "checkpoints" / "latest.pt", weights_only=True)
@@ -98,10 +98,10 @@ def test_dcgan_discriminator_trains_with_builtin_generator_on_mnist(ring_plugin,
 
 
 def test_incompatible_mix_names_the_plugin_check(ring_plugin, invoke):
-    result = invoke("train", "-d", "dcgan", "--dataset", "ring", "--steps", "1", expect=None)
+    result = invoke("train", "-d", "strided", "--dataset", "ring", "--steps", "1", expect=None)
     assert result.exit_code != 0
     assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
-    assert "dcgan" in result.stderr and "image" in result.stderr
+    assert "strided" in result.stderr and "image" in result.stderr
 
 
 def test_the_example_uses_only_the_public_api():

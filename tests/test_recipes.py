@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 
 import pytest
+from helpers.tiny_formats import make_tiny_celeba, make_tiny_cifar
 
 import ganzoo
 from ganzoo import RecipeSpec, hookimpl
@@ -16,7 +17,7 @@ from ganzoo.tomlio import read_toml
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILTIN = sorted(["keras-mnist", "batchnorm-mlp-mnist", "upconv-maxpool-mnist", "pytorch-mlp-mnist", "parabola-gan",
-                  "sine-gan", "mnist-best", "sngan-mnist", "parabola-best",
+                  "sine-gan", "mnist-best", "sngan-mnist", "parabola-best", "dcgan-cifar10", "dcgan-celeba-64",
                   # each variant plugin's own recipe
                   "acgan-mnist", "cgan-mnist", "diffaugment-mnist", "limited-mnist", "feature-matching-mnist",
                   "infogan-mnist", "projection-mnist", "r1-mnist", "ragan-mnist", "wgan-clip-mnist"])
@@ -39,7 +40,12 @@ def test_builtin_recipes_are_the_documented_ones(registry):
 def test_each_builtin_recipe_trains_with_its_own_settings(name, registry, tiny_mnist, tmp_path):
     spec = _recipes(registry)[name]
     settings = check_layout(spec.settings, name, recipe_key=False)  # short forms ("dataset": "mnist") as tables
-    is_mnist = settings["dataset"]["name"] == "mnist"
+    dataset = settings["dataset"]["name"]
+    is_mnist = dataset in ("mnist", "cifar10", "celeba")  # files in torchvision's layout under a root
+    if dataset == "cifar10":
+        make_tiny_cifar(tiny_mnist)
+    elif dataset == "celeba":
+        make_tiny_celeba(tiny_mnist)
     data = [f"dataset.root={tiny_mnist}", "dataset.download=false"] if is_mnist else ["dataset.n=128"]
     result = ganzoo.train(recipe=name, set=data, out=tmp_path / "run", **FAST)
     assert result.step == 2 and all(math.isfinite(result.final[k]) for k in ("d_loss", "g_loss"))

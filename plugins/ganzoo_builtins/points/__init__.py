@@ -6,10 +6,7 @@ import torch
 
 from ganzoo import Data, DatasetSpec, DataSpec, Param, ParameterError, hookimpl
 
-#: Tuned with benchmarks/quality.py on 2 CPU cores: batch 128 at lr 4e-4 for 6,000 steps reaches curve errors of
-#: 0.040-0.043 on the parabola (seeds 0-2) in 21-26 s, where batch 64 at 2e-4 for 10,000 steps took 28-35 s for
-#: 0.042-0.050: the tiny models cost about the same per step at either batch size, so bigger batches buy accuracy.
-_SUGGESTED = {"steps": 6_000, "batch_size": 128, "lr_g": 4e-4, "lr_d": 4e-4, "ema": 0.99}
+# Their training settings are the defaults of every point dataset (the built-in `defaults` plugin).
 
 
 def _parabola(x: torch.Tensor) -> torch.Tensor:
@@ -61,7 +58,6 @@ def ganzoo_datasets():
         shape=_shape,
         description="2-D points on y = x^2 + 1, x uniform on [-3, 3]; generated in memory.",
         params=_params("y = x^2 + 1"),
-        suggested=_SUGGESTED,
     )
     yield DatasetSpec(
         name="sine",
@@ -69,6 +65,5 @@ def ganzoo_datasets():
         shape=_shape,
         description="2-D points on y = sin x, x uniform on [-3, 3]; generated in memory.",
         params=_params("y = sin x"),
-        suggested=_SUGGESTED,
     )
 

@@ -105,6 +105,29 @@ RECIPES = (
         },
     ),
     RecipeSpec(
+        name="dcgan-cifar10",
+        description="DCGAN on CIFAR-10 32x32: conv-transpose G and strided-conv D with BatchNorm, z 100, batch 128, "
+                    "Adam 2e-4 (0.5, 0.999), 20k steps (~51 epochs).",
+        citation="Radford, Metz & Chintala 2016, 'Unsupervised Representation Learning with Deep Convolutional "
+                 "Generative Adversarial Networks'",
+        settings={
+            "dataset": {"name": "cifar10"}, "generator": {"name": "dcgan"}, "discriminator": {"name": "dcgan"},
+            "loss": {"name": "nonsaturating"}, "latent_dim": 100, "batch_size": 128, "lr_g": 2e-4, "lr_d": 2e-4,
+            "opt": DCGAN_ADAM, "steps": 20_000, "ema": NO_EMA,
+        },
+    ),
+    RecipeSpec(
+        name="dcgan-celeba-64",
+        description="DCGAN on CelebA faces centre-cropped to 64x64: the paper's G and D, z 100, batch 128, Adam 2e-4 "
+                    "(0.5, 0.999), 10k steps (~6 epochs).",
+        citation="Radford, Metz & Chintala 2016, as in the PyTorch DCGAN tutorial (examples/dcgan, CelebA 64x64)",
+        settings={
+            "dataset": {"name": "celeba", "size": 64}, "generator": {"name": "dcgan"},
+            "discriminator": {"name": "dcgan"}, "loss": {"name": "nonsaturating"}, "latent_dim": 100,
+            "batch_size": 128, "lr_g": 2e-4, "lr_d": 2e-4, "opt": DCGAN_ADAM, "steps": 10_000, "ema": NO_EMA,
+        },
+    ),
+    RecipeSpec(
         name="mnist-best",
         description="ganzoo's tuned MNIST default: BatchNorm MLP G 256-512-1024, D 512-256, batch 128, Adam 4e-4, "
                     "EMA 0.999, 25k steps.",
