@@ -90,6 +90,56 @@ def _moons(seeds: list[int], out: Path) -> bool:
     return ok_all
 
 
+def calibration(root: str, out: Path, n: int, minutes: float) -> bool:
+    """What the numbers mean: MNIST by classifier FID (and Inception FID when its weights are installed) for real
+    train vs real test, the textbook loop, ganzoo's default mix (each trained ``minutes``) and uniform noise; two
+    moons by MMD and coverage for real vs real, the default mix and a collapsed generator."""
+    from ganzoo_builtins.metrics import inception
+
+    inception.REFERENCE = n  # on a CPU (about 10 images/s through Inception) the reference matches the samples
+    registry, dev = default_registry(), torch.device("cpu")
+    evaluator = _mnist_evaluator(root, dev)
+    data = evaluator.data
+    keys = ["classifier_fid", "inception_fid", "inception_kid"]
+    print(f"\n## Calibration: MNIST, {n} samples each (reference: {n} test images; classifier on the train split)\n")
+    widths = [34, 15, 14, 14, 9]
+    print(_row(["samples", *keys, "seconds"], widths))
+
+    def row(name: str, samples: torch.Tensor) -> None:
+        start = time.perf_counter()
+        m = evaluator.evaluate_samples(samples)
+        seconds = time.perf_counter() - start
+        print(_row([name, *[_maybe(m, k, "{:.3f}" if "kid" in k else "{:.2f}") for k in keys], f"{seconds:.0f}"],
+                   widths), flush=True)
+
+    gen = torch.Generator().manual_seed(0)
+    row("real train images", data.take(torch.randperm(len(data), generator=gen)[:n]))
+    row("uniform noise", torch.rand(n, 1, 28, 28, generator=gen) * 2 - 1)
+    G, steps, _ = train_textbook(root, seconds=minutes * 60)
+    with torch.no_grad():
+        row(f"textbook loop ({minutes:g} min, {steps} steps)", G.eval()(torch.randn(n, 100, generator=gen)))
+    run = ganzoo.train(dataset="mnist", time_limit=minutes * 60, out=out / "calibration-mnist",
+                       set=[f"dataset.root={root}", "dataset.download=false"])
+    row(f"ganzoo default mix ({minutes:g} min, {run.step} steps)", ganzoo.sample(run.run_dir, n, seed=1) * 2 - 1)
+    if evaluator.notes:
+        print("\n".join(evaluator.notes))
+    print("seconds: evaluating those samples on this CPU (10,000 take 10000/n times as long)")
+
+    out.mkdir(parents=True, exist_ok=True)
+    csv = write_csv(out / "calibration-moons.csv", two_moons(10_000))
+    sets = [f"dataset.path={csv}"]
+    moons = resolve_config(registry, {"dataset": "points-file"}, sets=sets)
+    points = Evaluator(registry, moons, registry.get("dataset", "points-file").load(moons.dataset.params), dev)
+    run = ganzoo.train(dataset="points-file", set=sets, out=out / "calibration-moons")
+    print("\n## Calibration: two moons (10,000 points in a CSV), 2,000 samples each\n")
+    print(_row(["samples", "mmd", "coverage", "precision", "recall"], [34, 9, 9, 9, 9]))
+    for name, xy in (("real (another draw)", two_moons(2000, seed=7)), ("ganzoo default mix", ganzoo.sample(run.run_dir,
+                     2000, seed=1)), ("collapsed G (one point)", torch.zeros(2000, 2))):
+        m = points.evaluate_samples(points.data.from_data(xy))
+        print(_row([name, *[f"{m[k]:.4f}" for k in ("mmd", "coverage", "precision", "recall")]], [34, 9, 9, 9, 9]))
+    return True
+
+
 def _mnist_evaluator(root: str, device: torch.device) -> Evaluator:
     registry = default_registry()
     config = resolve_config(registry, {"dataset": "mnist"}, sets=[f"dataset.root={root}", "dataset.download=false"])
@@ -197,7 +247,8 @@ def main() -> None:
     parser.add_argument("--data-root", default=os.environ.get("GANZOO_DATA", "../shared/data"))
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--minutes", type=float, default=5.0)
-    parser.add_argument("--only", choices=["points", "mnist", "recipes"])
+    parser.add_argument("--only", choices=["points", "mnist", "recipes", "calibration"])
+    parser.add_argument("--calibration-samples", type=int, default=10_000)
     parser.add_argument("--recipes", default=",".join(RECIPE_TARGETS), help="variant recipes to measure")
     parser.add_argument("--mixes", default="mlp/mlp,textbook,upconv/maxpool")
     parser.add_argument("--out", default="runs/bench-quality")
@@ -212,6 +263,8 @@ def main() -> None:
         ok &= mnist(seeds, args.minutes, args.data_root, out, args.mixes.split(","))
     if args.only in (None, "recipes"):
         ok &= recipes(seeds, args.data_root, out, args.recipes.split(","))
+    if args.only in (None, "calibration"):
+        ok &= calibration(args.data_root, out, args.calibration_samples, args.minutes)
     print(f"\nall targets met: {'yes' if ok else 'NO'}; runs in {out}")
 
 

@@ -14,6 +14,7 @@ from .assemble import build_models, data_spec, load_data
 from .checkpoint import CHECKPOINT_FIX, load_checkpoint
 from .conditioning import Conditioning
 from .config import BETAS, TrainConfig, config_from_dict, option_params, resolve_config
+from .data import Data
 from .device import resolve_device
 from .errors import CheckpointError, ConfigError, GanzooError, did_you_mean, first_line
 from .evaluation import DEFAULT_SAMPLES, Evaluator
@@ -265,5 +266,46 @@ def evaluate(run_dir: str | Path, n: int | None = None, *, seed: int = 12345, de
     cfg, _, generator, data, _ = _load_sampler(Path(run_dir), dev, registry, use_ema)
     evaluator = Evaluator(registry, cfg, data if data is not None else load_data(registry, cfg), dev, progress)
     if not evaluator.metrics:
-        raise ConfigError(f"no installed metric applies to dataset '{cfg.dataset.name}' (see `ganzoo plugins`)")
+        raise ConfigError(f"no installed metric applies to dataset '{cfg.dataset.name}' (see `ganzoo plugins`)"
+                          + "".join(f"; {note}" for note in evaluator.notes))
     return evaluator(generator, n, seed), evaluator
+
+
+def read_samples(path: Path, data: Data) -> torch.Tensor:
+    """A tensor of samples saved anywhere (``torch.save``; images (N, C, H, W) in [0, 1], points (N, D) in data
+    coordinates), checked against the dataset and mapped to the model space."""
+    try:
+        samples = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file; give a tensor saved with torch.save") from None
+    except Exception as err:  # noqa: BLE001 - corrupt files, pickled code: refused, never run
+        raise ConfigError(f"{path} is not a tensor file torch.load can read safely ({first_line(err, 80)})") from None
+    spec = data.spec
+    layout = "(N, C, H, W) pixels in [0, 1]" if spec.kind == "image" else "(N, D) points in data coordinates"
+    if not isinstance(samples, torch.Tensor) or not samples.is_floating_point():
+        raise ConfigError(f"{path} holds {type(samples).__name__ if not isinstance(samples, torch.Tensor) else samples.dtype}, "
+                          f"not a float tensor of {layout}")
+    if tuple(samples.shape[1:]) != tuple(spec.shape) or len(samples) < 2:
+        raise ConfigError(f"{path} holds samples of shape {tuple(samples.shape)}; dataset '{data.spec.describe()}' "
+                          f"needs {layout} with {tuple(spec.shape)} per sample and at least 2 of them")
+    if not torch.isfinite(samples).all():
+        raise ConfigError(f"{path} holds NaN or infinite values")
+    if spec.kind == "image" and (samples.min() < 0 or samples.max() > 1):
+        raise ConfigError(f"{path}: pixels range over {samples.min().item():.3g}..{samples.max().item():.3g}, not "
+                          f"[0, 1] (for images in [-1, 1], save (x + 1) / 2)")
+    return data.from_data(samples)
+
+
+def evaluate_file(path: str | Path, dataset: str, sets: Iterable[str] = (), *, device: str = "auto",
+                  registry: Registry | None = None, progress=None) -> tuple[dict, Evaluator]:
+    """The metrics of ``ganzoo evaluate`` for samples made anywhere (see :func:`read_samples`), against
+    ``dataset`` with its parameters (``sets``: ``"dataset.P=V"``), so ganzoo can judge other code's models."""
+    registry = registry or default_registry()
+    config = resolve_config(registry, {"dataset": dataset}, sets=sets)
+    data = load_data(registry, config)
+    samples = read_samples(Path(path), data)
+    evaluator = Evaluator(registry, config, data, resolve_device(device), progress)
+    if not evaluator.metrics:
+        raise ConfigError(f"no installed metric applies to dataset '{config.dataset.name}' (see `ganzoo plugins`)"
+                          + "".join(f"; {note}" for note in evaluator.notes))
+    return evaluator.evaluate_samples(samples), evaluator

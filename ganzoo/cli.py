@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -12,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from . import __version__
-from .errors import GanzooError, did_you_mean
+from .errors import ConfigError, GanzooError, did_you_mean
 from .kinds import COMPONENT_KINDS, KINDS, SLOTS
 from .registry import default_registry
 
@@ -345,14 +346,18 @@ def sample_command(run_dir: str, count: int, output: str, seed: int, device: str
 
 
 @cli.command("evaluate")
-@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.argument("run_dir", type=click.Path())
+@click.option("--dataset", default=None, help="with a samples file: the dataset to judge it against")
+@click.option("--set", "sets", multiple=True, metavar="dataset.P=V", help="with a samples file: dataset parameters")
 @click.option("--samples", "count", type=int, default=None, help="generated samples to evaluate [default: 5000]")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.option("--seed", type=int, default=12345, show_default=True, help="noise seed")
 @click.option("--device", default="auto", show_default=True, help="auto | cpu | cuda | cuda:N | mps")
 @click.option("--no-ema", is_flag=True, help="evaluate the raw generator even when the run has an EMA copy")
-def evaluate_command(run_dir: str, count: int | None, as_json: bool, seed: int, device: str, no_ema: bool) -> None:
-    """Quality metrics of a trained run: curve metrics for points, classifier metrics for labelled images."""
+def evaluate_command(run_dir: str, dataset: str | None, sets: tuple[str, ...], count: int | None, as_json: bool,
+                     seed: int, device: str, no_ema: bool) -> None:
+    """Quality metrics of a trained run (RUN_DIR), or of a samples file made anywhere (SAMPLES.pt: images
+    (N, C, H, W) in [0, 1] or points (N, D) in data coordinates) with --dataset NAME."""
     from contextlib import ExitStack
 
     from rich.progress import Progress
@@ -370,8 +375,22 @@ def evaluate_command(run_dir: str, count: int | None, as_json: bool, seed: int, 
             task = bars[0].add_task(description, total=total)
             return lambda steps=1: bars[0].advance(task, steps)
 
-        metrics, evaluator = evaluate(run_dir, count, seed=seed, device=device, use_ema=not no_ema,
-                                      progress=progress)
+        if Path(run_dir).is_file() and dataset is None:
+            raise ConfigError(f"{run_dir} is a file: to evaluate a samples file, name its dataset with --dataset NAME")
+        if Path(run_dir).is_dir() or dataset is None:
+            if dataset is not None or sets:
+                raise ConfigError("--dataset and --set are for a samples file; a run is judged on its own dataset")
+            metrics, evaluator = evaluate(run_dir, count, seed=seed, device=device, use_ema=not no_ema,
+                                          progress=progress)
+        else:
+            from .api import evaluate_file
+
+            bad = [s for s in sets if not s.startswith(("dataset.", "data."))]
+            if bad:
+                raise ConfigError(f"--set {bad[0]}: a samples file is judged against a dataset only; set dataset.P=V")
+            metrics, evaluator = evaluate_file(run_dir, dataset, sets, device=device, progress=progress)
+    for note in evaluator.notes:
+        click.echo(f"ganzoo: note: {note}", err=True)
     if as_json:
         from .run import finite_or_none
 

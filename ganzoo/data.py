@@ -125,6 +125,16 @@ class Data:
         """Samples (all, a slice or those at the given indices) as float32 in the model space."""
         return to_model_space(self.samples if index is None else self.samples[index])
 
+    def from_data(self, coords: torch.Tensor) -> torch.Tensor:
+        """Samples in data coordinates (pixels in [0, 1], points as the dataset writes them) in the model space:
+        the inverse of ``to_data``, for samples made elsewhere."""
+        if self.spec.kind == "image":
+            return coords.float() * 2 - 1
+        inverse = getattr(self.to_data, "inverse", None)
+        if inverse is None:
+            raise ValueError("this dataset's points have no known mapping from data coordinates")
+        return inverse(coords.float())
+
     @property
     def nbytes(self) -> int:
         """Bytes the stored samples take (what the trainer weighs against its memory budget)."""
@@ -178,3 +188,6 @@ class _Unstandardise:
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         return x * self.std.to(x.device) + self.mean.to(x.device)
+
+    def inverse(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean.to(x.device)) / self.std.to(x.device)

@@ -91,11 +91,22 @@ class Evaluator:
         self.dataset: DatasetSpec = registry.get("dataset", config.dataset.name)
         self.conditioning: Conditioning = conditioning(registry, config, data.spec)
         candidates = [p.spec for p in registry.metrics()] + list(self.dataset.metrics)
+        #: One line for each metric that would apply but cannot run here (say, its weights are not installed).
+        self.notes: list[str] = [note for m in candidates if (note := self._unavailable(m))]
         self.metrics: list[MetricSpec] = [m for m in candidates if self._applies(m)]
         self.progress = progress or _no_progress
         self._states: dict[str, dict] = {m.name: {} for m in self.metrics}
         self._test: list[Data | None] = []
         self._whole: list[Data] = []
+
+    def _unavailable(self, metric: MetricSpec) -> str | None:
+        if metric.unavailable is None:
+            return None
+        try:
+            note = metric.unavailable(self.data)
+        except Exception as err:  # noqa: BLE001
+            raise PluginError(f"metric '{metric.name}' failed to say whether it is available: {err}") from None
+        return f"metric '{metric.name}' is off: {note}" if note else None
 
     def _applies(self, metric: MetricSpec) -> bool:
         try:

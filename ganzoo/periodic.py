@@ -59,6 +59,9 @@ class Loop:
         self.final: dict[str, float] = {}
         self.evals: dict[str, float] = {}
         self.stopping = False
+        # when the last evaluation ended and at which step: evaluating longer than the training in between is worth
+        # a note (once)
+        self.eval_clock, self.eval_step, self.eval_warned = self.clock, trainer.step, False
 
     def run(self):
         from .trainer import RunResult
@@ -134,7 +137,18 @@ class Loop:
 
     def evaluate(self, record: dict | None) -> dict:
         t = self.trainer
+        start = time.perf_counter()
+        training = start - self.eval_clock  # since the last evaluation ended: training, samples, checkpoints
         self.evals = t.evaluator(t.sampler, t.config.eval_samples)
+        took = time.perf_counter() - start
+        self.eval_clock = time.perf_counter()
+        full_interval = t.step - self.eval_step >= t.config.eval_every
+        self.eval_step = t.step
+        if full_interval and took > training and not self.eval_warned:  # e.g. Inception features on a CPU
+            self.eval_warned = True
+            t.reporter.message(f"note: evaluating {t.config.eval_samples} samples took {took:.0f} s, longer than "
+                               f"the {training:.0f} s of training between two evaluations (--eval-every "
+                               f"{t.config.eval_every}); raise --eval-every or lower --eval-samples")
         at = {"step": t.step, "time": round(t.elapsed + time.perf_counter() - self.clock, 3)}
         self.window_clock = time.perf_counter()  # evaluation time is not training speed
         return {**(record or at), **self.evals}

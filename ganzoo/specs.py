@@ -323,7 +323,9 @@ class MetricSpec:
 
     ``ctx`` is a :class:`ganzoo.EvalContext` (generated samples, the real data, a held-out split, a cache that lives
     as long as the evaluator). ``keys`` describes each returned key in one line, for tables and docs; ``better``
-    says which way each key improves ("lower" or "higher"; omit for plain information).
+    says which way each key improves ("lower" or "higher"; omit for plain information). ``unavailable(data)``
+    optionally says, in one line with the fix, why a metric that would apply cannot run here (e.g. its weights are
+    not installed); it is then left out and the line shown, and every other metric keeps working.
     """
 
     name: str
@@ -332,6 +334,7 @@ class MetricSpec:
     applies: Callable[[Data], bool] = field(default=lambda data: True)
     keys: Mapping[str, str] = field(default_factory=dict)
     better: Mapping[str, str] = field(default_factory=dict)
+    unavailable: Callable[[Data], str | None] | None = None
 
     kind: ClassVar[str] = "metric"
 

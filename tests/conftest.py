@@ -20,6 +20,7 @@ def builtins_only(monkeypatch, tmp_path):
     monkeypatch.delenv("GANZOO_STRICT_PLUGINS", raising=False)
     monkeypatch.setenv("GANZOO_DATA", str(tmp_path / "no-data-here"))
     monkeypatch.setenv("GANZOO_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("GANZOO_INCEPTION", "off")  # the same tests whether or not 'ganzoo[fid]' is installed
     registry_module.reset_default_registry()
     yield
     registry_module.reset_default_registry()

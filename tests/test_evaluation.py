@@ -102,7 +102,8 @@ def test_classifier_sanity_anchors_on_tiny_labelled_images(tiny_images, tmp_path
 def test_evaluate_a_points_run_in_table_and_json(invoke, tmp_path):
     invoke("train", "--steps", "200", "--set", "dataset.n=512", "--out", tmp_path / "run", "-q")
     metrics = json.loads(invoke("evaluate", tmp_path / "run", "--samples", "1000", "--json").stdout)
-    assert set(metrics) == {"curve_error", "x_coverage", "out_of_range", "sliced_wasserstein"}
+    assert set(metrics) == {"curve_error", "x_coverage", "out_of_range", "sliced_wasserstein",  # the curve's
+                            "points_swd", "mmd", "precision", "recall", "density", "coverage"}  # any points'
     assert all(math.isfinite(v) for v in metrics.values())
     table = invoke("evaluate", tmp_path / "run", "--samples", "1000").stdout
     for key in metrics:
@@ -120,7 +121,9 @@ def test_evaluate_an_image_run_and_eval_every(invoke, tmp_path, mnist_files):
     evaluated = [r for r in records if "classifier_fid" in r]
     assert [r["step"] for r in evaluated] == [10, 20] and "d_loss" in evaluated[0]
     metrics = json.loads(invoke("evaluate", tmp_path / "run", "--samples", "300", "--json").stdout)
-    assert set(metrics) == {"classifier_fid", "classes_covered", "class_entropy", "confidence", "classifier_accuracy"}
+    assert set(metrics) == {"classifier_fid", "classes_covered", "class_entropy", "confidence", "classifier_accuracy",
+                            "classifier_is"}
+    assert 1 <= metrics["classifier_is"] <= 10
     assert 0 <= metrics["classes_covered"] <= 10 and 0 <= metrics["class_entropy"] <= math.log2(10) + 1e-9
 
 
@@ -150,7 +153,9 @@ def test_a_dataset_plugin_brings_its_own_metric(plugin, invoke, tmp_path):
     plugin(CircleDataset(), name="circle")
     invoke("train", "--dataset", "circle", "--steps", "30", "--out", tmp_path / "run", "-q")
     metrics = json.loads(invoke("evaluate", tmp_path / "run", "--samples", "500", "--json").stdout)
-    assert set(metrics) == {"radius_error"} and metrics["radius_error"] >= 0  # no curve: the curve metric stays out
+    # its own metric and those of any point dataset; no curve: the curve metric stays out
+    assert set(metrics) == {"radius_error", "points_swd", "mmd", "precision", "recall", "density", "coverage"}
+    assert metrics["radius_error"] >= 0
 
 
 def test_time_limit_stops_and_saves(invoke, tmp_path):

@@ -116,3 +116,14 @@ def test_the_guides_examples_run_and_train_together(plugin, registry, invoke, ti
     assert flipped.step == 2
     assert ganzoo.train(recipe="parabola-wgan", steps=3, set=["dataset.n=64"], out=tmp_path / "recipe").step == 3
     assert invoke("hello").stdout == "hello from my plugin\n"
+    class Wide:
+        @ganzoo.hookimpl
+        def ganzoo_datasets(self):
+            yield ganzoo.DatasetSpec(name="wide", factory=lambda: None, description="12-D points.",
+                                     shape=lambda: ganzoo.DataSpec("points", (12,)))
+
+    plugin(Wide(), name="wide-data")
+    from ganzoo.config import resolve_config
+
+    config = resolve_config(registry, {"dataset": "wide"})  # the guide's defaults record applies to it
+    assert config.steps == 10_000 and config.generator.params["hidden"] == [256, 256]

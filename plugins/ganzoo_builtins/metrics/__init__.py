@@ -1,8 +1,8 @@
-"""Built-in plugin: quality metrics for point data on a known curve and for labelled images."""
+"""Built-in plugin: quality metrics for any point data, for point data on a known curve and for labelled images."""
 
 from ganzoo import MetricSpec, hookimpl
 
-from . import curves, images
+from . import curves, images, inception, points
 
 
 @hookimpl
@@ -14,6 +14,25 @@ def ganzoo_metrics():
         applies=curves.applies,
         keys=curves.KEYS,
         better=curves.BETTER,
+    )
+    yield MetricSpec(
+        name="points",
+        description="Any point data: sliced Wasserstein, MMD, precision / recall / density / coverage against "
+                    "held-out real points.",
+        compute=points.compute,
+        applies=points.applies,
+        keys=points.KEYS,
+        better=points.BETTER,
+    )
+    yield MetricSpec(
+        name="inception",
+        description="Any image data: Inception-v3 FID, KID, precision and recall (needs 'ganzoo[fid]' or "
+                    "GANZOO_INCEPTION).",
+        compute=inception.compute,
+        applies=inception.applies,
+        unavailable=inception.unavailable,
+        keys=inception.KEYS,
+        better=inception.BETTER,
     )
     yield MetricSpec(
         name="classifier",

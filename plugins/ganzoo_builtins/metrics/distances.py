@@ -22,6 +22,14 @@ def sliced_wasserstein(a: torch.Tensor, b: torch.Tensor, projections: int = 256,
     return (pa - pb).abs().mean().item()
 
 
+def inception_score(probs: torch.Tensor) -> float:
+    """exp(E_x KL(p(y|x) || p(y))) for class probabilities (N, K): 1 when every sample gets the same prediction,
+    K when the predictions are confident and spread evenly over K classes."""
+    p = probs.double().clamp_min(1e-12)
+    marginal = p.mean(0, keepdim=True)
+    return torch.exp((p * (p.log() - marginal.log())).sum(1).mean()).item()
+
+
 def gaussian_stats(features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean and covariance (float64) of a feature set (N, D)."""
     features = features.double()

@@ -11,7 +11,23 @@ import torch
 from ganzoo import Data
 
 from .classifier import load_or_train, predict
-from .distances import frechet_distance, gaussian_stats
+from .distances import frechet_distance, gaussian_stats, inception_score
+
+#: Samples of a class, generated and real, below which intra-class FID leaves the class out (its covariance would be
+#: mostly noise).
+MIN_PER_CLASS = 20
+
+
+def intra_class_fid(feats: torch.Tensor, labels: torch.Tensor, real_feats: torch.Tensor,
+                    real_labels: torch.Tensor) -> float:
+    """Mean over classes of the Fréchet distance between the samples drawn for a class and that class's real
+    samples (Miyato & Koyama 2018's intra-FID), in the classifier's feature space."""
+    distances = []
+    for c in sorted(set(labels.tolist())):
+        fake, real = feats[labels == c], real_feats[real_labels == c]
+        if len(fake) >= MIN_PER_CLASS and len(real) >= MIN_PER_CLASS:
+            distances.append(frechet_distance(gaussian_stats(fake), gaussian_stats(real)))
+    return sum(distances) / len(distances) if distances else math.nan
 
 #: A class counts as covered when it gets at least this share of the samples.
 COVERED_SHARE = 0.02
@@ -58,8 +74,8 @@ def compute(ctx) -> dict[str, float]:
                                    ctx.progress)
         reference = test if test is not None else ctx.full_data()
         feats, _ = predict(model, reference.samples, ctx.device)
-        state.update(model=model, accuracy=acc, real_stats=gaussian_stats(feats),
-                     present=sorted(set(ctx.data.labels.tolist())))
+        state.update(model=model, accuracy=acc, real_stats=gaussian_stats(feats), real_feats=feats,
+                     real_labels=reference.labels, present=sorted(set(ctx.data.labels.tolist())))
     feats, probs = predict(state["model"], ctx.samples, ctx.device)
     if not torch.isfinite(feats).all():
         return {"classifier_fid": math.inf, "classes_covered": 0.0, "class_entropy": 0.0, "confidence": 0.0,
@@ -67,10 +83,12 @@ def compute(ctx) -> dict[str, float]:
     out = {
         "classifier_fid": frechet_distance(gaussian_stats(feats), state["real_stats"]),
         **class_stats(probs, state["present"]),
+        "classifier_is": inception_score(probs),
         "classifier_accuracy": state["accuracy"],
     }
     if ctx.labels is not None and ctx.label_kind == "classes":
         out["label_accuracy"] = label_accuracy(probs.argmax(1), ctx.labels)
+        out["intra_class_fid"] = intra_class_fid(feats, ctx.labels, state["real_feats"], state["real_labels"])
     elif ctx.labels is not None and ctx.label_kind == "codes":
         out["code_purity"], out["code_classes"] = code_purity(probs.argmax(1), ctx.labels)
     return out
@@ -82,9 +100,13 @@ KEYS = {
     "class_entropy": "entropy of the predicted-class histogram, in bits (log2 K when uniform)",
     "confidence": "mean top-class probability of generated samples",
     "classifier_accuracy": "the feature classifier's accuracy on the real test split",
+    "classifier_is": "Inception Score computed with the dataset's classifier: exp E KL(p(y|x) || p(y)), 1 to K",
+    "intra_class_fid": f"conditional G: classifier FID per class (samples drawn for it vs its real ones), mean "
+                       f"over classes with >= {MIN_PER_CLASS} of each",
     "label_accuracy": "conditional G: share of samples classified as the class drawn for them, mean over classes",
     "code_purity": "G's own codes (InfoGAN): share of each code value's samples in its majority class, mean",
     "code_classes": "G's own codes (InfoGAN): distinct classes that are some code value's majority",
 }
 BETTER = {"classifier_fid": "lower", "classes_covered": "higher", "class_entropy": "higher", "confidence": "higher",
+          "classifier_is": "higher", "intra_class_fid": "lower",
           "label_accuracy": "higher", "code_purity": "higher", "code_classes": "higher"}
