@@ -64,7 +64,7 @@ class DeviceBatches:
         return RealBatch(to_model_space(self.samples[idx]), self.labels[idx] if self.labels is not None else None)
 
     def state(self) -> dict:
-        return {}
+        return {"streamed": False}
 
     def load(self, state: dict) -> None:
         pass
@@ -106,11 +106,14 @@ class StreamedBatches:
         y = torch.from_numpy(np.take(self._labels, idx)) if self._labels is not None else None
         if self.pin:
             x, y = x.pin_memory(), (y.pin_memory() if y is not None else None)
-        x = x.to(self.device, non_blocking=True)
-        return x, (y.to(self.device, non_blocking=True) if y is not None else None)
+        # non-blocking only from pinned memory: an unpinned source may be freed before an asynchronous copy ends
+        x = x.to(self.device, non_blocking=self.pin)
+        return x, (y.to(self.device, non_blocking=self.pin) if y is not None else None)
 
     def _work(self, start: int) -> None:
         k = start
+        if self.pin:
+            torch.cuda.set_device(self.device)  # this thread's CUDA calls go to the run's GPU, not GPU 0
         stream = torch.cuda.Stream(self.device) if self.pin else None
         while not self._stop.is_set():
             try:
@@ -144,14 +147,18 @@ class StreamedBatches:
         item, event = self._queue.get()
         if isinstance(item, BaseException):
             raise item
-        if event is not None:
-            torch.cuda.current_stream(self.device).wait_event(event)
-        self.drawn += 1
         x, y = item
+        if event is not None:
+            main = torch.cuda.current_stream(self.device)
+            main.wait_event(event)
+            for t in (x, y):  # made on the side stream, read on this one: not to be reused before this one is done
+                if t is not None:
+                    t.record_stream(main)
+        self.drawn += 1
         return RealBatch(to_model_space(x), y)
 
     def state(self) -> dict:
-        return {"drawn": self.drawn}
+        return {"streamed": True, "drawn": self.drawn}
 
     def load(self, state: dict) -> None:
         self.close()
@@ -167,8 +174,9 @@ class StreamedBatches:
 
 
 def real_batches(data: Data, labels: bool, device: torch.device, batch_size: int, seed: int,
-                 budget_gib: float | None) -> DeviceBatches | StreamedBatches:
-    """The dataset on the device when it fits the budget, else streamed from the host."""
-    if data.nbytes <= memory_budget(device, budget_gib):
+                 budget_gib: float | None, streamed: bool | None = None) -> DeviceBatches | StreamedBatches:
+    """The dataset on the device when it fits the budget, else streamed from the host; ``streamed`` forces the
+    choice (a resumed run keeps the way it drew its batches, whatever memory is free now)."""
+    if streamed is False or (streamed is None and data.nbytes <= memory_budget(device, budget_gib)):
         return DeviceBatches(data, labels, device)
     return StreamedBatches(data, labels, device, batch_size, seed)

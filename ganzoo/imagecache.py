@@ -186,6 +186,10 @@ def _build(folder: Path, count: int, read: Reader, side: int, channels: int | No
             finally:
                 if pool is not None:
                     pool.terminate()
+    except BaseException:  # interrupted or failed: leave no half-written copy behind
+        del out
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     finally:
         _READER = None
     kept = np.flatnonzero(ok)
@@ -210,10 +214,9 @@ def _build(folder: Path, count: int, read: Reader, side: int, channels: int | No
             "skipped": len(errors), "skipped_named": [f"{name(i)} ({why})" for i, why in errors[:NAMED]],
             "sources": count}
     (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
-    shutil.rmtree(folder, ignore_errors=True)
     try:
-        os.rename(tmp, folder)
-    except OSError:  # another process finished the same cache first: use its copy
+        os.rename(tmp, folder)  # fails when the folder exists: another process finished the same cache first
+    except OSError:
         shutil.rmtree(tmp, ignore_errors=True)
 
 

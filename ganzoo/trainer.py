@@ -223,7 +223,13 @@ class Trainer:
         if self.scaler is not None and ckpt.get("scaler"):
             self.scaler.load_state_dict(ckpt["scaler"])
         self.step, self.elapsed = int(ckpt["step"]), float(ckpt.get("elapsed", 0.0))
-        self.real.load(ckpt.get("batches") or {})
+        batches = ckpt.get("batches") or {}
+        if "streamed" in batches and batches["streamed"] != self.real.streamed:  # drawn the other way before: keep that way
+            self.real.close()
+            self.real = real_batches(self.data, self.cond.real_labels, self.device, self.config.batch_size,
+                                     distributed.rank_seed(self.config.seed, self.world.rank),
+                                     self.config.data_memory, streamed=bool(batches.get("streamed")))
+        self.real.load(batches)
         if self.world.enabled:
             distributed.restore_rng(ckpt, self.config.seed, self.step, self.device, self.world)
             return

@@ -254,7 +254,9 @@ def test_a_streamed_run_learns_and_resumes_bit_identically(invoke, tmp_path):
     once = torch.load(tmp_path / "once" / "checkpoints" / "latest.pt", weights_only=True)
     twice = torch.load(tmp_path / "twice" / "checkpoints" / "latest.pt", weights_only=True)
     assert all(torch.equal(once["generator"][k], twice["generator"][k]) for k in once["generator"])
-    assert once["batches"] == {"drawn": 200}
+    assert once["batches"] == {"streamed": True, "drawn": 200}
+    invoke("train", "--resume", tmp_path / "once", "--steps", "210", "-q")  # plenty of memory now: still streamed
+    assert torch.load(tmp_path / "once" / "checkpoints" / "latest.pt", weights_only=True)["batches"]["drawn"] == 210
     invoke("train", *common, "--steps", "1500", "--out", tmp_path / "learned")
     xy = ganzoo.sample(tmp_path / "learned", 2000, seed=1)
     inside = xy[:, 0].abs() <= 3
@@ -332,3 +334,9 @@ def test_cached_images_are_never_unpickled(registry, pictures, tmp_path, capfd):
     capfd.readouterr()
     assert len(_load(registry, "folder", path=str(pictures), size=8)) == 15
     assert "unusable" in capfd.readouterr().err
+
+
+def test_a_readme_beside_the_class_folders_keeps_the_labels(registry, pictures):
+    (pictures / "README.md").write_text("my pictures")
+    data = _load(registry, "folder", path=str(pictures), size=8)
+    assert data.spec.classes == 2 and len(data) == 15

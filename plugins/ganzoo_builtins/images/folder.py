@@ -25,16 +25,22 @@ def scan(root: Path) -> list[Path]:
     return found
 
 
+#: Files that count as images lying directly in the folder (a README or a CSV beside the class folders does not).
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff", ".ppm", ".pgm"}
+
+
 def _labels(root: Path, files: list[Path], mode: str) -> tuple[list[int] | None, list[str]]:
-    top = [f for f in files if f.parent == root]
+    top = [f for f in files if f.parent == root and f.suffix.lower() in IMAGE_SUFFIXES]
     if mode == "none" or (mode == "auto" and (top or not files)):
         return None, []
     if top:
         raise DatasetError(f"folder {root}: labels=folders, but {len(top)} files lie directly in it "
                            f"(e.g. {top[0].name}); move them into a class folder or use labels=auto")
-    classes = sorted({f.relative_to(root).parts[0] for f in files})
+    classes = sorted({f.relative_to(root).parts[0] for f in files if f.parent != root})
     index = {c: i for i, c in enumerate(classes)}
-    return [index[f.relative_to(root).parts[0]] for f in files], classes
+    # a stray non-image file directly in the folder gets no class: it is skipped as unreadable (or, if it is an
+    # image after all, takes class 0)
+    return [index.get(f.relative_to(root).parts[0], 0) for f in files], classes
 
 
 def spread(n: int, limit: int | None) -> list[int]:

@@ -39,7 +39,8 @@ def _missing(cls: str, where: Path, download: bool, err: BaseException, what: st
 
 
 def _relaxed(cls, rows: str):
-    """``cls`` with its md5 sums dropped from the lists it checks on load (its download keeps its archive's)."""
+    """``cls`` with its md5 sums dropped from the lists it checks on load. CIFAR's download still checks its
+    archive's; CelebA's download reads the same list, so its downloaded files go unchecked too."""
     if rows == "cifar":
         attrs = {"train_list": [[f, None] for f, _ in cls.train_list],
                  "test_list": [[f, None] for f, _ in cls.test_list], "meta": {**cls.meta, "md5": None}}
@@ -209,7 +210,10 @@ def _any_set(name: str | None, root: str | None, download: bool, split: str | No
     image_set = decoded_images(key, len(chosen), lambda i: dataset[chosen[i]], side, None if channels == "auto" else int(channels),
                                f"torchvision's {name} in {base}", name=lambda i: f"item {chosen[i]}")
     classes = len(getattr(dataset, "classes", [])) or None
-    if image_set.labels is not None and classes is not None and int(image_set.labels.max()) >= classes:
+    labels = image_set.labels
+    if labels is not None and int(labels.min()) < 0:  # e.g. STL10's unlabelled part (-1): no classes to condition on
+        image_set.labels = labels = None
+    if labels is not None and classes is not None and int(labels.max()) >= classes:
         classes = None
     return image_set, classes
 

@@ -158,7 +158,9 @@ def compute(ctx) -> dict[str, float]:
     if not torch.isfinite(fake).all():
         return {key: float("nan") for key in KEYS}
     real = ctx.state["real"]
-    pr = prdc(real[:PR_POINTS], fake[:PR_POINTS])
+    pick = torch.Generator().manual_seed(0)  # the reference is in dataset order (a class-sorted folder): draw from it
+    pr = prdc(real[torch.randperm(len(real), generator=pick)[:PR_POINTS]],
+              fake[torch.randperm(len(fake), generator=pick)[:PR_POINTS]])
     return {"inception_fid": frechet_distance(gaussian_stats(fake), ctx.state["stats"]),
             "inception_kid": kid(real, fake), "inception_precision": pr["precision"],
             "inception_recall": pr["recall"]}

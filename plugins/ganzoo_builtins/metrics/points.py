@@ -49,6 +49,7 @@ def mmd_rbf(x: torch.Tensor, y: torch.Tensor, bandwidth: float | None = None) ->
 def prdc(real: torch.Tensor, fake: torch.Tensor, k: int = K) -> dict[str, float]:
     """Precision, recall, density and coverage (Naeem et al. 2020) with k-nearest-neighbour balls."""
     real, fake = real.double(), fake.double()
+    k = max(1, min(k, len(real) - 1, len(fake) - 1))  # a tiny set: its points' furthest neighbours
     rr, ff, rf = torch.cdist(real, real), torch.cdist(fake, fake), torch.cdist(real, fake)
     # the k-th neighbour other than the point itself: index k of the sorted row (index 0 is the point, distance 0)
     r_real = rr.kthvalue(k + 1, dim=1).values
