@@ -239,10 +239,11 @@ def _open(folder: Path, key: Mapping[str, Any]) -> tuple[ImageSet, dict]:
     path = folder / "pixels.u8"
     shape = (int(meta["count"]), *map(int, meta["shape"]))
     expected = int(np.prod(shape))
-    size = path.stat().st_size if path.is_file() else -1
+    st = path.stat() if path.is_file() else None
+    size = st.st_size if st is not None else -1
     if size != expected:
         raise ValueError(f"pixels.u8 holds {size} bytes, not {expected} (truncated?)")
-    stamp = (path.stat().st_ino, size, path.stat().st_mtime_ns, meta["crc32"])
+    stamp = (st.st_ino, size, st.st_mtime_ns, meta["crc32"])
     if _VERIFIED.get(path) != stamp and _crc(path) != meta["crc32"]:
         raise ValueError("pixels.u8 does not match its checksum (corrupt)")
     labels = None
