@@ -64,7 +64,7 @@ def build_folder(data_root: str, out: Path, n: int, seed: int = 0) -> Path:
 def _folder_load(folder: Path, cache: Path) -> float:
     """Seconds for ganzoo's folder dataset to load in a fresh process (decoding when the cache is empty), after
     the imports and plugin discovery every command pays anyway."""
-    code = ("import time; from ganzoo.registry import default_registry; "
+    code = ("import time; from ganzoo.registry.registry import default_registry; "
             "spec = default_registry().get('dataset', 'folder'); import PIL.Image, torchvision; "
             "t = time.perf_counter(); "
             f"d = spec.load(spec.resolve({{'path': {str(folder)!r}, 'size': {SIDE}}})); "
@@ -90,7 +90,7 @@ def _imagefolder_epoch(folder: Path, workers: int) -> tuple[float, int]:
 
 def _models(width: int, dev: torch.device):
     from ganzoo import DataSpec
-    from ganzoo.registry import default_registry
+    from ganzoo.registry.registry import default_registry
 
     reg, data = default_registry(), DataSpec("image", (3, SIDE, SIDE))
     g, d = reg.get("generator", "dcgan"), reg.get("discriminator", "dcgan")
@@ -149,7 +149,7 @@ def _textbook(args, batch: int, clock: _Clock) -> None:
 
 
 def _bare(args, batch: int, clock: _Clock) -> None:
-    from ganzoo.registry import default_registry
+    from ganzoo.registry.registry import default_registry
 
     torch.manual_seed(0)
     dev = clock.device

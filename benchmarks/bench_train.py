@@ -130,7 +130,7 @@ class _TimedReporter:
     def __new__(cls, clock: _Clock):
         from rich.console import Console
 
-        from ganzoo.ui import RichReporter
+        from ganzoo.run.progress import RichReporter
 
         class Timed(RichReporter):
             step = 0
@@ -150,7 +150,7 @@ class _Float32Mnist:
     @staticmethod
     def register() -> None:
         import ganzoo
-        from ganzoo.registry import default_registry
+        from ganzoo.registry.registry import default_registry
 
         mnist = default_registry().get("dataset", "mnist")
 

@@ -26,9 +26,9 @@ from pathlib import Path
 import torch
 
 import ganzoo
-from ganzoo.config import resolve_config
-from ganzoo.evaluation import Evaluator
-from ganzoo.registry import default_registry
+from ganzoo.config.resolve import resolve_config
+from ganzoo.registry.registry import default_registry
+from ganzoo.run.evaluation import Evaluator
 
 sys.path.insert(0, str(Path(__file__).parent))
 from textbook import train_textbook  # noqa: E402

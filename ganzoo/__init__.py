@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from importlib import metadata as _metadata
 
-from .data import Data, DataSpec, data_root, memory_mapped, to_model_space
+from .data.contract import Data, DataSpec, memory_mapped, to_model_space
+from .data.imagecache import ImageSet, decoded_images, files_digest
+from .data.paths import cache_dir, data_root
 from .errors import (
     CheckpointError,
     ConfigError,
@@ -20,12 +22,9 @@ from .errors import (
     UnknownComponentError,
     did_you_mean,
 )
-from .evaluation import EvalContext, cache_dir
-from .hookspecs import hookimpl
-from .imagecache import ImageSet, decoded_images, files_digest
-from .params import Param
-from .reporting import RunInfo, RunReporter
-from .specs import (
+from .registry.hookspecs import hookimpl
+from .registry.params import Param
+from .registry.specs import (
     AugmentationSpec,
     ConstraintSpec,
     DatasetSpec,
@@ -39,7 +38,9 @@ from .specs import (
     RegulariserSpec,
     ReporterSpec,
 )
-from .step import Constraint, DOutput, GANLoss, LossContext, Regulariser, StepContext
+from .run.evaluation import EvalContext
+from .run.reporting import RunInfo, RunReporter
+from .training.contracts import Constraint, DOutput, GANLoss, LossContext, Regulariser, StepContext
 
 try:
     __version__ = _metadata.version("ganzoo")

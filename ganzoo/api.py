@@ -6,26 +6,27 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import click
 import torch
 
-from . import distributed
-from .assemble import build_models, data_spec, load_data
-from .checkpoint import CHECKPOINT_FIX, load_checkpoint
-from .conditioning import Conditioning
-from .config import BETAS, TrainConfig, config_from_dict, option_params, resolve_config
-from .data import Data
-from .device import resolve_device
+from .config.resolve import BETAS, TrainConfig, config_from_dict, option_params, resolve_config
+from .config.toml import read_toml
+from .data.contract import Data
 from .errors import CheckpointError, ConfigError, GanzooError, did_you_mean, first_line
-from .evaluation import DEFAULT_SAMPLES, Evaluator
-from .kinds import SLOT_GROUPS, SLOTS, slot_named
-from .registry import Registry, default_registry
-from .reporting import Reporters, build_reporters
-from .run import RunDir
-from .samples import generate, noise, save_png, to_data_coords
-from .tomlio import read_toml
-from .trainer import RunResult, Trainer
-from .ui import Reporter
+from .messages import warn
+from .registry.kinds import SLOT_GROUPS, SLOTS, slot_named
+from .registry.registry import Registry, default_registry
+from .run.checkpoint import CHECKPOINT_FIX, load_checkpoint
+from .run.evaluation import DEFAULT_SAMPLES, Evaluator
+from .run.progress import Reporter
+from .run.reporting import Reporters, build_reporters
+from .run.rundir import RunDir
+from .run.samples import generate, noise, save_png, to_data_coords
+from .training import distributed
+from .training.assemble import build_models, data_spec, load_data
+from .training.conditioning import Conditioning
+from .training.device import resolve_device
+from .training.result import RunResult
+from .training.trainer import Trainer
 
 #: Options that may change when a run is resumed; everything else is fixed by the checkpoint.
 RESUMABLE = ("steps", "device", "amp", "compile", "compile_mode", "log_every", "sample_every", "checkpoint_every",
@@ -58,7 +59,7 @@ def train(
     registry = registry or default_registry()
     names = [*([report] if isinstance(report, str) else report), *(["tensorboard"] if tensorboard else [])]
     # built now, so that a missing optional package fails before any work
-    reporters = build_reporters(registry, names, lambda line: click.echo(f"ganzoo: warning: {line}", err=True))
+    reporters = build_reporters(registry, names, warn)
     flags = _flags({"generator": generator, "discriminator": discriminator, "loss": loss, "dataset": dataset,
                     **options})
     if resume is not None:
@@ -263,8 +264,8 @@ def evaluate(run_dir: str | Path, n: int | None = None, *, seed: int = 12345, de
     _check_seed(seed)
     registry = registry or default_registry()
     dev = resolve_device(device)
-    cfg, _, generator, data, _ = _load_sampler(Path(run_dir), dev, registry, use_ema)
-    evaluator = Evaluator(registry, cfg, data if data is not None else load_data(registry, cfg), dev, progress)
+    cfg, _, generator, data, cond = _load_sampler(Path(run_dir), dev, registry, use_ema)
+    evaluator = Evaluator(registry, cfg, data if data is not None else load_data(registry, cfg), dev, progress, cond)
     if not evaluator.metrics:
         raise ConfigError(f"no installed metric applies to dataset '{cfg.dataset.name}' (see `ganzoo plugins`)"
                           + "".join(f"; {note}" for note in evaluator.notes))

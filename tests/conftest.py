@@ -9,8 +9,8 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from ganzoo import registry as registry_module
-from ganzoo.cli import cli
+from ganzoo.cli.commands import cli
+from ganzoo.registry import registry as registry_module
 
 
 @pytest.fixture(autouse=True)

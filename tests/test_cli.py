@@ -70,7 +70,7 @@ def test_plugins_table(invoke):
 
 
 def test_ema_zero_switches_the_average_off(registry):
-    from ganzoo.config import resolve_config
+    from ganzoo.config.resolve import resolve_config
 
     assert resolve_config(registry, {}).ema == 0.99  # the point defaults
     assert resolve_config(registry, {"ema": 0.0}).ema is None

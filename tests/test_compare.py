@@ -8,7 +8,7 @@ import pytest
 from PIL import Image, ImageColor
 
 import ganzoo
-from ganzoo.plot import PALETTE
+from ganzoo.run.plot import PALETTE
 
 TINY = {"steps": 20, "log_every": 5, "sample_every": 10, "checkpoint_every": 0, "batch_size": 16,
         "set": ["dataset.n=128", "generator.hidden=16", "discriminator.hidden=16"]}

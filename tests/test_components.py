@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from ganzoo import DataSpec, DOutput, ParameterError
-from ganzoo.assemble import build_models
-from ganzoo.config import resolve_config
+from ganzoo.config.resolve import resolve_config
+from ganzoo.training.assemble import build_models
 
 MNIST = DataSpec("image", (1, 28, 28))
 RGB32 = DataSpec("image", (3, 32, 32))

@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 from ganzoo import GANLoss, LossSpec, hookimpl
-from ganzoo.checkpoint import load_checkpoint
-from ganzoo.run import RunDir
+from ganzoo.run.checkpoint import load_checkpoint
+from ganzoo.run.rundir import RunDir
 
 
 def _ganzoo_process(run: Path, *extra: str, log: Path | None = None) -> subprocess.Popen:

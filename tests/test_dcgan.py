@@ -11,7 +11,7 @@ from torch import nn
 
 import ganzoo
 from ganzoo import Data, DatasetSpec, DataSpec, DOutput, Param, hookimpl
-from ganzoo.trainer import _scores_per_sample
+from ganzoo.training.trainer import _scores_per_sample
 
 DISCRIMINATORS = ["dcgan", "cdcgan", "dcgan-projection", "dcgan-acgan"]
 SMALL = {"width": 8, "max_width": 32}

@@ -12,9 +12,9 @@ import pytest
 import torch
 
 import ganzoo
-from ganzoo.checkpoint import load_checkpoint
-from ganzoo.distributed import World, device_for, world_from_env
 from ganzoo.errors import ConfigError
+from ganzoo.run.checkpoint import load_checkpoint
+from ganzoo.training.distributed import World, device_for, world_from_env
 
 WORKER = Path(__file__).parent / "helpers" / "ddp_worker.py"
 

@@ -67,7 +67,7 @@ def test_class_stats_by_hand():
 @pytest.fixture
 def tiny_images(mnist_files):
     root = mnist_files(300, 200)
-    registry = ganzoo.registry.default_registry()
+    registry = ganzoo.registry.registry.default_registry()
     spec = registry.get("dataset", "mnist")
     params = spec.resolve({"root": str(root), "download": False})
     return spec, params, spec.load(params), spec.load({**params, **spec.test_split})
@@ -161,7 +161,7 @@ def test_a_dataset_plugin_brings_its_own_metric(plugin, invoke, tmp_path):
 def test_time_limit_stops_and_saves(invoke, tmp_path):
     result = ganzoo.train(steps=10_000_000, time_limit=1.0, set=["dataset.n=256"], out=tmp_path / "run")
     assert 0 < result.step < 10_000_000 and result.interrupted is None
-    assert ganzoo.checkpoint.load_checkpoint(tmp_path / "run" / "checkpoints" / "latest.pt")["step"] == result.step
+    assert ganzoo.run.checkpoint.load_checkpoint(tmp_path / "run" / "checkpoints" / "latest.pt")["step"] == result.step
 
 
 def test_evaluation_lines_between_log_lines(invoke, tmp_path):

@@ -14,8 +14,8 @@ from PIL import Image
 
 import ganzoo
 from ganzoo import Data, DataSpec, ParameterError
-from ganzoo.batches import DeviceBatches, StreamedBatches, real_batches
-from ganzoo.config import resolve_config
+from ganzoo.config.resolve import resolve_config
+from ganzoo.data.batches import DeviceBatches, StreamedBatches, real_batches
 
 RED, BLUE = (220, 20, 20), (20, 20, 220)
 
@@ -93,12 +93,12 @@ def test_the_cache_is_reused_rebuilt_when_the_folder_changes_and_when_corrupt(re
     capfd.readouterr()
     newest = max((tmp_path / "cache" / "images").iterdir(), key=lambda p: p.stat().st_mtime_ns)
     pixels = newest / "pixels.u8"
-    ganzoo.imagecache._VERIFIED.clear()  # as a new process would see it
+    ganzoo.data.imagecache._VERIFIED.clear()  # as a new process would see it
     pixels.write_bytes(pixels.read_bytes()[:-7])  # truncated
     again = _load(registry, "folder", path=str(pictures), size=8)
     assert len(again) == 16 and "truncated" in capfd.readouterr().err
     expected = again.samples.clone()  # the samples map the file: a copy before it is damaged again
-    ganzoo.imagecache._VERIFIED.clear()
+    ganzoo.data.imagecache._VERIFIED.clear()
     raw = bytearray(pixels.read_bytes())
     raw[5] ^= 0xFF  # one flipped byte
     pixels.write_bytes(bytes(raw))
@@ -330,7 +330,7 @@ def test_cached_images_are_never_unpickled(registry, pictures, tmp_path, capfd):
     _load(registry, "folder", path=str(pictures), size=8)
     folder = next((tmp_path / "cache" / "images").iterdir())
     (folder / "labels.npy").write_bytes(pickle.dumps([1, 2]))  # not an .npy: refused and rebuilt, never loaded
-    ganzoo.imagecache._VERIFIED.clear()
+    ganzoo.data.imagecache._VERIFIED.clear()
     capfd.readouterr()
     assert len(_load(registry, "folder", path=str(pictures), size=8)) == 15
     assert "unusable" in capfd.readouterr().err

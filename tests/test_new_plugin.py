@@ -41,7 +41,7 @@ def test_generated_package_installs_editable_and_its_test_passes(invoke, tmp_pat
 
 def test_every_kind_has_a_template_that_installs_and_trains(invoke, tmp_path):
     """All eight kinds in one package: each template's own test passes, and one run mixes all of them."""
-    from ganzoo.scaffold import KINDS
+    from ganzoo.cli.scaffold import KINDS
 
     assert KINDS == ("generator", "discriminator", "loss", "dataset", "optimizer", "augmentation", "regulariser",
                      "constraint")

@@ -3,7 +3,7 @@
 import pytest
 
 from ganzoo import Param, ParameterError
-from ganzoo.params import resolve_params
+from ganzoo.registry.params import resolve_params
 
 
 @pytest.mark.parametrize(

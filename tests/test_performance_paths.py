@@ -10,13 +10,13 @@ from types import SimpleNamespace
 
 import pytest
 import torch
+from helpers.host_reads import record_host_reads
 
 import ganzoo
-from ganzoo.checkpoint import load_checkpoint
-from ganzoo.config import resolve_config
-from ganzoo.run import RunDir
-from ganzoo.trainer import Trainer, _scores_per_sample
-from helpers.host_reads import record_host_reads
+from ganzoo.config.resolve import resolve_config
+from ganzoo.run.checkpoint import load_checkpoint
+from ganzoo.run.rundir import RunDir
+from ganzoo.training.trainer import Trainer, _scores_per_sample
 
 TINY = {"set": ["dataset.n=256", "generator.hidden=16,16", "discriminator.hidden=16,16"], "batch_size": 16,
         "sample_every": 0, "log_every": 5}
@@ -57,7 +57,7 @@ def test_compile_trains_keeps_checkpoints_plain_and_resumes(light_compile, tmp_p
 def test_compile_mode_and_toolchain_errors_are_one_line(invoke, monkeypatch, tmp_path):
     result = invoke("train", "--compile-mode", "fastest", "--steps", "2", "--out", tmp_path / "a", expect=1)
     assert "--compile-mode 'fastest' is not a torch.compile mode" in result.stderr and "Traceback" not in result.stderr
-    monkeypatch.setattr("ganzoo.compiled.shutil.which", lambda name: None)
+    monkeypatch.setattr("ganzoo.training.compiled.shutil.which", lambda name: None)
     monkeypatch.delenv("CXX", raising=False)
     result = invoke("train", "--compile", "--device", "cpu", "--steps", "2", "--out", tmp_path / "b", expect=1)
     assert "needs a C++ compiler" in result.stderr and "without --compile" in result.stderr
@@ -113,7 +113,7 @@ def test_only_a_declared_per_sample_discriminator_without_batchnorm_shares_a_pas
 def test_cuda_amp_and_compile_train_without_per_step_syncs(tmp_path, compile_):
     """bf16 autocast (+ torch.compile with CUDA graphs): finite losses, plain checkpoints, and no synchronisation
     inside the steps (torch raises on one in sync debug mode)."""
-    registry = ganzoo.registry.default_registry()
+    registry = ganzoo.registry.registry.default_registry()
     cfg = resolve_config(registry, {"steps": 30, "amp": True, "compile": compile_, "device": "cuda",
                                     "batch_size": 64, "ema": 0.99}, sets=TINY["set"])
     trainer = Trainer(cfg, registry, RunDir(tmp_path / "r"))
@@ -135,7 +135,7 @@ def test_cuda_amp_and_compile_train_without_per_step_syncs(tmp_path, compile_):
 
 @CUDA
 def test_cuda_fused_adam():
-    registry = ganzoo.registry.default_registry()
+    registry = ganzoo.registry.registry.default_registry()
     cfg = resolve_config(registry, {"device": "cuda"}, sets=TINY["set"])
     trainer = Trainer(cfg, registry, RunDir("unused"))
     assert trainer.g.optimizer.defaults["fused"] and trainer.d.optimizer.defaults["fused"]

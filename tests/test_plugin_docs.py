@@ -1,4 +1,4 @@
-"""The plugin guide keeps up with the code: every hook in ``ganzoo.hookspecs`` is documented with its signature and
+"""The plugin guide keeps up with the code: every hook in ``ganzoo.registry.hookspecs`` is documented with its signature and
 every field of the record it yields, so a new hook cannot ship undocumented."""
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from ganzoo import Param, hookspecs
-from ganzoo.specs import ComponentSpec
+from ganzoo import Param
+from ganzoo.registry import hookspecs
+from ganzoo.registry.specs import ComponentSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 GUIDE = (ROOT / "docs" / "plugins.md").read_text()
@@ -123,7 +124,7 @@ def test_the_guides_examples_run_and_train_together(plugin, registry, invoke, ti
                                      shape=lambda: ganzoo.DataSpec("points", (12,)))
 
     plugin(Wide(), name="wide-data")
-    from ganzoo.config import resolve_config
+    from ganzoo.config.resolve import resolve_config
 
     config = resolve_config(registry, {"dataset": "wide"})  # the guide's defaults record applies to it
     assert config.steps == 10_000 and config.generator.params["hidden"] == [256, 256]

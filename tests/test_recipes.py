@@ -11,9 +11,9 @@ from helpers.tiny_formats import make_tiny_celeba, make_tiny_cifar
 
 import ganzoo
 from ganzoo import RecipeSpec, hookimpl
-from ganzoo.cli_zoo import recipe_rows, recipes_markdown
-from ganzoo.config import check_layout, resolve_config
-from ganzoo.tomlio import read_toml
+from ganzoo.cli.zoo import recipe_rows, recipes_markdown
+from ganzoo.config.resolve import check_layout, resolve_config
+from ganzoo.config.toml import read_toml
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILTIN = sorted(["keras-mnist", "batchnorm-mlp-mnist", "upconv-maxpool-mnist", "pytorch-mlp-mnist", "parabola-gan",

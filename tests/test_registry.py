@@ -16,7 +16,7 @@ from ganzoo import (
     UnknownComponentError,
     hookimpl,
 )
-from ganzoo.registry import Registry
+from ganzoo.registry.registry import Registry
 
 
 def _gen(name="tiny", aliases=()):

@@ -21,9 +21,9 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from ganzoo import registry as registry_module
-from ganzoo.checkpoint import load_checkpoint
-from ganzoo.cli import cli
+from ganzoo.cli.commands import cli
+from ganzoo.registry import registry as registry_module
+from ganzoo.run.checkpoint import load_checkpoint
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ["--steps", "2", "--set", "dataset.n=64", "--sample-every", "0", "-q"]

@@ -20,10 +20,10 @@ from ganzoo import (
     StepContext,
     hookimpl,
 )
-from ganzoo.checkpoint import load_checkpoint
-from ganzoo.config import resolve_config
-from ganzoo.run import RunDir
-from ganzoo.trainer import Trainer
+from ganzoo.config.resolve import resolve_config
+from ganzoo.run.checkpoint import load_checkpoint
+from ganzoo.run.rundir import RunDir
+from ganzoo.training.trainer import Trainer
 
 SMALL = ["dataset.n=128", "generator.hidden=16,16", "discriminator.hidden=16"]
 BLOBS = ["dataset.n=256", "generator.hidden=32,32", "discriminator.hidden=32"]

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from ganzoo import DataSpec, DOutput, StepContext
-from ganzoo.kinds import SLOTS
+from ganzoo.registry.kinds import SLOTS
 
 MNIST = DataSpec("image", (1, 28, 28), classes=10)
 VARIANTS = ["cgan-mnist", "acgan-mnist", "projection-mnist", "infogan-mnist", "wgan-clip-mnist", "sngan-mnist",

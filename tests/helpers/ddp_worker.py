@@ -15,7 +15,7 @@ if loss == "conditional":  # a conditional mix with a lazy regulariser, whose ow
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     from helpers import labelled
 
-    from ganzoo.registry import default_registry
+    from ganzoo.registry.registry import default_registry
 
     default_registry().register(labelled, name="labelled")
     result = ganzoo.train(

@@ -1,0 +1,36 @@
+"""The tables commands print at the end: a run's summary and a set of metrics."""
+
+from __future__ import annotations
+
+from rich.table import Table
+
+from ..run.progress import STAT_LABELS
+
+
+def metrics_table(metrics: dict[str, float], meanings: dict[str, str], better: dict[str, str], title: str) -> Table:
+    """One row per metric: value, which way is better, and what it means."""
+    table = Table(title=title, title_justify="left")
+    for column in ("metric", "value", "better", "meaning"):
+        table.add_column(column, no_wrap=column != "meaning")
+    for key, value in metrics.items():
+        table.add_row(key, f"{value:.4g}", better.get(key, ""), meanings.get(key, ""))
+    return table
+
+
+def summary_table(result) -> Table:
+    """The end-of-run table: time, speed, final statistics and where the files are."""
+    table = Table(title="ganzoo train", show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("combination", result.label)
+    table.add_row("device", result.device)
+    table.add_row("steps", f"{result.step}/{result.total_steps}")
+    table.add_row("time", f"{result.seconds:.1f} s ({result.steps_per_sec:.0f} steps/s)")
+    for key, label in STAT_LABELS.items():
+        if key in result.final:
+            table.add_row(label, f"{result.final[key]:.4f}")
+    for key, value in result.metrics.items():
+        table.add_row(key, f"{value:.4g}")
+    table.add_row("run directory", str(result.run_dir))
+    table.add_row("samples", str(result.last_sample) if result.last_sample else "-")
+    return table

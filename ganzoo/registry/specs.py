@@ -1,0 +1,427 @@
+"""Typed records: what a plugin's hooks yield, one record class per kind.
+
+A record names a component, describes it in one line, declares its parameters once and holds the factory that builds
+it. It may also say which data it accepts, what it needs from the rest of the mix and which training settings suit
+it, so an incompatible mix is rejected before any training and a component's needs never live in README prose.
+Each record's docstring is the contract of its hook: ``ganzoo/hookspecs.py`` derives the hooks from them.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from ..data.contract import Data, DataSpec
+from ..errors import GanzooError, PluginError, first_line
+from .params import Param, resolve_params
+
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+
+
+@dataclass(frozen=True)
+class ComponentSpec:
+    """Fields shared by every kind of component.
+
+    - ``name``: unique within its kind, lower case (``mlp``, ``wgan-gp``).
+    - ``factory``: builds the component; its arguments depend on the kind (see the subclasses).
+    - ``description``: one line for ``ganzoo list``.
+    - ``params``: the declared parameters; the factory receives them as keyword arguments.
+    - ``aliases``: other names that resolve to this component.
+    - ``data_kinds``: which data kinds (``image``, ``points``) the component accepts.
+    - ``check``: an optional further requirement, ``check(spec) -> reason or None`` (e.g. "H and W divisible by 4").
+    - ``data_defaults``: optional ``data_defaults(spec) -> {param: value}``, defaults that suit a kind of data
+      better than the declared ones (e.g. smaller layers for 2-D points); the user's settings still win.
+    - ``suggested``: training settings the component needs or works best with, laid out like a config file
+      (options such as ``d_steps``, and the optimizers: ``{"d_steps": 5, "opt": {"betas": [0.0, 0.9]}}``). They
+      count as written in the layer that chose the component, beneath that layer's own values (a dataset's count
+      just above ganzoo's defaults instead): see ``ganzoo/config.py``.
+    - ``citation``: the paper or tutorial the component implements, for ``ganzoo list``.
+    """
+
+    kind: ClassVar[str] = "component"
+
+    name: str
+    factory: Callable[..., Any]
+    description: str
+    params: tuple[Param, ...] = ()
+    aliases: tuple[str, ...] = ()
+    data_kinds: tuple[str, ...] = ("image", "points")
+    check: Callable[[DataSpec], str | None] | None = None
+    data_defaults: Callable[[DataSpec], Mapping[str, Any]] | None = None
+    suggested: Mapping[str, Any] = field(default_factory=dict)
+    citation: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.suggested, Mapping):
+            raise TypeError(f"{self.kind} '{self.name}': suggested must be a mapping laid out like a config file")
+        object.__setattr__(self, "suggested", copy.deepcopy(dict(self.suggested)))
+        object.__setattr__(self, "params", tuple(self.params))
+        object.__setattr__(self, "aliases", tuple(self.aliases))
+        object.__setattr__(self, "data_kinds", tuple(self.data_kinds))
+        for name in (self.name, *self.aliases):
+            if not isinstance(name, str) or not _NAME.match(name):
+                raise ValueError(f"{self.kind} name {name!r} must be lower case letters, digits, '-', '_' or '.'")
+        if not callable(self.factory):
+            raise TypeError(f"{self.kind} '{self.name}': factory {self.factory!r} is not callable")
+        if not isinstance(self.description, str) or not self.description.strip() or "\n" in self.description:
+            raise ValueError(f"{self.kind} '{self.name}': description must be one non-empty line")
+        if not isinstance(self.citation, str) or "\n" in self.citation:
+            raise ValueError(f"{self.kind} '{self.name}': citation must be one line")
+        names = [p.name for p in self.params]
+        if any(not isinstance(p, Param) for p in self.params) or len(set(names)) != len(names):
+            raise TypeError(f"{self.kind} '{self.name}': params must be Param records with unique names")
+        if not set(self.data_kinds) <= {"image", "points"}:
+            raise ValueError(f"{self.kind} '{self.name}': data_kinds must be among 'image', 'points'")
+
+    @property
+    def owner(self) -> str:
+        """How error messages name this component, e.g. ``generator 'mlp'``."""
+        return f"{self.kind} '{self.name}'"
+
+    def call(self, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Call one of the plugin's functions; a bug in it becomes a one-line :class:`PluginError`."""
+        try:
+            return fn(*args, **kwargs)
+        except GanzooError:
+            raise
+        except Exception as err:  # noqa: BLE001
+            raise PluginError(f"{self.owner}: {what} failed: {type(err).__name__}: {first_line(err)}") from None
+
+    def resolve(self, given: Mapping[str, Any], data: DataSpec | None = None) -> dict[str, Any]:
+        """Validate typed parameter values and fill in the defaults (those for ``data`` first, if declared)."""
+        defaults = {}
+        if self.data_defaults is not None and data is not None:
+            defaults = dict(self.call("data_defaults", self.data_defaults, data))
+        return resolve_params(self.params, {**defaults, **given}, self.owner)
+
+    def incompatibility(self, data: DataSpec) -> str | None:
+        """Why this component cannot take ``data``, or None when it can."""
+        if data.kind not in self.data_kinds:
+            return f"it needs {' or '.join(self.data_kinds)} data"
+        return self.call("check", self.check, data) if self.check else None
+
+
+@dataclass(frozen=True)
+class GeneratorSpec(ComponentSpec):
+    """Generators: ``factory(latent_dim, data: DataSpec, **params) -> nn.Module`` mapping noise (B, latent_dim) to
+    samples (B, *data.shape) in the dataset's normalised space (images in [-1, 1], points standardised).
+
+    ``conditional=True``: the module is called as ``G(z, labels)`` with ``labels`` int64 class indices of shape (B,)
+    in ``[0, data.classes)``; the trainer draws them for every generated batch (the data's class frequencies, or
+    uniform with ``--label-dist uniform``), and a dataset without labels is refused before training. With
+    ``label_classes(**params) -> K`` the generator's labels are codes of its own, drawn uniformly from K values
+    whatever the data (InfoGAN's categorical code): the data then need no labels.
+    """
+
+    kind: ClassVar[str] = "generator"
+    conditional: bool = False
+    label_classes: Callable[..., int] | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.label_classes is not None and not self.conditional:
+            raise ValueError(f"{self.owner}: label_classes needs conditional=True (the labels are G's input)")
+
+    def incompatibility(self, data: DataSpec) -> str | None:
+        if self.conditional and self.label_classes is None and not data.classes:
+            return "it is conditional: it needs a labelled dataset"
+        return super().incompatibility(data)
+
+
+@dataclass(frozen=True)
+class DiscriminatorSpec(ComponentSpec):
+    """Discriminators: ``factory(data: DataSpec, **params) -> nn.Module`` mapping a batch (B, *data.shape) to
+    **logits** of shape (B,): no sigmoid, the loss applies it stably.
+
+    ``outputs`` names further per-sample outputs the module returns: it then returns a dict with ``"logits"`` (B,)
+    and one tensor (B, ...) per name, e.g. ``{"logits": s, "classes": c, "features": h}``. Losses and regularisers
+    read them (an auxiliary class head, InfoGAN's code predictions, features for feature matching) and say which
+    they need (``needs_outputs``); a mix whose discriminator lacks one is refused before training.
+
+    ``conditional=True``: the module is called as ``D(x, labels)``; the real batch comes with its own labels and the
+    generated batch with the labels it was generated for (a projection discriminator).
+
+    ``per_sample=True`` promises that each output depends on its own sample only (no BatchNorm, no minibatch
+    statistics), so the trainer may score the real and the generated batch in one forward pass: one matrix product
+    of 2B rows instead of two of B, about 3-5% faster per step on a CPU. Leave it False when unsure: it is only speed.
+    """
+
+    kind: ClassVar[str] = "discriminator"
+    per_sample: bool = False
+    conditional: bool = False
+    outputs: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        object.__setattr__(self, "outputs", tuple(self.outputs))
+        if any(not isinstance(o, str) or not o.isidentifier() or o == "logits" for o in self.outputs):
+            raise ValueError(f"{self.owner}: outputs must be identifiers other than 'logits'")
+
+    def incompatibility(self, data: DataSpec) -> str | None:
+        if self.conditional and not data.classes:
+            return "it is conditional: it needs a labelled dataset"
+        return super().incompatibility(data)
+
+
+@dataclass(frozen=True)
+class _StepTerm(ComponentSpec):
+    """What a loss or a regulariser may need from the rest of the mix, checked before training.
+
+    - ``needs_outputs``: discriminator outputs it reads beside the logits (``("classes",)``).
+    - ``needs_labels``: ``"real"`` (the real batch's labels: a labelled dataset) and/or ``"fake"`` (the generated
+      batch's labels: a conditional generator).
+    """
+
+    needs_outputs: tuple[str, ...] = ()
+    needs_labels: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        object.__setattr__(self, "needs_outputs", tuple(self.needs_outputs))
+        object.__setattr__(self, "needs_labels", tuple(self.needs_labels))
+        if not set(self.needs_labels) <= {"real", "fake"}:
+            raise ValueError(f"{self.owner}: needs_labels must be among 'real', 'fake'")
+
+
+@dataclass(frozen=True)
+class LossSpec(_StepTerm):
+    """Losses: ``factory(**params) -> GANLoss``, whose ``discriminator_loss(real_logits, fake_logits, ctx)`` and
+    ``generator_loss(fake_logits, ctx)`` return scalars; ``ctx`` (:class:`ganzoo.StepContext`) holds both batches,
+    their labels, everything D returned for them and the discriminator."""
+
+    kind: ClassVar[str] = "loss"
+
+
+@dataclass(frozen=True)
+class DatasetSpec(ComponentSpec):
+    """Datasets: ``factory(**params) -> Data`` (build it with ``Data.images(pixels, labels=...)`` or
+    ``Data.points(xy, ...)``).
+
+    ``shape`` tells the data spec without loading anything (``shape(**params) -> DataSpec``, with ``classes`` for
+    labelled data), so compatibility is checked before a download. A dataset's ``suggested`` options (e.g.
+    ``steps``) sit just above ganzoo's defaults, whoever chooses the dataset: they are tuning, not requirements.
+    """
+
+    kind: ClassVar[str] = "dataset"
+    shape: Callable[..., DataSpec] | None = None
+    #: Parameter overrides that load the held-out split (e.g. ``{"train": False}``), for metrics that need one.
+    test_split: Mapping[str, Any] | None = None
+    #: Parameter overrides that load the whole training set when parameters select part of it (``{"limit": None}``):
+    #: metrics train their judges (a feature classifier) on it, so a data-limited run is judged like any other.
+    full_data: Mapping[str, Any] | None = None
+    #: Metrics that only this dataset knows how to compute (see :class:`MetricSpec`).
+    metrics: tuple[MetricSpec, ...] = ()
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        object.__setattr__(self, "metrics", tuple(self.metrics))
+        if any(not isinstance(m, MetricSpec) for m in self.metrics):
+            raise TypeError(f"{self.owner}: metrics must be ganzoo.MetricSpec records")
+
+    def data_spec(self, params: Mapping[str, Any]) -> DataSpec:
+        """The sample spec from ``shape`` without loading the data (the record must have ``shape``)."""
+        spec = self.call("shape", self.shape, **params)
+        if not isinstance(spec, DataSpec):
+            raise PluginError(f"{self.owner}: shape() returned {type(spec).__name__}, not a ganzoo.DataSpec")
+        return spec
+
+    def load(self, params: Mapping[str, Any]) -> Data:
+        """Build the dataset and check that it is a :class:`Data`."""
+        data = self.call("loading", self.factory, **params)
+        if not isinstance(data, Data):
+            raise TypeError(f"{self.owner}: factory returned {type(data).__name__}, not ganzoo.Data")
+        return data
+
+
+@dataclass(frozen=True)
+class OptimizerSpec(ComponentSpec):
+    """Optimizers: ``factory(parameters: list[Tensor], lr: float, **params) -> torch.optim.Optimizer``.
+
+    Each player has its own (``--opt-g``, ``--opt-d``, or ``--opt`` for both) with its own parameters
+    (``--set opt_d.momentum=0.9``); the learning rates are the training options ``lr_g`` and ``lr_d``, because
+    the schedule and lazy regularisation rescale them for every optimizer alike. A parameter named ``betas``
+    is also what ``--betas`` sets.
+    """
+
+    kind: ClassVar[str] = "optimizer"
+
+
+@dataclass(frozen=True)
+class AugmentationSpec(ComponentSpec):
+    """Augmentations: ``factory(data: DataSpec, **params) -> nn.Module`` (or any callable) mapping a batch
+    (B, *data.shape) to an augmented batch of the same shape, **differentiably**.
+
+    The trainer applies it to every discriminator input, real and generated, in D's step and in G's (DiffAugment's
+    rule), and regularisers see D through it too; G learns through the augmentation, so it must not detach.
+    Several augmentations apply in the order given (``--augment a --augment b``).
+    """
+
+    kind: ClassVar[str] = "augmentation"
+
+
+@dataclass(frozen=True)
+class RegulariserSpec(_StepTerm):
+    """Regularisers: ``factory(**params) -> Regulariser``, whose ``discriminator_penalty(ctx)`` and/or
+    ``generator_penalty(ctx)`` return a scalar added to that player's loss, for any loss.
+
+    Every regulariser gets two parameters of its own, ``weight`` (the penalty's factor, default ``weight``) and
+    ``every`` (apply it every N updates of its player, default ``every``): the factory never sees them. With
+    ``every`` > 1 it is lazy (stylegan2): every N updates it runs as an optimizer step of its own, scaled by N, and
+    that player's Adam learning rate and betas are rescaled by N / (N + 1) so the extra steps do not speed it up.
+    """
+
+    kind: ClassVar[str] = "regulariser"
+    weight: float = 1.0
+    every: int = 1
+
+    def __post_init__(self) -> None:
+        params = tuple(self.params)
+        if [p.name for p in params[-2:]] == ["weight", "every"]:  # already added (dataclasses.replace)
+            params = params[:-2]
+        if any(p.name in ("weight", "every") for p in params):
+            raise ValueError(f"{self.kind} '{self.name}': 'weight' and 'every' are every regulariser's own "
+                             f"parameters; set their defaults with RegulariserSpec(weight=..., every=...)")
+        common = (Param("weight", float, float(self.weight), "factor of the penalty in its player's loss"),
+                  Param("every", int, int(self.every), "apply every N updates of its player (N > 1: lazy, scaled "
+                                                       "by N, as its own optimizer step)"))
+        object.__setattr__(self, "params", (*params, *common))
+        super().__post_init__()
+
+
+@dataclass(frozen=True)
+class ConstraintSpec(ComponentSpec):
+    """Constraints: ``factory(**params) -> Constraint``, whose ``apply(module)`` changes a player's weights in
+    place after each of its optimizer steps (WGAN's weight clipping). ``player`` is ``"discriminator"`` or
+    ``"generator"``."""
+
+    kind: ClassVar[str] = "constraint"
+    player: str = "discriminator"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.player not in ("discriminator", "generator"):
+            raise ValueError(f"{self.owner}: player must be 'discriminator' or 'generator'")
+
+
+@dataclass(frozen=True)
+class ReporterSpec(ComponentSpec):
+    """Reporters: ``factory(**params) -> RunReporter``, which receives a run's events (its start with the config,
+    metrics lines, evaluations, sample images, its end or interruption) to mirror them elsewhere. Chosen per run
+    with ``--report NAME``; they read their own settings from the environment (e.g. ``MLFLOW_TRACKING_URI``). A
+    factory that cannot work here (a missing optional package) raises a ``ganzoo.ConfigError`` with the install
+    command: it is called before training."""
+
+    kind: ClassVar[str] = "reporter"
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """Metrics: ``compute(ctx) -> {key: number}`` for every dataset where ``applies(data)`` is true.
+
+    ``ctx`` is a :class:`ganzoo.EvalContext` (generated samples, the real data, a held-out split, a cache that lives
+    as long as the evaluator). ``keys`` describes each returned key in one line, for tables and docs; ``better``
+    says which way each key improves ("lower" or "higher"; omit for plain information). ``unavailable(data)``
+    optionally says, in one line with the fix, why a metric that would apply cannot run here (e.g. its weights are
+    not installed); it is then left out and the line shown, and every other metric keeps working.
+    """
+
+    name: str
+    description: str
+    compute: Callable[[Any], Mapping[str, float]]
+    applies: Callable[[Data], bool] = field(default=lambda data: True)
+    keys: Mapping[str, str] = field(default_factory=dict)
+    better: Mapping[str, str] = field(default_factory=dict)
+    unavailable: Callable[[Data], str | None] | None = None
+
+    kind: ClassVar[str] = "metric"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not _NAME.match(self.name):
+            raise ValueError(f"metric name {self.name!r} must be lower case letters, digits, '-', '_' or '.'")
+        if not callable(self.compute) or not callable(self.applies):
+            raise TypeError(f"metric '{self.name}': compute and applies must be callable")
+        if not isinstance(self.description, str) or not self.description.strip() or "\n" in self.description:
+            raise ValueError(f"metric '{self.name}': description must be one non-empty line")
+        if any(v not in ("lower", "higher") for v in self.better.values()):
+            raise ValueError(f"metric '{self.name}': better values must be 'lower' or 'higher'")
+
+
+@dataclass(frozen=True)
+class DefaultsSpec:
+    """Defaults for a kind of data: ``settings(data: DataSpec) -> mapping or None``, training settings that suit
+    every dataset of that kind (all 2-D points; images of a size), laid out like a config file; None where the
+    record does not apply.
+
+    They may choose the generator, discriminator and loss (``{"generator": "dcgan"}``) and set options and
+    optimizers, and they sit just above ganzoo's own defaults, beneath the dataset's own suggestions and everything
+    the user writes (see ``ganzoo/config.py``). So a third-party point dataset gets the point settings the built-in
+    ones get. The built-in records apply first; a third-party plugin's record applies on top of them.
+    """
+
+    name: str
+    settings: Callable[[DataSpec], Mapping[str, Any] | None]
+    description: str
+
+    kind: ClassVar[str] = "defaults"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not _NAME.match(self.name):
+            raise ValueError(f"defaults name {self.name!r} must be lower case letters, digits, '-', '_' or '.'")
+        if not callable(self.settings):
+            raise TypeError(f"defaults '{self.name}': settings {self.settings!r} is not callable")
+        if not isinstance(self.description, str) or not self.description.strip() or "\n" in self.description:
+            raise ValueError(f"defaults '{self.name}': description must be one non-empty line")
+
+    @property
+    def owner(self) -> str:
+        return f"defaults '{self.name}'"
+
+    def for_data(self, data: DataSpec) -> Mapping[str, Any] | None:
+        """The settings for ``data``, or None; a bug in the plugin becomes a one-line :class:`PluginError`."""
+        try:
+            out = self.settings(data)
+        except GanzooError:
+            raise
+        except Exception as err:  # noqa: BLE001
+            raise PluginError(f"{self.owner}: settings failed: {type(err).__name__}: {first_line(err)}") from None
+        if out is not None and not isinstance(out, Mapping):
+            raise PluginError(f"{self.owner}: settings returned {type(out).__name__}, not a mapping or None")
+        return out
+
+
+@dataclass(frozen=True)
+class RecipeSpec:
+    """Recipes: a named, complete training configuration, what ``ganzoo train --recipe NAME`` starts from.
+
+    ``settings`` has the layout of a config file (and of ``TrainConfig.to_dict()``): top-level options (``steps``,
+    ``batch_size``, ``lr_g``...) and one table per component, ``generator``/``discriminator``/``loss``/``dataset``,
+    each with a ``name`` and its parameters. It is checked like a config file when used (``ganzoo recipes`` shows
+    problems). ``description`` is one line; ``citation`` says what the recipe reproduces (a paper, a tutorial).
+    """
+
+    name: str
+    description: str
+    citation: str
+    settings: Mapping[str, Any]
+
+    kind: ClassVar[str] = "recipe"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not _NAME.match(self.name):
+            raise ValueError(f"recipe name {self.name!r} must be lower case letters, digits, '-', '_' or '.'")
+        for what in ("description", "citation"):
+            text = getattr(self, what)
+            if not isinstance(text, str) or not text.strip() or "\n" in text:
+                raise ValueError(f"recipe '{self.name}': {what} must be one non-empty line")
+        if not isinstance(self.settings, Mapping):
+            raise TypeError(f"recipe '{self.name}': settings must be a mapping laid out like a config file")
+        # A private deep copy: the plugin keeping (and mutating) its dict must not change a registered recipe.
+        object.__setattr__(self, "settings", copy.deepcopy(dict(self.settings)))
+
+    @property
+    def owner(self) -> str:
+        return f"recipe '{self.name}'"
+

@@ -1,0 +1,191 @@
+"""Evaluation plumbing: which metrics apply to a run's data, and the context they compute from.
+
+The metrics themselves come from plugins (``ganzoo_metrics`` hook, or a dataset's own ``metrics``), so a third-party
+dataset brings its own evaluation and the core stays free of concrete models such as a feature classifier.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import torch
+from torch import nn
+
+from ..config.resolve import TrainConfig
+from ..data.contract import Data
+from ..errors import GanzooError, PluginError
+from ..registry.registry import Registry
+from ..registry.specs import DatasetSpec, MetricSpec
+from .samples import generate, noise, to_data_coords
+
+#: Samples drawn for one evaluation when the caller does not say.
+DEFAULT_SAMPLES = 5000
+
+
+class LabelFlow(Protocol):
+    """What evaluation needs of a mix's label flow (``ganzoo.training.conditioning.Conditioning`` is one): how many
+    labels the generator takes (None: none) and whether they are its own codes."""
+
+    classes: int | None
+    own_labels: bool
+
+    @property
+    def generator(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class _Unconditional:
+    classes: int | None = None
+    own_labels: bool = False
+    generator: bool = False
+
+
+_UNCONDITIONAL = _Unconditional()
+
+
+@dataclass
+class EvalContext:
+    """What a metric computes from.
+
+    ``samples`` are generated samples in the model's normalised space (CPU, float32); :meth:`coords` gives them in
+    data coordinates. ``data`` is the real training data. ``held_out()`` loads the dataset's test split when its
+    record declares one. ``state`` is a dict private to the metric that lives as long as the evaluator, for
+    anything worth computing once (real features, a loaded classifier). ``progress(description, total)`` returns a
+    callback to advance a progress bar, for slow first-use work. For a conditional generator, ``labels`` holds the
+    label each sample was generated for and ``label_kind`` says what they are: ``"classes"`` (the dataset's
+    classes, drawn with the data's frequencies) or ``"codes"`` (the generator's own codes, drawn uniformly).
+    """
+
+    samples: torch.Tensor
+    data: Data
+    dataset: DatasetSpec
+    dataset_params: dict[str, Any]
+    device: torch.device
+    state: dict[str, Any]
+    progress: Callable[[str, int], Callable[[int], None]]
+    _held_out: Callable[[], Data | None] = field(repr=False, default=lambda: None)
+    _full: Callable[[], Data] | None = field(repr=False, default=None)
+    labels: torch.Tensor | None = None
+    label_kind: str | None = None
+
+    def coords(self) -> torch.Tensor:
+        """The generated samples in data coordinates (pixels in [0, 1], points as (x, y))."""
+        return to_data_coords(self.samples, self.data.spec, self.data)
+
+    def held_out(self) -> Data | None:
+        """The dataset's held-out (test) split, loaded once; None when the dataset has none."""
+        return self._held_out()
+
+    def full_data(self) -> Data:
+        """The whole training set (the run may train on part of it, e.g. ``limit``): what judges train on."""
+        return self._full() if self._full is not None else self.data
+
+    @property
+    def judge_params(self) -> dict[str, Any]:
+        """The dataset parameters that identify the judges' training data (those of :meth:`full_data`)."""
+        return {**self.dataset_params, **(self.dataset.full_data or {})}
+
+
+def _no_progress(description: str, total: int) -> Callable[[int], None]:
+    return lambda steps=1: None
+
+
+class Evaluator:
+    """Computes every applicable metric for a generator; keeps per-metric state between calls (e.g. in training)."""
+
+    def __init__(self, registry: Registry, config: TrainConfig, data: Data, device: torch.device,
+                 progress: Callable[[str, int], Callable[[int], None]] | None = None,
+                 conditioning: LabelFlow | None = None) -> None:
+        self.config, self.data, self.device = config, data, device
+        self.dataset: DatasetSpec = registry.get("dataset", config.dataset.name)
+        #: How the generator takes labels (the mix's ``Conditioning``); None: it takes none.
+        self.conditioning: LabelFlow = conditioning or _UNCONDITIONAL
+        candidates = [p.spec for p in registry.metrics()] + list(self.dataset.metrics)
+        #: One line for each metric that would apply but cannot run here (say, its weights are not installed).
+        self.notes: list[str] = [note for m in candidates if (note := self._unavailable(m))]
+        self.metrics: list[MetricSpec] = [m for m in candidates if self._applies(m)]
+        self.progress = progress or _no_progress
+        self._states: dict[str, dict] = {m.name: {} for m in self.metrics}
+        self._test: list[Data | None] = []
+        self._whole: list[Data] = []
+
+    def _unavailable(self, metric: MetricSpec) -> str | None:
+        if metric.unavailable is None:
+            return None
+        try:
+            note = metric.unavailable(self.data)
+        except Exception as err:  # noqa: BLE001
+            raise PluginError(f"metric '{metric.name}' failed to say whether it is available: {err}") from None
+        return f"metric '{metric.name}' is off: {note}" if note else None
+
+    def _applies(self, metric: MetricSpec) -> bool:
+        try:
+            return bool(metric.applies(self.data))
+        except Exception as err:  # noqa: BLE001
+            raise PluginError(f"metric '{metric.name}' failed to say whether it applies: {err}") from None
+
+    def _held_out(self) -> Data | None:
+        if not self._test:
+            if self.dataset.test_split is None:
+                self._test.append(None)
+            else:
+                params = {**self.config.dataset.params, **self.dataset.test_split}
+                self._test.append(self.dataset.load(params))
+        return self._test[0]
+
+    def _full_data(self) -> Data:
+        if not self._whole:
+            full = self.dataset.full_data
+            same = not full or all(self.config.dataset.params.get(k) == v for k, v in full.items())
+            self._whole.append(self.data if same else self.dataset.load({**self.config.dataset.params, **full}))
+        return self._whole[0]
+
+    def descriptions(self) -> dict[str, str]:
+        """Every metric key with its one-line meaning."""
+        return {key: text for m in self.metrics for key, text in m.keys.items()}
+
+    def better(self) -> dict[str, str]:
+        return {key: way for m in self.metrics for key, way in m.better.items()}
+
+    def prepare(self) -> None:
+        """Run every metric once on a few real samples, so first-use work (a classifier) happens up front."""
+        self.evaluate_samples(self.data.take(slice(0, 256)).cpu())
+
+    def labels(self, n: int, seed: int) -> torch.Tensor | None:
+        """The labels ``n`` evaluation samples are generated for: the data's class frequencies (or uniform codes
+        for a generator's own labels), from their own seeded stream."""
+        cond = self.conditioning
+        if not cond.generator:
+            return None
+        gen = torch.Generator().manual_seed(seed + 1)
+        if cond.own_labels or self.data.labels is None:
+            return torch.randint(cond.classes, (n,), generator=gen)
+        return self.data.labels[torch.randint(len(self.data.labels), (n,), generator=gen)]
+
+    def __call__(self, generator: nn.Module, n: int = DEFAULT_SAMPLES, seed: int = 12345) -> dict[str, float]:
+        """Draw ``n`` samples from ``generator`` (eval mode, fixed noise) and compute every metric."""
+        z = noise(n, self.config.latent_dim, seed, self.device)
+        labels = self.labels(n, seed)
+        return self.evaluate_samples(generate(generator, z, labels), labels)
+
+    def evaluate_samples(self, samples: torch.Tensor, labels: torch.Tensor | None = None) -> dict[str, float]:
+        """Compute every metric for samples in the model's normalised space (and the labels they were drawn for)."""
+        results: dict[str, float] = {}
+        kind = None if labels is None else ("codes" if self.conditioning.own_labels else "classes")
+        for metric in self.metrics:
+            ctx = EvalContext(samples, self.data, self.dataset, dict(self.config.dataset.params), self.device,
+                              self._states[metric.name], self.progress, self._held_out, self._full_data, labels,
+                              kind)
+            try:
+                values = dict(metric.compute(ctx))
+            except GanzooError:
+                raise
+            except Exception as err:  # noqa: BLE001 - a plugin's metric failing is reported, not a traceback
+                raise PluginError(f"metric '{metric.name}' failed: {type(err).__name__}: {err}") from None
+            for key, value in values.items():
+                name = key if key not in results else f"{metric.name}.{key}"
+                results[name] = float(value) if value is not None else math.nan
+        return results
