@@ -26,7 +26,7 @@ from pathlib import Path
 import torch
 
 import ganzoo
-from ganzoo.config.resolve import resolve_config
+from ganzoo.config import resolve_config
 from ganzoo.registry.registry import default_registry
 from ganzoo.run.evaluation import Evaluator
 

@@ -24,17 +24,15 @@ from .errors import (
 )
 from .registry.hookspecs import hookimpl
 from .registry.params import Param
+from .registry.records import DefaultsSpec, MetricSpec, RecipeSpec
 from .registry.specs import (
     AugmentationSpec,
     ConstraintSpec,
     DatasetSpec,
-    DefaultsSpec,
     DiscriminatorSpec,
     GeneratorSpec,
     LossSpec,
-    MetricSpec,
     OptimizerSpec,
-    RecipeSpec,
     RegulariserSpec,
     ReporterSpec,
 )

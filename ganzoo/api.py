@@ -8,12 +8,12 @@ from typing import Any
 
 import torch
 
-from .config.resolve import BETAS, TrainConfig, config_from_dict, option_params, resolve_config
+from .config import TrainConfig, config_from_dict, option_params, resolve_config, resumable_options
 from .config.toml import read_toml
 from .data.contract import Data
 from .errors import CheckpointError, ConfigError, GanzooError, did_you_mean, first_line
 from .messages import warn
-from .registry.kinds import SLOT_GROUPS, SLOTS, slot_named
+from .registry.kinds import SHORTHANDS, SLOT_GROUPS, SLOTS, slot_named
 from .registry.registry import Registry, default_registry
 from .run.checkpoint import CHECKPOINT_FIX, load_checkpoint
 from .run.evaluation import DEFAULT_SAMPLES, Evaluator
@@ -27,10 +27,6 @@ from .training.conditioning import Conditioning
 from .training.device import resolve_device
 from .training.result import RunResult
 from .training.trainer import Trainer
-
-#: Options that may change when a run is resumed; everything else is fixed by the checkpoint.
-RESUMABLE = ("steps", "device", "amp", "compile", "compile_mode", "log_every", "sample_every", "checkpoint_every",
-             "eval_every", "eval_samples", "time_limit")
 
 
 def train(
@@ -89,10 +85,14 @@ def _flags(given: dict[str, Any]) -> dict[str, Any]:
         slot = slot_named(key)
         if slot is not None:
             flags[slot.name] = ([value] if isinstance(value, str) else list(value)) if slot.many else value
-        elif key in declared or key in SLOT_GROUPS or key == BETAS:
+        elif key in declared:
             flags[key] = value
+        elif key in SLOT_GROUPS or key in SHORTHANDS:  # opt="rmsprop"; betas=[0.0, 0.9] is the opt group's too
+            group, param = SHORTHANDS[key].target.split(".") if key in SHORTHANDS else (key, None)
+            part = {param: value} if param else ({"name": value} if isinstance(value, str) else dict(value))
+            flags[group] = {**flags.get(group, {}), **part}
         else:
-            known = [*declared, *SLOTS, *SLOT_GROUPS, BETAS]
+            known = [*declared, *SLOTS, *SLOT_GROUPS, *SHORTHANDS]
             raise ConfigError(f"unknown training option '{key}'{did_you_mean(key, known)} (options: "
                               f"{', '.join(known)})")
     return flags
@@ -112,13 +112,13 @@ def _resume(registry: Registry, path: Path, flags: dict, config_file, sets: list
             reporter: Reporter | None, reporters: Reporters) -> RunResult:
     run = RunDir(path)
     ckpt = load_checkpoint(run.require_checkpoint())
-    fixed = [k for k in flags if k not in RESUMABLE]
+    fixed = [k for k in flags if k not in resumable_options()]
     if config_file is not None or sets or fixed:
         what = ", ".join([*(f"--{k.replace('_', '-')}" for k in fixed), *(["--config"] if config_file else []),
                           *(["--set"] if sets else [])])
         raise ConfigError(
             f"cannot change {what} when resuming {path}: the checkpoint fixes the components and hyperparameters "
-            f"(only {', '.join(RESUMABLE)} may change); start a new run to train another mix"
+            f"(only {', '.join(resumable_options())} may change); start a new run to train another mix"
         )
     _check_own_run(run, ckpt)
     saved = _saved_config(registry, run, ckpt)
@@ -139,7 +139,7 @@ def _fixed_settings(data: Any) -> dict:
             return {k: plain(v) for k, v in value.items() if v is not None}
         return list(value) if isinstance(value, tuple) else value
 
-    return plain({k: v for k, v in data.items() if k not in RESUMABLE}) if isinstance(data, dict) else {}
+    return plain({k: v for k, v in data.items() if k not in resumable_options()}) if isinstance(data, dict) else {}
 
 
 def _check_own_run(run: RunDir, ckpt: dict) -> None:

@@ -9,7 +9,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from ganzoo.cli.commands import cli
+from ganzoo.cli import cli
 from ganzoo.registry import registry as registry_module
 
 

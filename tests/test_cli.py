@@ -45,7 +45,7 @@ def test_list_json_shows_declared_parameters(invoke):
     mlp = next(g for g in listing["generators"] if g["name"] == "mlp")
     hidden = next(p for p in mlp["params"] if p["name"] == "hidden")
     assert hidden == {"name": "hidden", "type": "list[int]", "default": [256, 512, 1024],
-                      "help": hidden["help"], "choices": None}
+                      "help": hidden["help"], "choices": None, "range": None}
     assert mlp["provider"] == "ganzoo" and mlp["description"]
 
 
@@ -70,7 +70,7 @@ def test_plugins_table(invoke):
 
 
 def test_ema_zero_switches_the_average_off(registry):
-    from ganzoo.config.resolve import resolve_config
+    from ganzoo.config import resolve_config
 
     assert resolve_config(registry, {}).ema == 0.99  # the point defaults
     assert resolve_config(registry, {"ema": 0.0}).ema is None

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from ganzoo import DataSpec, DOutput, ParameterError
-from ganzoo.config.resolve import resolve_config
+from ganzoo.config import resolve_config
 from ganzoo.training.assemble import build_models
 
 MNIST = DataSpec("image", (1, 28, 28))
@@ -112,7 +112,7 @@ def test_compatibility_is_declared(registry, kind, name, data, needs):
 @pytest.mark.parametrize(
     "kind, name, params, message",
     [
-        ("generator", "mlp", {"hidden": []}, "at least one positive width"),
+        ("generator", "mlp", {"hidden": []}, "needs at least one item"),
         ("discriminator", "mlp", {"dropout": 1.5}, "dropout"),
         ("generator", "upconv", {"kernel": 4}, "must be odd"),
         ("discriminator", "maxpool", {"channels": [64]}, "two widths"),

@@ -41,7 +41,7 @@ def test_installed_plugin_is_discovered_and_a_broken_one_is_isolated(installed_p
     assert generators["fixture-linear"]["provider"] == "ganzoo-fixture-plugin"
     assert generators["fixture-linear"]["version"] == "0.3.1"
     assert generators["fixture-linear"]["params"] == [
-        {"name": "scale", "type": "float", "default": 1.0, "help": "output scale", "choices": None}
+        {"name": "scale", "type": "float", "default": 1.0, "help": "output scale", "choices": None, "range": None}
     ]
     assert "mlp" in generators
     # the broken entry point: one warning line naming it, its distribution and the error

@@ -14,7 +14,7 @@ from PIL import Image
 
 import ganzoo
 from ganzoo import Data, DataSpec, ParameterError
-from ganzoo.config.resolve import resolve_config
+from ganzoo.config import resolve_config
 from ganzoo.data.batches import DeviceBatches, StreamedBatches, real_batches
 
 RED, BLUE = (220, 20, 20), (20, 20, 220)

@@ -13,7 +13,7 @@ from ganzoo_builtins.metrics import inception
 from ganzoo_builtins.metrics.distances import frechet_distance, gaussian_stats, inception_score
 from ganzoo_builtins.metrics.images import intra_class_fid
 
-from ganzoo.config.resolve import resolve_config
+from ganzoo.config import resolve_config
 from ganzoo.run.evaluation import Evaluator
 
 

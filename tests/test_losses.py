@@ -278,7 +278,7 @@ def test_wgan_gp_with_five_critic_steps_learns_the_parabola(tmp_path, one_thread
 def test_d_output_statistics_are_probabilities_only_for_bce_losses(registry, tmp_path, name, probabilities):
     """D(x) / D(G(z)) in the bar and metrics: sigmoid means for BCE losses, raw means for critics (a sigmoid of a
     Wasserstein critic's score means nothing)."""
-    from ganzoo.config.resolve import resolve_config
+    from ganzoo.config import resolve_config
     from ganzoo.run.rundir import RunDir
     from ganzoo.training.trainer import Trainer
 

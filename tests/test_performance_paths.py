@@ -13,7 +13,7 @@ import torch
 from helpers.host_reads import record_host_reads
 
 import ganzoo
-from ganzoo.config.resolve import resolve_config
+from ganzoo.config import resolve_config
 from ganzoo.run.checkpoint import load_checkpoint
 from ganzoo.run.rundir import RunDir
 from ganzoo.training.trainer import Trainer, _scores_per_sample

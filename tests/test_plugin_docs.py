@@ -124,7 +124,7 @@ def test_the_guides_examples_run_and_train_together(plugin, registry, invoke, ti
                                      shape=lambda: ganzoo.DataSpec("points", (12,)))
 
     plugin(Wide(), name="wide-data")
-    from ganzoo.config.resolve import resolve_config
+    from ganzoo.config import resolve_config
 
     config = resolve_config(registry, {"dataset": "wide"})  # the guide's defaults record applies to it
     assert config.steps == 10_000 and config.generator.params["hidden"] == [256, 256]

@@ -43,7 +43,7 @@ def test_prdc_on_hand_made_point_sets():
 
 
 def test_evaluate_a_point_run_with_no_known_curve(invoke, tmp_path, registry):
-    from ganzoo.config.resolve import resolve_config
+    from ganzoo.config import resolve_config
     from ganzoo.run.evaluation import Evaluator
 
     path = write_csv(tmp_path / "moons.csv", two_moons(2000))

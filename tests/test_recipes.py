@@ -12,8 +12,9 @@ from helpers.tiny_formats import make_tiny_celeba, make_tiny_cifar
 import ganzoo
 from ganzoo import RecipeSpec, hookimpl
 from ganzoo.cli.zoo import recipe_rows, recipes_markdown
-from ganzoo.config.resolve import check_layout, resolve_config
+from ganzoo.config import check_layout, resolve_config
 from ganzoo.config.toml import read_toml
+from ganzoo.registry.kinds import SLOT_GROUPS
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILTIN = sorted(["keras-mnist", "batchnorm-mlp-mnist", "upconv-maxpool-mnist", "pytorch-mlp-mnist", "parabola-gan",
@@ -52,7 +53,11 @@ def test_each_builtin_recipe_trains_with_its_own_settings(name, registry, tiny_m
     saved = read_toml(tmp_path / "run" / "config.toml")
     assert saved["recipe"] == name
     for key, value in settings.items():  # the run used exactly what the recipe says, apart from FAST and data
-        if isinstance(value, dict):
+        if key in SLOT_GROUPS:  # its name chose every slot of the group; each parameter reached at least one
+            assert all(saved[m]["name"] == value.get("name", saved[m]["name"]) for m in SLOT_GROUPS[key]), key
+            for param, given in value.items():
+                assert any(saved[m].get(param) == given for m in SLOT_GROUPS[key]), (key, param)
+        elif isinstance(value, dict):
             overridden = {"root", "download"} if is_mnist else {"n"}
             assert {k: v for k, v in value.items() if k not in overridden}.items() <= saved[key].items(), key
         elif isinstance(value, list):  # regularisers, augmentations, constraints: the same, in order

@@ -21,7 +21,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from ganzoo.cli.commands import cli
+from ganzoo.cli import cli
 from ganzoo.registry import registry as registry_module
 from ganzoo.run.checkpoint import load_checkpoint
 
@@ -229,15 +229,15 @@ CASES = [
     Case("image-discriminator-on-points", ["train", "-d", "maxpool"], "discriminator 'maxpool' cannot train on "
          "dataset 'parabola'", "compatible discriminators: infogan, mlp"),
     # training options out of range
-    Case("steps-0", ["train", "--steps", "0"], "--steps", "must be at least 1"),
-    Case("batch-size-negative", ["train", "--batch-size", "-4"], "--batch-size", "must be at least 2"),
-    Case("batch-size-1", ["train", "--batch-size", "1"], "--batch-size", "must be at least 2"),
-    Case("d-steps-0", ["train", "--d-steps", "0"], "--d-steps", "must be at least 1"),
-    Case("lr-g-0", ["train", "--lr-g", "0"], "--lr-g", "must be a positive learning rate"),
-    Case("lr-d-negative", ["train", "--lr-d", "-1e-4"], "--lr-d", "must be a positive learning rate"),
-    Case("latent-dim-0", ["train", "--latent-dim", "0"], "--latent-dim", "must be at least 1"),
-    Case("betas-one-number", ["train", "--betas", "0.5"], "--betas", "two numbers in [0, 1)"),
-    Case("ema-too-big", ["train", "--ema", "1.5"], "--ema", "a decay in [0, 1)"),
+    Case("steps-0", ["train", "--steps", "0"], "--steps", "must be >= 1, got 0"),
+    Case("batch-size-negative", ["train", "--batch-size", "-4"], "--batch-size", "must be >= 2"),
+    Case("batch-size-1", ["train", "--batch-size", "1"], "--batch-size", "must be >= 2"),
+    Case("d-steps-0", ["train", "--d-steps", "0"], "--d-steps", "must be >= 1, got 0"),
+    Case("lr-g-0", ["train", "--lr-g", "0"], "--lr-g", "must be > 0, got 0"),
+    Case("lr-d-negative", ["train", "--lr-d", "-1e-4"], "--lr-d", "must be > 0, got -0.0001"),
+    Case("latent-dim-0", ["train", "--latent-dim", "0"], "--latent-dim", "must be >= 1, got 0"),
+    Case("betas-one-number", ["train", "--betas", "0.5"], "--betas", "needs 2 items, got [0.5]"),
+    Case("ema-too-big", ["train", "--ema", "1.5"], "--ema", "must be in [0, 1) (or 0 for off), got 1.5"),
     # non-finite numbers, in every float option and parameter
     Case("lr-g-inf", ["train", "--lr-g", "inf"], "--lr-g", "got inf; it must be a finite number"),
     Case("ema-nan", ["train", "--ema", "nan"], "--ema", "got nan; it must be a finite number"),
@@ -261,11 +261,11 @@ CASES = [
     Case("unknown-optimizer", ["train", "--opt", "adan"], "unknown optimizer 'adan'", "did you mean 'adam'?"),
     Case("set-reg-not-chosen", ["train", "--set", "reg.r1.weight=2"], "'r1' is not among this run's regularisers",
          "add it with --reg r1"),
-    Case("betas-for-sgd", ["train", "--opt", "sgd", "--betas", "0.5,0.9"], "neither optimizer (sgd, sgd) takes "
-         "betas", "choose --opt adam"),
+    Case("betas-for-sgd", ["train", "--opt", "sgd", "--betas", "0.5,0.9"], "opt.betas is given, but none of opt_g, "
+         "opt_d (sgd, sgd) takes 'betas'", "choose one that does"),
     Case("augment-on-points", ["train", "--augment", "diffaugment"], "augmentation 'diffaugment' cannot train on "
          "dataset 'parabola'", "it needs image data"),
-    Case("ema-negative", ["train", "--ema", "-0.5"], "--ema", "a decay in [0, 1)"),
+    Case("ema-negative", ["train", "--ema", "-0.5"], "--ema", "must be in [0, 1) (or 0 for off)"),
     Case("seed-too-big", ["train", "--seed", str(2**64)], "--seed", "in [0, 2^63 - 1)"),
     # data
     Case("mnist-missing-offline", ["train", "--dataset", "mnist", "--set", "dataset.download=false", "--out",

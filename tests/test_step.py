@@ -20,7 +20,7 @@ from ganzoo import (
     StepContext,
     hookimpl,
 )
-from ganzoo.config.resolve import resolve_config
+from ganzoo.config import resolve_config
 from ganzoo.run.checkpoint import load_checkpoint
 from ganzoo.run.rundir import RunDir
 from ganzoo.training.trainer import Trainer
@@ -341,7 +341,7 @@ def test_betas_reach_both_optimizers_that_take_them(registry):
     assert cfg.opt_g.params["betas"] == [0.1, 0.2] and "betas" not in cfg.opt_d.params
     cfg = resolve_config(registry, {}, sets=["opt.betas=0.3,0.4", "opt_d.betas=0,0.9"])
     assert cfg.opt_g.params["betas"] == [0.3, 0.4] and cfg.opt_d.params["betas"] == [0.0, 0.9]
-    with pytest.raises(ganzoo.ConfigError, match="neither optimizer .sgd, sgd. takes betas"):
+    with pytest.raises(ganzoo.ConfigError, match="opt.betas is given, but none of opt_g, opt_d .sgd, sgd. takes 'betas'"):
         resolve_config(registry, {"betas": [0.1, 0.2], "opt": "sgd"})
 
 

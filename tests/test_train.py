@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 
 import ganzoo
-from ganzoo.config.resolve import resolve_config
+from ganzoo.config import resolve_config
 from ganzoo.run.checkpoint import load_checkpoint
 
 TINY = ["--set", "dataset.n=256", "--set", "generator.hidden=32,32", "--set", "discriminator.hidden=32,32",

@@ -1,5 +1,5 @@
 """The ``ganzoo`` command line."""
 
-from .commands import cli, main
+from .group import cli, main
 
 __all__ = ["cli", "main"]

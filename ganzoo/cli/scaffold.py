@@ -19,11 +19,13 @@ from importlib import resources
 from pathlib import Path
 from string import Template
 
+import click
+
 from .. import __version__
 from ..errors import ConfigError
 from ..registry.kinds import BY_SINGULAR, SLOT_GROUPS, SLOTS, Slot
 from ..registry.kinds import KINDS as ALL_KINDS
-from ..registry.registry import Registry
+from ..registry.registry import Registry, default_registry
 
 #: The kinds a plugin can start with (one template each, ``templates/new_plugin/KIND.py.tmpl``), in the order the
 #: generated module holds them; a package without --kind gets the four of a whole GAN.
@@ -197,3 +199,20 @@ def _umask() -> int:
     current = os.umask(0)
     os.umask(current)
     return current
+
+
+@click.command("new-plugin")
+@click.argument("name")
+@click.option("--kind", "kinds", multiple=True,
+              type=click.Choice(list(KINDS)),
+              help="a component kind to include (repeatable) [default: generator, discriminator, loss, dataset]")
+@click.option("--dir", "parent", default=".", show_default=True, type=click.Path(file_okay=False),
+              help="folder to create the package NAME in")
+def new_plugin_command(name: str, kinds: tuple[str, ...], parent: str) -> None:
+    """Write a ready plugin package NAME (e.g. ganzoo-mygan): pyproject with the entry point, a working component
+    of each kind, a README and a test that passes after `pip install -e`."""
+    target = write_plugin(name, kinds, parent, registry=default_registry())
+    click.echo(f"wrote the ganzoo plugin {name} to {target}; next:")
+    click.echo(f"  pip install -e {target}")
+    click.echo(f"  pytest {target}")
+    click.echo("  ganzoo list")

@@ -2,9 +2,25 @@
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 from rich.table import Table
 
 from ..run.progress import STAT_LABELS
+
+
+def show(value: Any, missing: str = "-") -> str:
+    """A setting or metric as a short cell: lists as ``1,2``, floats to 4 significant digits, None as ``missing``."""
+    if value is None:
+        return missing
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        return f"{value:.4g}" if math.isfinite(value) else str(value)
+    if isinstance(value, (list, tuple)):
+        return ",".join(show(v, missing) for v in value)
+    return str(value)
 
 
 def metrics_table(metrics: dict[str, float], meanings: dict[str, str], better: dict[str, str], title: str) -> Table:

@@ -6,7 +6,6 @@ Kept apart from ``cli.py`` so that file stays about training and components; ``c
 from __future__ import annotations
 
 import json
-import math
 import os
 from typing import Any
 
@@ -17,27 +16,14 @@ from rich.table import Table
 
 from ..errors import ConfigError, GanzooError
 from ..registry.registry import default_registry
-
-
-def show(value: Any) -> str:
-    """A setting or metric as a short cell: lists as ``1,2``, floats to 4 significant digits, missing as ``-``."""
-    if value is None:
-        return "-"
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, float):
-        return f"{value:.4g}" if math.isfinite(value) else str(value)
-    if isinstance(value, (list, tuple)):
-        return ",".join(show(v) for v in value)
-    return str(value)
-
+from .tables import show
 
 # -- ganzoo recipes -----------------------------------------------------------------------------------------------
 
 
 def recipe_rows() -> list[dict[str, Any]]:
     """Every recipe with its provider and what it resolves to (or why it does not resolve)."""
-    from ..config.resolve import resolve_config
+    from ..config import resolve_config
 
     registry = default_registry()
     rows = []

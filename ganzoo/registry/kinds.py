@@ -10,17 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .records import DefaultsSpec, MetricSpec, RecipeSpec
 from .specs import (
     AugmentationSpec,
     ConstraintSpec,
     DatasetSpec,
-    DefaultsSpec,
     DiscriminatorSpec,
     GeneratorSpec,
     LossSpec,
-    MetricSpec,
     OptimizerSpec,
-    RecipeSpec,
     RegulariserSpec,
     ReporterSpec,
 )
@@ -76,6 +74,8 @@ class Slot:
     many: bool = False
     aliases: tuple[str, ...] = ()  # other --set prefixes
     in_label: bool = True  # part of the run's label (and default directory name)
+    #: Components' suggestions may set it: it is resolved after every component that can suggest.
+    suggestible: bool = False
 
 
 #: In the order ``config.toml`` and the run's label list them. They are resolved in this order too, except that the
@@ -92,13 +92,34 @@ SLOTS: dict[str, Slot] = {slot.name: slot for slot in (
     Slot("regularisers", "regularisers", None, ("--reg",), "regulariser", many=True,
          aliases=("reg", "regulariser", "regularizer", "regularizers")),
     Slot("constraints", "constraints", None, ("--constraint",), "constraint", many=True, aliases=("constraint",)),
-    Slot("opt_g", "optimizers", "adam", ("--opt-g",), "generator's optimizer", in_label=False),
-    Slot("opt_d", "optimizers", "adam", ("--opt-d",), "discriminator's optimizer", in_label=False),
+    Slot("opt_g", "optimizers", "adam", ("--opt-g",), "generator's optimizer", in_label=False, suggestible=True),
+    Slot("opt_d", "optimizers", "adam", ("--opt-d",), "discriminator's optimizer", in_label=False,
+         suggestible=True),
 )}
 #: Names that address several slots at once: ``--opt NAME`` and ``--set opt.betas=0,0.9`` act on both optimizers.
 SLOT_GROUPS: dict[str, tuple[str, ...]] = {"opt": ("opt_g", "opt_d")}
+GROUP_HELP = {"opt": "both players' optimizer (--opt-g and --opt-d), e.g. adam, adamw, rmsprop, sgd"}
 #: The slots of one player's optimizer, by player.
 OPTIMIZER_SLOTS = {"generator": "opt_g", "discriminator": "opt_d"}
+
+
+@dataclass(frozen=True)
+class Shorthand:
+    """A ``ganzoo train`` flag (and ``ganzoo.train`` keyword) that sets one parameter of a group's components:
+    ``--betas 0,0.9`` is ``--set opt.betas=0,0.9``. Like every parameter given to a group, it reaches the group's
+    components that declare it, and it is an error when none does."""
+
+    name: str  # the keyword; the flag is --NAME
+    target: str  # GROUP.PARAM
+    metavar: str
+    help: str
+
+
+SHORTHANDS: dict[str, Shorthand] = {s.name: s for s in (
+    Shorthand("betas", "opt.betas", "B1,B2", "betas of both optimizers that take them (Adam, AdamW), e.g. 0.0,0.9"),
+)}
+#: Keys that older config files (and checkpoints) hold at the top, and the GROUP.PARAM where they live now.
+MOVED_KEYS = {"betas": "opt.betas"}
 
 
 def slot_named(name: str) -> Slot | None:

@@ -9,20 +9,18 @@ Each record's docstring is the contract of its hook: ``ganzoo/hookspecs.py`` der
 from __future__ import annotations
 
 import copy
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from ..data.contract import Data, DataSpec
-from ..errors import GanzooError, PluginError, first_line
-from .params import Param, resolve_params
-
-_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+from ..errors import PluginError
+from .params import Param, find_param, resolve_params
+from .records import MetricSpec, Record
 
 
 @dataclass(frozen=True)
-class ComponentSpec:
+class ComponentSpec(Record):
     """Fields shared by every kind of component.
 
     - ``name``: unique within its kind, lower case (``mlp``, ``wgan-gp``).
@@ -61,15 +59,9 @@ class ComponentSpec:
         object.__setattr__(self, "params", tuple(self.params))
         object.__setattr__(self, "aliases", tuple(self.aliases))
         object.__setattr__(self, "data_kinds", tuple(self.data_kinds))
-        for name in (self.name, *self.aliases):
-            if not isinstance(name, str) or not _NAME.match(name):
-                raise ValueError(f"{self.kind} name {name!r} must be lower case letters, digits, '-', '_' or '.'")
+        self._check_record("description", optional=("citation",))
         if not callable(self.factory):
             raise TypeError(f"{self.kind} '{self.name}': factory {self.factory!r} is not callable")
-        if not isinstance(self.description, str) or not self.description.strip() or "\n" in self.description:
-            raise ValueError(f"{self.kind} '{self.name}': description must be one non-empty line")
-        if not isinstance(self.citation, str) or "\n" in self.citation:
-            raise ValueError(f"{self.kind} '{self.name}': citation must be one line")
         names = [p.name for p in self.params]
         if any(not isinstance(p, Param) for p in self.params) or len(set(names)) != len(names):
             raise TypeError(f"{self.kind} '{self.name}': params must be Param records with unique names")
@@ -77,25 +69,24 @@ class ComponentSpec:
             raise ValueError(f"{self.kind} '{self.name}': data_kinds must be among 'image', 'points'")
 
     @property
-    def owner(self) -> str:
-        """How error messages name this component, e.g. ``generator 'mlp'``."""
-        return f"{self.kind} '{self.name}'"
+    def declared(self) -> tuple[Param, ...]:
+        """Every parameter a run may set: the plugin's ``params`` and any the kind adds (a regulariser's ``weight``
+        and ``every``)."""
+        return self.params
 
-    def call(self, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Call one of the plugin's functions; a bug in it becomes a one-line :class:`PluginError`."""
-        try:
-            return fn(*args, **kwargs)
-        except GanzooError:
-            raise
-        except Exception as err:  # noqa: BLE001
-            raise PluginError(f"{self.owner}: {what} failed: {type(err).__name__}: {first_line(err)}") from None
+    def declares(self, name: str) -> bool:
+        return any(p.name == name for p in self.declared)
+
+    def find_param(self, name: str) -> Param:
+        """The declaration of ``name``, or a "did you mean" error listing this component's parameters."""
+        return find_param(self.declared, name, self.owner)
 
     def resolve(self, given: Mapping[str, Any], data: DataSpec | None = None) -> dict[str, Any]:
         """Validate typed parameter values and fill in the defaults (those for ``data`` first, if declared)."""
         defaults = {}
         if self.data_defaults is not None and data is not None:
             defaults = dict(self.call("data_defaults", self.data_defaults, data))
-        return resolve_params(self.params, {**defaults, **given}, self.owner)
+        return resolve_params(self.declared, {**defaults, **given}, self.owner)
 
     def incompatibility(self, data: DataSpec) -> str | None:
         """Why this component cannot take ``data``, or None when it can."""
@@ -278,17 +269,23 @@ class RegulariserSpec(_StepTerm):
     every: int = 1
 
     def __post_init__(self) -> None:
-        params = tuple(self.params)
-        if [p.name for p in params[-2:]] == ["weight", "every"]:  # already added (dataclasses.replace)
-            params = params[:-2]
-        if any(p.name in ("weight", "every") for p in params):
-            raise ValueError(f"{self.kind} '{self.name}': 'weight' and 'every' are every regulariser's own "
-                             f"parameters; set their defaults with RegulariserSpec(weight=..., every=...)")
-        common = (Param("weight", float, float(self.weight), "factor of the penalty in its player's loss"),
-                  Param("every", int, int(self.every), "apply every N updates of its player (N > 1: lazy, scaled "
-                                                       "by N, as its own optimizer step)"))
-        object.__setattr__(self, "params", (*params, *common))
         super().__post_init__()
+        if any(p.name in ("weight", "every") for p in self.params):
+            raise ValueError(f"{self.owner}: 'weight' and 'every' are every regulariser's own parameters; set their "
+                             f"defaults with RegulariserSpec(weight=..., every=...)")
+        common = (Param("weight", float, self.weight, "factor of the penalty in its player's loss", min=0),
+                  Param("every", int, self.every, "apply every N updates of its player (N > 1: lazy, scaled by N, "
+                                                  "as its own optimizer step)", min=1))
+        object.__setattr__(self, "_common", common)
+
+    @property
+    def declared(self) -> tuple[Param, ...]:
+        return (*self.params, *self._common)
+
+    def split(self, params: Mapping[str, Any]) -> tuple[dict[str, Any], float, int]:
+        """Resolved parameters as (the factory's own, ``weight``, ``every``)."""
+        own = {k: v for k, v in params.items() if k not in ("weight", "every")}
+        return own, params["weight"], params["every"]
 
 
 @dataclass(frozen=True)
@@ -315,113 +312,3 @@ class ReporterSpec(ComponentSpec):
     command: it is called before training."""
 
     kind: ClassVar[str] = "reporter"
-
-
-@dataclass(frozen=True)
-class MetricSpec:
-    """Metrics: ``compute(ctx) -> {key: number}`` for every dataset where ``applies(data)`` is true.
-
-    ``ctx`` is a :class:`ganzoo.EvalContext` (generated samples, the real data, a held-out split, a cache that lives
-    as long as the evaluator). ``keys`` describes each returned key in one line, for tables and docs; ``better``
-    says which way each key improves ("lower" or "higher"; omit for plain information). ``unavailable(data)``
-    optionally says, in one line with the fix, why a metric that would apply cannot run here (e.g. its weights are
-    not installed); it is then left out and the line shown, and every other metric keeps working.
-    """
-
-    name: str
-    description: str
-    compute: Callable[[Any], Mapping[str, float]]
-    applies: Callable[[Data], bool] = field(default=lambda data: True)
-    keys: Mapping[str, str] = field(default_factory=dict)
-    better: Mapping[str, str] = field(default_factory=dict)
-    unavailable: Callable[[Data], str | None] | None = None
-
-    kind: ClassVar[str] = "metric"
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not _NAME.match(self.name):
-            raise ValueError(f"metric name {self.name!r} must be lower case letters, digits, '-', '_' or '.'")
-        if not callable(self.compute) or not callable(self.applies):
-            raise TypeError(f"metric '{self.name}': compute and applies must be callable")
-        if not isinstance(self.description, str) or not self.description.strip() or "\n" in self.description:
-            raise ValueError(f"metric '{self.name}': description must be one non-empty line")
-        if any(v not in ("lower", "higher") for v in self.better.values()):
-            raise ValueError(f"metric '{self.name}': better values must be 'lower' or 'higher'")
-
-
-@dataclass(frozen=True)
-class DefaultsSpec:
-    """Defaults for a kind of data: ``settings(data: DataSpec) -> mapping or None``, training settings that suit
-    every dataset of that kind (all 2-D points; images of a size), laid out like a config file; None where the
-    record does not apply.
-
-    They may choose the generator, discriminator and loss (``{"generator": "dcgan"}``) and set options and
-    optimizers, and they sit just above ganzoo's own defaults, beneath the dataset's own suggestions and everything
-    the user writes (see ``ganzoo/config.py``). So a third-party point dataset gets the point settings the built-in
-    ones get. The built-in records apply first; a third-party plugin's record applies on top of them.
-    """
-
-    name: str
-    settings: Callable[[DataSpec], Mapping[str, Any] | None]
-    description: str
-
-    kind: ClassVar[str] = "defaults"
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not _NAME.match(self.name):
-            raise ValueError(f"defaults name {self.name!r} must be lower case letters, digits, '-', '_' or '.'")
-        if not callable(self.settings):
-            raise TypeError(f"defaults '{self.name}': settings {self.settings!r} is not callable")
-        if not isinstance(self.description, str) or not self.description.strip() or "\n" in self.description:
-            raise ValueError(f"defaults '{self.name}': description must be one non-empty line")
-
-    @property
-    def owner(self) -> str:
-        return f"defaults '{self.name}'"
-
-    def for_data(self, data: DataSpec) -> Mapping[str, Any] | None:
-        """The settings for ``data``, or None; a bug in the plugin becomes a one-line :class:`PluginError`."""
-        try:
-            out = self.settings(data)
-        except GanzooError:
-            raise
-        except Exception as err:  # noqa: BLE001
-            raise PluginError(f"{self.owner}: settings failed: {type(err).__name__}: {first_line(err)}") from None
-        if out is not None and not isinstance(out, Mapping):
-            raise PluginError(f"{self.owner}: settings returned {type(out).__name__}, not a mapping or None")
-        return out
-
-
-@dataclass(frozen=True)
-class RecipeSpec:
-    """Recipes: a named, complete training configuration, what ``ganzoo train --recipe NAME`` starts from.
-
-    ``settings`` has the layout of a config file (and of ``TrainConfig.to_dict()``): top-level options (``steps``,
-    ``batch_size``, ``lr_g``...) and one table per component, ``generator``/``discriminator``/``loss``/``dataset``,
-    each with a ``name`` and its parameters. It is checked like a config file when used (``ganzoo recipes`` shows
-    problems). ``description`` is one line; ``citation`` says what the recipe reproduces (a paper, a tutorial).
-    """
-
-    name: str
-    description: str
-    citation: str
-    settings: Mapping[str, Any]
-
-    kind: ClassVar[str] = "recipe"
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not _NAME.match(self.name):
-            raise ValueError(f"recipe name {self.name!r} must be lower case letters, digits, '-', '_' or '.'")
-        for what in ("description", "citation"):
-            text = getattr(self, what)
-            if not isinstance(text, str) or not text.strip() or "\n" in text:
-                raise ValueError(f"recipe '{self.name}': {what} must be one non-empty line")
-        if not isinstance(self.settings, Mapping):
-            raise TypeError(f"recipe '{self.name}': settings must be a mapping laid out like a config file")
-        # A private deep copy: the plugin keeping (and mutating) its dict must not change a registered recipe.
-        object.__setattr__(self, "settings", copy.deepcopy(dict(self.settings)))
-
-    @property
-    def owner(self) -> str:
-        return f"recipe '{self.name}'"
-

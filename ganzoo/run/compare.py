@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config.resolve import check_layout
+from ..config import check_layout
 from ..config.toml import read_toml
 from ..errors import ConfigError, GanzooError
 from ..registry.kinds import SLOTS

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 import torch
 from torch import nn
 
-from ..config.resolve import TrainConfig
+from ..config import TrainConfig
 from ..data.contract import Data
 from ..errors import GanzooError, PluginError
 from ..registry.registry import Registry

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ..config.resolve import TrainConfig
+from ..config import TrainConfig
 from ..errors import CheckpointError, ConfigError
 from .checkpoint import atomic_write
 

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from ..config.resolve import TrainConfig
+from ..config import TrainConfig
 from ..data.contract import Data, DataSpec
-from ..errors import IncompatibleError, ParameterError, PluginError
+from ..errors import IncompatibleError, PluginError
 from ..registry.kinds import SLOTS
 from ..registry.registry import Registry
 from ..registry.specs import ComponentSpec, DatasetSpec
@@ -120,11 +120,7 @@ def build_models(registry: Registry, config: TrainConfig, data: DataSpec) -> Mod
         models.augmentations.append(augment)
     for choice in config.regularisers:
         spec = registry.get("regularisers", choice.name)
-        params = dict(choice.params)
-        weight, every = params.pop("weight"), params.pop("every")
-        if every < 1 or weight < 0:
-            raise ParameterError(f"{spec.owner}: 'every' must be at least 1 and 'weight' at least 0, got "
-                                 f"every={every}, weight={weight}")
+        params, weight, every = spec.split(choice.params)
         reg = _expect(spec, _construct(spec, **params), Regulariser, "a ganzoo.Regulariser")
         players = reg.players()
         if not players:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..config.resolve import TrainConfig
+from ..config import TrainConfig
 from ..data.contract import DataSpec
 from ..errors import IncompatibleError, PluginError
 from ..registry.kinds import SLOTS

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from ..config.resolve import Choice
+from ..config import Choice
 from ..errors import PluginError
 from ..registry.registry import Registry
 from .assemble import Penalty

@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..config.resolve import TrainConfig
+from ..config import TrainConfig
 from ..data.batches import real_batches
 from ..errors import CheckpointError, ConfigError, TrainingDiverged, first_line
 from ..registry.registry import Registry

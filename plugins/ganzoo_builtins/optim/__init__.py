@@ -11,52 +11,48 @@ import torch
 from ganzoo import OptimizerSpec, Param, ParameterError, hookimpl
 
 
-def _fastest(cls, params: list, owner: str, **kwargs) -> torch.optim.Optimizer:
+def _fastest(cls, params: list, **kwargs) -> torch.optim.Optimizer:
     """``cls(params, fused=True)`` where torch supports it here, else ``foreach=True``, else the plain loop."""
     for kernel in ({"fused": True}, {"foreach": True}, {}):
         try:
             return cls(params, **kwargs, **kernel)
         except (RuntimeError, TypeError) as err:  # unsupported kernel for this optimizer, device or dtype
             last = err
-        except ValueError as err:  # a hyperparameter torch rejects (e.g. a negative lr): the user's to fix
-            raise ParameterError(f"optimizer '{owner}': {err}") from None
+        except ValueError as err:  # a hyperparameter torch rejects: the user's to fix
+            raise ParameterError(str(err)) from None
     raise last
 
 
-def _betas(owner: str, betas: list[float]) -> tuple[float, float]:
-    if len(betas) != 2 or not all(0 <= b < 1 for b in betas):
-        raise ParameterError(f"optimizer '{owner}': 'betas' must be two numbers in [0, 1), e.g. 0.5,0.999, got {betas}")
-    return betas[0], betas[1]
-
-
 def adam(params, lr, betas, eps, weight_decay, amsgrad):
-    return _fastest(torch.optim.Adam, params, "adam", lr=lr, betas=_betas("adam", betas), eps=eps,
-                    weight_decay=weight_decay, amsgrad=amsgrad)
+    return _fastest(torch.optim.Adam, params, lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+                    amsgrad=amsgrad)
 
 
 def adamw(params, lr, betas, eps, weight_decay, amsgrad):
-    return _fastest(torch.optim.AdamW, params, "adamw", lr=lr, betas=_betas("adamw", betas), eps=eps,
-                    weight_decay=weight_decay, amsgrad=amsgrad)
+    return _fastest(torch.optim.AdamW, params, lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+                    amsgrad=amsgrad)
 
 
 def rmsprop(params, lr, alpha, eps, momentum, weight_decay, centered):
-    return _fastest(torch.optim.RMSprop, params, "rmsprop", lr=lr, alpha=alpha, eps=eps, momentum=momentum,
+    return _fastest(torch.optim.RMSprop, params, lr=lr, alpha=alpha, eps=eps, momentum=momentum,
                     weight_decay=weight_decay, centered=centered)
 
 
 def sgd(params, lr, momentum, nesterov, weight_decay):
     if nesterov and momentum <= 0:
-        raise ParameterError("optimizer 'sgd': nesterov needs a momentum > 0, e.g. --set opt.momentum=0.9")
-    return _fastest(torch.optim.SGD, params, "sgd", lr=lr, momentum=momentum, nesterov=nesterov,
-                    weight_decay=weight_decay)
+        raise ParameterError("nesterov needs a momentum > 0, e.g. --set opt.momentum=0.9")
+    return _fastest(torch.optim.SGD, params, lr=lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay)
+
+
+_EPS = Param("eps", float, 1e-8, "added to the denominator for stability", above=0)
 
 
 def _adam_params(weight_decay: float) -> tuple[Param, ...]:
     return (
         Param("betas", list[float], [0.5, 0.999], "the moving averages' decay rates (DCGAN's 0.5, 0.999; WGAN-GP's "
-                                                  "0.0, 0.9)"),
-        Param("eps", float, 1e-8, "added to the denominator for stability"),
-        Param("weight_decay", float, weight_decay, "weight decay (AdamW: decoupled from the gradient)"),
+                                                  "0.0, 0.9)", length=2, min=0, below=1),
+        _EPS,
+        Param("weight_decay", float, weight_decay, "weight decay (AdamW: decoupled from the gradient)", min=0),
         Param("amsgrad", bool, False, "the AMSGrad variant (the maximum of past squared gradients)"),
     )
 
@@ -75,10 +71,10 @@ def ganzoo_optimizers():
         name="rmsprop", factory=rmsprop, description="RMSprop (torch.optim.RMSprop), as WGAN trains with clipping.",
         citation="Tieleman & Hinton 2012; used by Arjovsky et al. 2017 (WGAN)",
         params=(
-            Param("alpha", float, 0.99, "smoothing constant of the squared-gradient average"),
-            Param("eps", float, 1e-8, "added to the denominator for stability"),
-            Param("momentum", float, 0.0, "momentum factor"),
-            Param("weight_decay", float, 0.0, "L2 penalty"),
+            Param("alpha", float, 0.99, "smoothing constant of the squared-gradient average", min=0, max=1),
+            _EPS,
+            Param("momentum", float, 0.0, "momentum factor", min=0),
+            Param("weight_decay", float, 0.0, "L2 penalty", min=0),
             Param("centered", bool, False, "normalise by the gradient's estimated variance"),
         ),
     )
@@ -86,8 +82,8 @@ def ganzoo_optimizers():
         name="sgd", factory=sgd, description="Stochastic gradient descent (torch.optim.SGD), optionally with momentum.",
         citation="Robbins & Monro 1951; Nesterov momentum after Sutskever et al. 2013",
         params=(
-            Param("momentum", float, 0.0, "momentum factor"),
+            Param("momentum", float, 0.0, "momentum factor", min=0),
             Param("nesterov", bool, False, "Nesterov momentum (needs momentum > 0)"),
-            Param("weight_decay", float, 0.0, "L2 penalty"),
+            Param("weight_decay", float, 0.0, "L2 penalty", min=0),
         ),
     )

@@ -1,0 +1,133 @@
+"""``ganzoo train``: one flag per option and per slot of the kinds table, all derived from their declarations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from rich.console import Console
+
+from ..errors import ConfigError, ParameterError
+from ..registry.kinds import GROUP_HELP, SHORTHANDS, SLOT_GROUPS, SLOTS
+from .tables import show
+
+EXIT_SIGNAL = {"SIGINT": 130, "SIGTERM": 143}
+
+
+def _option_decorators():
+    from ..config import option_params
+
+    decorators = []
+    for name, param in option_params().items():
+        flag = "--" + name.replace("_", "-")
+        bounds = f"; {param.range}" if param.range else ""
+        help_text = f"{param.help} [default: {show(param.default, 'none')}{bounds}]"
+        if param.type is bool:
+            decorators.append(click.option(f"{flag}/--no-{flag[2:]}", name, default=None, help=help_text))
+        else:
+            decorators.append(click.option(flag, name, default=None, metavar=param.type_name.upper(),
+                                           help=help_text))
+    return decorators
+
+
+def _slot_decorators():
+    """One flag per slot of the kinds table (repeatable for the slots holding several), per group of slots, and
+    per shorthand."""
+    decorators = []
+    for slot in SLOTS.values():
+        if slot.many:
+            decorators.append(click.option(*slot.flags, slot.name, multiple=True, metavar="NAME",
+                                           help=f"{slot.help} (repeatable, in order; `none` for none; see "
+                                                f"`ganzoo list {slot.kind}`)"))
+        else:
+            decorators.append(click.option(*slot.flags, slot.name, metavar="NAME",
+                                           help=f"{slot.help} (see `ganzoo list {slot.kind}`) [default: "
+                                                f"{slot.default}]"))
+    for group in SLOT_GROUPS:
+        decorators.append(click.option(f"--{group}", group, metavar="NAME", help=GROUP_HELP[group]))
+    for shorthand in SHORTHANDS.values():
+        decorators.append(click.option(f"--{shorthand.name}", f"shorthand_{shorthand.name}",
+                                       metavar=shorthand.metavar,
+                                       help=f"{shorthand.help} (short for --set {shorthand.target}=...)"))
+    return decorators
+
+
+def _with_options(func):
+    for decorator in reversed([*_slot_decorators(), *_option_decorators()]):
+        func = decorator(func)
+    return func
+
+
+def _slot_flags(options: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Pop the component flags out of ``options``: names and lists of names (``none`` clears) in the config
+    layout, and the shorthands as the ``--set`` items they stand for."""
+    chosen: dict[str, Any] = {}
+    for slot in SLOTS.values():
+        value = options.pop(slot.name, None)
+        if slot.many:
+            if value:
+                chosen[slot.name] = [] if list(value) == ["none"] else list(value)
+        elif value is not None:
+            chosen[slot.name] = value
+    for group in SLOT_GROUPS:
+        value = options.pop(group, None)
+        if value is not None:
+            chosen[group] = value
+    sets = []
+    for shorthand in SHORTHANDS.values():
+        value = options.pop(f"shorthand_{shorthand.name}", None)
+        if value is not None:
+            sets.append(f"{shorthand.target}={value}")
+    return chosen, sets
+
+
+@click.command("train")
+@click.option("--set", "sets", multiple=True, metavar="KIND.PARAM=VALUE",
+              help="set a component parameter, e.g. generator.hidden=256,512, reg.r1.weight=5 or opt.betas=0,0.9 "
+                   "(repeatable)")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="TOML file with the same settings")
+@click.option("--recipe", help="start from a named configuration (see `ganzoo recipes`); other flags override it")
+@_with_options
+@click.option("--out", type=click.Path(file_okay=False),
+              help="run directory [default: runs/<time>-<g>-<d>-<loss>-<data>]")
+@click.option("--resume", type=click.Path(file_okay=False), help="continue the run in this directory")
+@click.option("-q", "--quiet", is_flag=True, help="print only the summary")
+@click.option("--report", "reports", multiple=True, metavar="NAME",
+              help="mirror the run's metrics and samples to a reporter, e.g. mlflow or tensorboard (repeatable; see "
+                   "`ganzoo list reporters`)")
+@click.option("--tensorboard", is_flag=True, help="--report tensorboard: losses, D outputs, metrics and samples as "
+                                                  "TensorBoard event files in the run directory (needs `pip install "
+                                                  "'ganzoo[tensorboard]'`)")
+def train_command(sets, config_file, recipe, out, resume, quiet, reports, tensorboard, **options) -> int:
+    """Train a GAN from any mix of components (defaults: mlp / mlp / nonsaturating / parabola), e.g.
+    `ganzoo train --dataset mnist -g cgan -d projection -l hinge --reg r1 --augment diffaugment`."""
+    from ..api import train
+    from ..config import flag_message, option_params
+    from ..run.progress import make_reporter
+    from .tables import summary_table
+
+    components, shorthand_sets = _slot_flags(options)
+    declared = option_params()
+    typed = {}
+    for key, text in options.items():
+        if text is None:
+            continue
+        try:
+            typed[key] = text if isinstance(text, bool) else declared[key].parse(text)
+        except ParameterError as err:
+            raise ConfigError(flag_message(key, err)) from None
+    reporter = make_reporter(quiet)
+    result = train(config=config_file, set=[*shorthand_sets, *sets], out=out, resume=resume, reporter=reporter, recipe=recipe,
+                   tensorboard=tensorboard, report=reports, **components, **typed)
+    console = Console()
+    if result.interrupted and not result.is_main:  # rank 0 tells the user; the other ranks only exit alike
+        return EXIT_SIGNAL.get(result.interrupted, 1)
+    if result.interrupted:
+        click.echo(
+            f"ganzoo: stopped by {result.interrupted} at step {result.step}; checkpoint saved. Resume with: "
+            f"ganzoo train --resume {result.run_dir}", err=True,
+        )
+        return EXIT_SIGNAL.get(result.interrupted, 1)
+    if result.is_main:
+        console.print(summary_table(result))
+    return 0
