@@ -19,6 +19,7 @@ from .errors import (
     IncompatibleError,
     ParameterError,
     PluginError,
+    TrainingDiverged,
     UnknownComponentError,
     did_you_mean,
 )
@@ -46,36 +47,33 @@ except _metadata.PackageNotFoundError:  # running from a source tree that was ne
     __version__ = "0.0.0+unknown"
 
 
-def train(*components, **options):
-    """Train a GAN from Python with the same options as ``ganzoo train`` (see :func:`ganzoo.api.train`)."""
-    from .api import train as _train
-
-    return _train(*components, **options)
-
-
-def evaluate(run_dir, n: int | None = None, **options) -> dict[str, float]:
-    """Quality metrics of a trained run's generator, e.g. ``{"curve_error": 0.03, ...}``
-    (see :func:`ganzoo.api.evaluate`)."""
-    from .api import evaluate as _evaluate
-
-    return _evaluate(run_dir, n, **options)[0]
+#: What ``import ganzoo`` loads only when first used: the training and sampling entry points pull in the trainer,
+#: which a plugin module importing ``ganzoo`` for its base classes does not need.
+_LAZY = {"train": "api", "sample": "api", "evaluate": "api", "register": "registry.registry",
+         "RunResult": "training.result"}
 
 
-def sample(run_dir, n: int = 64, **options):
-    """Draw samples from a trained run, e.g. ``ganzoo.sample(run_dir, 16, label=3)`` for 16 samples of class 3 from
-    a conditional run (see :func:`ganzoo.api.sample`)."""
-    from .api import sample as _sample
+def __getattr__(name: str):
+    """``ganzoo.train`` *is* :func:`ganzoo.api.train` (its real signature and docstring), imported on first use."""
+    if name in _LAZY:
+        from importlib import import_module
 
-    return _sample(run_dir, n, **options)
+        value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'ganzoo' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
 
 
 __all__ = [
     "AugmentationSpec", "CheckpointError", "ConfigError", "ConflictError", "Constraint", "ConstraintSpec", "DOutput",
-    "Data", "DataSpec", "DatasetError", "DatasetSpec", "DefaultsSpec", "DiscriminatorSpec", "EvalContext", "GANLoss", "GanzooError",
-    "GeneratorSpec", "IncompatibleError", "LossContext", "LossSpec", "MetricSpec", "OptimizerSpec", "Param",
-    "ParameterError", "PluginError", "RecipeSpec", "Regulariser", "RegulariserSpec", "ReporterSpec", "RunInfo",
-    "RunReporter", "StepContext",
-    "UnknownComponentError",
-    "ImageSet", "__version__", "cache_dir", "data_root", "decoded_images", "did_you_mean", "evaluate",
-    "files_digest", "hookimpl", "memory_mapped", "sample", "to_model_space", "train",
+    "Data", "DataSpec", "DatasetError", "DatasetSpec", "DefaultsSpec", "DiscriminatorSpec", "EvalContext", "GANLoss",
+    "GanzooError", "GeneratorSpec", "IncompatibleError", "LossContext", "LossSpec", "MetricSpec", "OptimizerSpec",
+    "Param", "ParameterError", "PluginError", "RecipeSpec", "Regulariser", "RegulariserSpec", "ReporterSpec",
+    "RunInfo", "RunReporter", "RunResult", "StepContext", "TrainingDiverged", "UnknownComponentError", "ImageSet",
+    "__version__", "cache_dir", "data_root", "decoded_images", "did_you_mean", "evaluate", "files_digest", "hookimpl",
+    "memory_mapped", "register", "sample", "to_model_space", "train",
 ]

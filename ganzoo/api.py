@@ -255,9 +255,16 @@ def _check_seed(seed: int) -> None:
 
 
 def evaluate(run_dir: str | Path, n: int | None = None, *, seed: int = 12345, device: str = "auto",
-             use_ema: bool = True, registry: Registry | None = None, progress=None) -> tuple[dict, Evaluator]:
-    """Quality metrics of a run's generator (EMA when present) on ``n`` samples; also returns the evaluator, whose
-    ``descriptions()`` and ``better()`` explain each key."""
+             use_ema: bool = True, registry: Registry | None = None, progress=None) -> dict[str, float]:
+    """Quality metrics of a run's generator (EMA when present) on ``n`` samples (default 2,000), e.g.
+    ``{"curve_error": 0.03, ...}``; the same seed gives the same numbers."""
+    return evaluate_run(run_dir, n, seed=seed, device=device, use_ema=use_ema, registry=registry,
+                        progress=progress)[0]
+
+
+def evaluate_run(run_dir: str | Path, n: int | None = None, *, seed: int = 12345, device: str = "auto",
+                 use_ema: bool = True, registry: Registry | None = None, progress=None) -> tuple[dict, Evaluator]:
+    """:func:`evaluate`, also returning the evaluator, whose ``descriptions()`` and ``better()`` explain each key."""
     n = DEFAULT_SAMPLES if n is None else n
     if n < 2:
         raise ConfigError(f"--samples must be at least 2, got {n}")
@@ -284,8 +291,8 @@ def read_samples(path: Path, data: Data) -> torch.Tensor:
     spec = data.spec
     layout = "(N, C, H, W) pixels in [0, 1]" if spec.kind == "image" else "(N, D) points in data coordinates"
     if not isinstance(samples, torch.Tensor) or not samples.is_floating_point():
-        raise ConfigError(f"{path} holds {type(samples).__name__ if not isinstance(samples, torch.Tensor) else samples.dtype}, "
-                          f"not a float tensor of {layout}")
+        held = samples.dtype if isinstance(samples, torch.Tensor) else type(samples).__name__
+        raise ConfigError(f"{path} holds {held}, not a float tensor of {layout}")
     if tuple(samples.shape[1:]) != tuple(spec.shape) or len(samples) < 2:
         raise ConfigError(f"{path} holds samples of shape {tuple(samples.shape)}; dataset '{data.spec.describe()}' "
                           f"needs {layout} with {tuple(spec.shape)} per sample and at least 2 of them")

@@ -46,7 +46,8 @@ VARIANTS = {"wgan", "wgan-gp", "clip", "r1", "cgan", "acgan", "ac", "infogan", "
 
 
 def test_core_branches_on_no_variant():
-    """No ``if loss == "wgan"`` (or ``name in ("r1", ...)``) in ``ganzoo/``: variants change the step through records."""
+    """No ``if loss == "wgan"`` (or ``name in ("r1", ...)``) in ``ganzoo/``: variants change the step through their
+    records."""
     for path in sorted((ROOT / "ganzoo").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Compare):

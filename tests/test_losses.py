@@ -289,11 +289,11 @@ def test_d_output_statistics_are_probabilities_only_for_bce_losses(registry, tmp
         trainer.D.net[-1].bias.fill_(3.0)
     outputs = []
     hook = trainer.D.register_forward_hook(lambda m, args, out: outputs.append(out["logits"].detach().clone()))
-    stats = torch.zeros(4)
-    trainer.train_step(stats)
+    trainer.train_step()
     hook.remove()
+    stats = trainer.stats.take()
     real, fake = outputs[0][:8], outputs[0][8:]  # the D update's one pass: real batch, then generated batch
     squash = torch.sigmoid if probabilities else (lambda t: t)
-    assert stats[2].item() == pytest.approx(squash(real).mean().item(), abs=1e-5)
-    assert stats[3].item() == pytest.approx(squash(fake).mean().item(), abs=1e-5)
-    assert (stats[2].item() > 1) == (not probabilities)  # raw outputs near 3; probabilities stay below 1
+    assert stats["d_real"] == pytest.approx(squash(real).mean().item(), abs=1e-5)
+    assert stats["d_fake"] == pytest.approx(squash(fake).mean().item(), abs=1e-5)
+    assert (stats["d_real"] > 1) == (not probabilities)  # raw outputs near 3; probabilities stay below 1

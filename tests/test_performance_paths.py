@@ -68,11 +68,10 @@ def test_no_host_reads_inside_the_training_step(registry, monkeypatch, tmp_path)
     cfg = resolve_config(registry, {"steps": 5, "ema": 0.9, "batch_size": 16}, sets=TINY["set"])
     trainer = Trainer(cfg, registry, RunDir(tmp_path / "r"))
     reads = record_host_reads(monkeypatch)
-    stats = torch.zeros(len(trainer.stat_names))
     for _ in range(3):
-        trainer.train_step(stats)
+        trainer.train_step()
     monkeypatch.undo()
-    assert reads == [] and stats.abs().sum() > 0
+    assert reads == [] and trainer.stats.sums.abs().sum() > 0
 
 
 @pytest.mark.parametrize("loss", ["nonsaturating", "wgan-gp"])
@@ -89,7 +88,7 @@ def test_a_per_sample_discriminator_scores_real_and_fake_in_one_pass_with_the_sa
                                                     for m in (trainer.D, trainer.G))
         trainer.D.register_forward_hook(lambda m, args, out, _n=name: calls[_n].append(len(args[0])))
         torch.manual_seed(3)
-        trainer.train_step(torch.zeros(len(trainer.stat_names)))
+        trainer.train_step()
     assert joint.joint_d and calls["joint"].count(32) == 2 and 32 not in calls["apart"]  # 2B once per D update
     assert len(calls["apart"]) - len(calls["joint"]) == 2  # (wgan-gp adds its penalty's calls to both)
     for a, b in zip([*joint.G.parameters(), *joint.D.parameters()], [*apart.G.parameters(), *apart.D.parameters()]):
@@ -117,17 +116,16 @@ def test_cuda_amp_and_compile_train_without_per_step_syncs(tmp_path, compile_):
     cfg = resolve_config(registry, {"steps": 30, "amp": True, "compile": compile_, "device": "cuda",
                                     "batch_size": 64, "ema": 0.99}, sets=TINY["set"])
     trainer = Trainer(cfg, registry, RunDir(tmp_path / "r"))
-    stats = torch.zeros(4, device="cuda")
     for _ in range(5):  # compile and capture first; then the steady state must not sync
-        trainer.train_step(stats)
+        trainer.train_step()
     torch.cuda.synchronize()
     torch.cuda.set_sync_debug_mode("error")
     try:
         for _ in range(10):
-            trainer.train_step(stats)
+            trainer.train_step()
     finally:
         torch.cuda.set_sync_debug_mode("default")
-    assert torch.isfinite(stats).all()
+    assert torch.isfinite(trainer.stats.sums).all()
     result = trainer.fit()
     ckpt = load_checkpoint(tmp_path / "r" / "checkpoints" / "latest.pt")
     assert result.step == 30 and not any("_orig_mod" in k for k in ckpt["generator"])

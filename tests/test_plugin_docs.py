@@ -1,5 +1,5 @@
-"""The plugin guide keeps up with the code: every hook in ``ganzoo.registry.hookspecs`` is documented with its signature and
-every field of the record it yields, so a new hook cannot ship undocumented."""
+"""The plugin guide keeps up with the code: every hook in ``ganzoo.registry.hookspecs`` is documented with its
+signature and every field of the record it yields, so a new hook cannot ship undocumented."""
 
 from __future__ import annotations
 

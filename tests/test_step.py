@@ -23,6 +23,7 @@ from ganzoo import (
 from ganzoo.config import resolve_config
 from ganzoo.run.checkpoint import load_checkpoint
 from ganzoo.run.rundir import RunDir
+from ganzoo.training.players import Player
 from ganzoo.training.trainer import Trainer
 
 SMALL = ["dataset.n=128", "generator.hidden=16,16", "discriminator.hidden=16"]
@@ -40,9 +41,8 @@ def _trainer(registry, tmp_path, flags, sets=SMALL) -> Trainer:
 
 
 def _step(trainer: Trainer, n: int = 1) -> None:
-    stats = torch.zeros(len(trainer.stat_names))
     for _ in range(n):
-        trainer.train_step(stats)
+        trainer.train_step()
         trainer.step += 1
 
 
@@ -88,16 +88,16 @@ def test_a_lazy_regulariser_runs_every_n_updates_scaled_by_n_with_the_stylegan2_
     _step(trainer, 6)  # 12 D updates: due after the 4th, 8th and 12th, i.e. in steps 1, 3 and 5
     assert calls == [1, 3, 5] and trainer.d.updates == 12
     applied = []
-    real_update = Trainer._update
-    monkeypatch.setattr(Trainer, "_update", lambda self, player, loss, sync=False: (
-        applied.append((player.name, loss.detach())), real_update(self, player, loss, sync))[1])
-    stats = torch.zeros(len(trainer.stat_names))
-    trainer.train_step(stats)  # updates 13 and 14: not due
+    real_update = Player.update
+    monkeypatch.setattr(Player, "update", lambda self, loss, *args, **kwargs: (
+        applied.append((self.name, loss.detach())), real_update(self, loss, *args, **kwargs))[1])
+    trainer.train_step()  # updates 13 and 14: not due
     trainer.d.updates = 14  # (already) and the next step's two updates reach 16: due
-    trainer.train_step(stats.zero_())
+    trainer.stats.take()
+    trainer.train_step()
     players = [name for name, _ in applied]
     assert players == ["discriminator"] * 2 + ["generator"] + ["discriminator"] * 3 + ["generator"]
-    raw = stats[trainer.stat_names.index("r1_d")].item()  # this step's unweighted R1
+    raw = trainer.stats.take()["r1_d"]  # this step's unweighted R1
     assert applied[5][1].item() == pytest.approx(10.0 * 4 * raw, rel=1e-5)  # its own step: weight x every x R1
 
 
@@ -106,13 +106,12 @@ def test_an_eager_regulariser_adds_weight_times_penalty_to_every_update(registry
     assert trainer.d.eager and not trainer.d.lazy
     assert trainer.d.optimizer.param_groups[0]["lr"] == trainer.config.lr_d  # no correction when eager
     losses, logits = [], []
-    real_update = Trainer._update
-    monkeypatch.setattr(Trainer, "_update", lambda self, player, loss, sync=False: (
-        losses.append((player.name, loss.item())), real_update(self, player, loss, sync))[1])
+    real_update = Player.update
+    monkeypatch.setattr(Player, "update", lambda self, loss, *args, **kwargs: (
+        losses.append((self.name, loss.item())), real_update(self, loss, *args, **kwargs))[1])
     trainer.D.register_forward_hook(lambda m, args, out: logits.append(out["logits"].detach()))
-    stats = torch.zeros(len(trainer.stat_names))
-    trainer.train_step(stats)
-    r1 = stats[trainer.stat_names.index("r1_d")].item()
+    trainer.train_step()
+    r1 = trainer.stats.take()["r1_d"]
     joint = logits[0]  # D's update scores the real and the generated batch in one pass
     bce = nn.functional.binary_cross_entropy_with_logits
     expected = bce(joint[:8], torch.ones(8)) + bce(joint[8:], torch.zeros(8)) + 3.0 * r1
@@ -168,7 +167,7 @@ def test_augmentation_reaches_every_discriminator_input_in_both_players_steps(re
     assert [len(x) for x in seen] == [16, 16, 8, 8] and _Mark.calls == [16, 16, 8, 8]
     assert all(x.min() > 50 for x in seen)  # nothing reached D without the augmentation
     x = torch.randn(4, 2, requires_grad=True)
-    trainer._d(trainer.D, x, None).logits.sum().backward()
+    trainer.step_phases.score(trainer.D, x, None).logits.sum().backward()
     assert x.grad.abs().sum() > 0  # G learns through the augmentation
 
 
@@ -341,7 +340,8 @@ def test_betas_reach_both_optimizers_that_take_them(registry):
     assert cfg.opt_g.params["betas"] == [0.1, 0.2] and "betas" not in cfg.opt_d.params
     cfg = resolve_config(registry, {}, sets=["opt.betas=0.3,0.4", "opt_d.betas=0,0.9"])
     assert cfg.opt_g.params["betas"] == [0.3, 0.4] and cfg.opt_d.params["betas"] == [0.0, 0.9]
-    with pytest.raises(ganzoo.ConfigError, match="opt.betas is given, but none of opt_g, opt_d .sgd, sgd. takes 'betas'"):
+    with pytest.raises(ganzoo.ConfigError,
+                       match="opt.betas is given, but none of opt_g, opt_d .sgd, sgd. takes 'betas'"):
         resolve_config(registry, {"betas": [0.1, 0.2], "opt": "sgd"})
 
 
@@ -444,12 +444,12 @@ def test_no_host_reads_in_a_conditional_step_with_augmentation_and_regularisers(
         "regularisers": ["ac", {"name": "r1", "every": 2}, "feature-matching"], "ema": 0.9,
         "lr_schedule": "linear"}, sets=[f"dataset.root={root}", "dataset.download=false", "generator.hidden=16"])
     reads = record_host_reads(monkeypatch)
-    stats = torch.zeros(len(trainer.stat_names))
     for _ in range(4):
-        trainer.train_step(stats)
+        trainer.train_step()
         trainer.step += 1
     monkeypatch.undo()
     assert reads == []
-    assert trainer.stat_names == ["d_loss", "g_loss", "d_real", "d_fake", "ac_d", "ac_g", "r1_d",
+    stats = trainer.stats.sums
+    assert trainer.stats.names == ["d_loss", "g_loss", "d_real", "d_fake", "ac_d", "ac_g", "r1_d",
                                   "feature-matching_g"]
     assert all(math.isfinite(v) and v != 0 for v in stats.tolist())

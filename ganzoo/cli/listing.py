@@ -122,5 +122,6 @@ def list_command(kind: str | None, name: str | None, as_json: bool) -> None:
 
 def _suggestion(key: str, value: Any) -> str:
     if isinstance(value, dict):
-        return ", ".join(f"{key}.{k}={show(v, 'none')}" if k != "name" else f"{key}={show(v)}" for k, v in value.items())
+        return ", ".join(f"{key}.{k}={show(v, 'none')}" if k != "name" else f"{key}={show(v)}"
+                         for k, v in value.items())
     return f"{key}={show(value)}"

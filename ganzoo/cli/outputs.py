@@ -50,7 +50,7 @@ def evaluate_command(run_dir: str, dataset: str | None, sets: tuple[str, ...], c
 
     from rich.progress import Progress
 
-    from ..api import evaluate
+    from ..api import evaluate_run
     from .tables import metrics_table
 
     with ExitStack() as stack:
@@ -68,7 +68,7 @@ def evaluate_command(run_dir: str, dataset: str | None, sets: tuple[str, ...], c
         if Path(run_dir).is_dir() or dataset is None:
             if dataset is not None or sets:
                 raise ConfigError("--dataset and --set are for a samples file; a run is judged on its own dataset")
-            metrics, evaluator = evaluate(run_dir, count, seed=seed, device=device, use_ema=not no_ema,
+            metrics, evaluator = evaluate_run(run_dir, count, seed=seed, device=device, use_ema=not no_ema,
                                           progress=progress)
         else:
             from ..api import evaluate_file

@@ -117,8 +117,8 @@ def train_command(sets, config_file, recipe, out, resume, quiet, reports, tensor
         except ParameterError as err:
             raise ConfigError(flag_message(key, err)) from None
     reporter = make_reporter(quiet)
-    result = train(config=config_file, set=[*shorthand_sets, *sets], out=out, resume=resume, reporter=reporter, recipe=recipe,
-                   tensorboard=tensorboard, report=reports, **components, **typed)
+    result = train(config=config_file, set=[*shorthand_sets, *sets], out=out, resume=resume, reporter=reporter,
+                   recipe=recipe, tensorboard=tensorboard, report=reports, **components, **typed)
     console = Console()
     if result.interrupted and not result.is_main:  # rank 0 tells the user; the other ranks only exit alike
         return EXIT_SIGNAL.get(result.interrupted, 1)

@@ -1,4 +1,5 @@
-"""``--set KIND.PARAM=VALUE``: one component parameter from the command line, as text until its declaration parses it."""
+"""``--set KIND.PARAM=VALUE``: one component parameter from the command line, kept as text until its declaration
+parses it."""
 
 from __future__ import annotations
 

@@ -182,7 +182,8 @@ class Param:
 
     def _bad(self, value: Any, where: str = "") -> str:
         example = {"int": "3", "float": "0.5", "bool": "true", "str": "text"}.get(self.type_name, "1,2,3")
-        return f"parameter '{self.name}' expects {self.type_name}, got {value!r}{_at(where)} (e.g. {self.name}={example})"
+        return (f"parameter '{self.name}' expects {self.type_name}, got {value!r}{_at(where)} "
+                f"(e.g. {self.name}={example})")
 
 
 def _equal(value: Any, off: Any) -> bool:

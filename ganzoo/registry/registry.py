@@ -339,3 +339,10 @@ def reset_default_registry() -> None:
     """Forget the process-wide registry (tests, or after installing a plugin in a running notebook)."""
     global _default
     _default = None
+
+
+def register(plugin: object, name: str) -> PluginInfo:
+    """Register an in-process plugin — a module or object with ``@hookimpl`` functions — in the process-wide
+    registry, as if it were installed: for notebooks, scripts and tests. ``ganzoo.train`` and the other entry points
+    then see its components; its errors are isolated and reported like an installed plugin's."""
+    return default_registry().register(plugin, name)

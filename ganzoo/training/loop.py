@@ -12,7 +12,6 @@ import signal
 import time
 from pathlib import Path
 
-import torch
 
 from ..errors import TrainingDiverged
 from ..run.checkpoint import atomic_write
@@ -53,7 +52,6 @@ class Loop:
 
     def __init__(self, trainer, stop: StopRequests) -> None:
         self.trainer, self.stop = trainer, stop
-        self.stats = torch.zeros(len(trainer.stat_names), device=trainer.device)
         self.started = self.clock = time.perf_counter()
         self.window_clock, self.window_step, self.first_step = self.clock, trainer.step, trainer.step
         self.last_sample: Path | None = None
@@ -69,7 +67,7 @@ class Loop:
         t.G.train(), t.D.train()
         out_of_time = False
         while t.step < cfg.steps and not self.stopping and not out_of_time:
-            t.train_step(self.stats)
+            t.train_step()
             t.step += 1
             t.reporter.advance()
             out_of_time = self.after_step()
@@ -117,19 +115,14 @@ class Loop:
     def metrics_line(self) -> dict:
         """The statistics averaged since the last line (one host sync), with the time and speed of the window."""
         t, cfg = self.trainer, self.trainer.config
-        counts = torch.tensor([max(c, 1) for c in t.stat_counts], device=self.stats.device, dtype=torch.float32)
-        values = (distributed.mean_(self.stats, t.world) / counts).tolist()  # one sync
+        values = t.stats.take(lambda sums: distributed.mean_(sums, t.world))  # one sync
         now = time.perf_counter()  # after the sync, so queued GPU work counts in this window
-        self.stats.zero_()
-        seen = [c > 0 for c in t.stat_counts]
-        t.stat_counts[:] = [0] * len(t.stat_counts)
-        record = {"step": t.step, "time": round(t.elapsed + now - self.clock, 3),
-                  **{k: v for k, v, ok in zip(t.stat_names, values, seen) if ok},
+        record = {"step": t.step, "time": round(t.elapsed + now - self.clock, 3), **values,
                   "steps_per_sec": (t.step - self.window_step) / max(now - self.window_clock, 1e-9)}
         if t.world.enabled:
             record.update(world_size=t.world.size, global_batch=cfg.batch_size * t.world.size)
         self.window_clock, self.window_step = now, t.step
-        if not all(math.isfinite(v) for v, ok in zip(values, seen) if ok):
+        if not all(math.isfinite(v) for v in values.values()):
             raise TrainingDiverged(t.divergence_message(record))
         self.final = record
         return record

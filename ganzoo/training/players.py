@@ -17,8 +17,10 @@ from torch import nn
 from ..config import Choice
 from ..errors import PluginError
 from ..registry.registry import Registry
+from . import distributed
 from .assemble import Penalty
 from .contracts import Constraint
+from .distributed import World
 
 
 def lazy_ratio(penalties: list[Penalty]) -> float:
@@ -67,6 +69,22 @@ class Player:
     def due(self, before: int) -> list[Penalty]:
         """The lazy regularisers whose interval was crossed since ``before`` main updates."""
         return [p for p in self.lazy if self.updates // p.every > before // p.every]
+
+    def update(self, loss: torch.Tensor, scaler: torch.amp.GradScaler, world: World | None = None,
+               main: bool = True) -> None:
+        """One optimizer step on ``loss``, then the constraints. ``scaler`` is a no-op unless the run is float16
+        (it allows one ``step`` per ``update``, so it updates after each optimizer step). ``world``: average the
+        gradients over the ranks by hand (a lazy step's graph does not pass through the DDP wrapper). ``main``:
+        count it as a main update (a lazy regulariser's own step is not one)."""
+        self.optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        if world is not None:
+            distributed.average_gradients(self.module, world)
+        scaler.step(self.optimizer)
+        scaler.update()
+        self.constrain()
+        if main:
+            self.updates += 1
 
     def constrain(self) -> None:
         with torch.no_grad():

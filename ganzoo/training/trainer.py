@@ -1,22 +1,17 @@
-"""The training loop — written once, for every mix of components.
-
-A step has four phases, as in stylegan2: D's updates (``d_steps``), D's lazy regularisers when due, G's updates
-(``g_steps``, D frozen) and G's lazy regularisers; then EMA and the learning-rate schedules. Every D input, real or
-generated, goes through the augmentations and, for a conditional D, comes with its labels; the loss and the
-regularisers see what D returned through one :class:`ganzoo.StepContext`. What happens between steps (metrics,
-samples, evaluation, checkpoints, the time limit, the ranks' agreement to stop) lives in ``periodic.py``.
+"""The trainer: builds a config's components into one training run and owns its state — the modules, the players,
+the data, checkpoints and samples — while the step's phases live in ``step.py`` and what happens between steps
+(metrics, samples, evaluation, checkpoints, the time limit, the ranks' agreement to stop) in ``loop.py``.
 
 The data lives on the device as one tensor (uint8 for images) and batches are drawn by index, or, for a dataset over
-the memory budget, stream from the host (``batches.py``); G(z) is computed once per step and reused
-(detached) for D; statistics stay on the device and are read only when a metrics line is logged, so a step never
-synchronises with the GPU.
+the memory budget, stream from the host (``batches.py``); G(z) is computed once per step and reused (detached) for
+D; statistics stay on the device and are read only when a metrics line is logged, so a step never synchronises with
+the GPU.
 """
 
 from __future__ import annotations
 
 import copy
-from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass
+from contextlib import nullcontext
 from pathlib import Path
 
 import torch
@@ -36,25 +31,14 @@ from . import distributed
 from .assemble import Penalty, assemble
 from .compiled import compile_error, compile_models, resolve_mode
 from .conditioning import GRID_COLUMNS, LabelSampler
-from .contracts import DOutput, StepContext
 from .device import describe, resolve_device
 from .distributed import World
 from .loop import Loop, StopRequests, write_loss_curve
-from .players import Player, players_for
+from .players import players_for
 from .result import RunResult
+from .step import MAIN_STATS, Precision, Step, StepStats
 
 SAMPLE_COUNT = {"image": 64, "points": 1000}
-STATS = ("d_loss", "g_loss", "d_real", "d_fake")
-
-
-@dataclass
-class Batch:
-    """One step's inputs: a real batch with its labels, and the noise and labels of a generated batch."""
-
-    real: torch.Tensor
-    real_labels: torch.Tensor | None
-    z: torch.Tensor
-    fake_labels: torch.Tensor | None
 
 
 def _scores_per_sample(spec, D: nn.Module) -> bool:
@@ -67,18 +51,6 @@ def _host_out_of_memory(err: RuntimeError) -> bool:
     """Whether torch's CPU allocator (or another device's) ran out: torch raises a plain RuntimeError there."""
     text = str(err)
     return "can't allocate memory" in text or "not enough memory" in text or "out of memory" in text.lower()
-
-
-@contextmanager
-def frozen(parameters: list[nn.Parameter]):
-    """G's update needs gradients *through* D, not D's own weight gradients: switch them off meanwhile."""
-    for p in parameters:
-        p.requires_grad_(False)
-    try:
-        yield
-    finally:
-        for p in parameters:
-            p.requires_grad_(True)
 
 
 class Trainer:
@@ -104,13 +76,13 @@ class Trainer:
         self.D = parts.discriminator.to(self.device)
         self.loss, self.augmentations = parts.loss, parts.augmentations
         # what the D(x) / D(G(z)) statistics show: probabilities for BCE losses, raw outputs for critics
-        self._d_output = torch.sigmoid if self.loss.probability_outputs else (lambda logits: logits)
+        self.d_output = torch.sigmoid if self.loss.probability_outputs else (lambda logits: logits)
         self.g, self.d = players_for(registry, config, self.G, self.D, parts.penalties, parts.constraints)
         self.penalties: list[tuple[Penalty, str]] = [(p, player) for p in parts.penalties for player in p.players]
         self.ema = copy.deepcopy(self.G).requires_grad_(False) if config.ema else None
-        self._g_params = list(self.G.parameters())
-        self._ema_params = list(self.ema.parameters()) if self.ema is not None else []
-        self._d_trainable = [p for p in self.D.parameters() if p.requires_grad]
+        self.g_params = list(self.G.parameters())
+        self.ema_params = list(self.ema.parameters()) if self.ema is not None else []
+        self.d_trainable = [p for p in self.D.parameters() if p.requires_grad]
         self.joint_d = _scores_per_sample(registry.get("discriminator", config.discriminator.name), self.D)
         if self.world.enabled:  # same initial weights everywhere (DDP broadcasts rank 0's), different batches and z
             torch.manual_seed(distributed.rank_seed(config.seed, self.world.rank))
@@ -119,19 +91,15 @@ class Trainer:
         # The loop calls these; with --compile they are compiled wrappers around the same modules (see compiled.py).
         resolve_mode(config.compile_mode, self.device)  # a misspelt mode is an error even while --compile is off
         self.compiled = compile_models(G_loop, D_loop, self.device, config.compile_mode) if config.compile else None
-        self._g_fwd = self.compiled.generator if self.compiled else G_loop
-        self._d_fwd = self.compiled.discriminator if self.compiled else D_loop
+        self.g_fwd = self.compiled.generator if self.compiled else G_loop
+        self.d_fwd = self.compiled.discriminator if self.compiled else D_loop
         # G's update must not go through a DDP-wrapped D: D's weights get no gradient there, and DDP would wait for it
-        self._d_for_g = self.D if self.world.enabled else self._d_fwd
-        self.amp_dtype = self._amp_dtype()
-        self.scaler = torch.amp.GradScaler("cuda") if self.amp_dtype == torch.float16 else None
+        self.d_for_g = self.D if self.world.enabled else self.d_fwd
+        self.precision = Precision(self._amp_dtype(), self.device)
         self.step, self.elapsed = 0, 0.0
-        #: What ``train_step`` accumulates: the losses and D outputs, then each penalty's raw value per player
-        #: (``r1_d``...); ``stat_counts`` says how often each was added since the last metrics line (a host-side
-        #: count, so averaging needs no sync).
-        self.stat_names = [*STATS, *(f"{p.name}_{player[0]}" for p, player in self.penalties)]
-        self.stat_counts = [0] * len(self.stat_names)
-        self._stat_slot = {(id(p), player): len(STATS) + i for i, (p, player) in enumerate(self.penalties)}
+        #: What the steps accumulate between two metrics lines.
+        self.stats = StepStats(self.penalties, self.device)
+        self.step_phases = Step(self)
         self.sample_labels = self.cond.grid_labels(sorted(set(parts.data.labels.tolist()))
                                                    if parts.data.labels is not None else None)
         count = len(self.sample_labels) if self.sample_labels is not None else SAMPLE_COUNT[self.data.spec.kind]
@@ -152,11 +120,6 @@ class Trainer:
             return None
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
 
-    def _autocast(self):
-        if self.amp_dtype is None:
-            return nullcontext()
-        return torch.autocast(self.device.type, dtype=self.amp_dtype)
-
     # -- checkpoints ----------------------------------------------------------------------------------------------
 
     def state(self) -> dict:
@@ -171,7 +134,7 @@ class Trainer:
             "opt_g": self.g.optimizer.state_dict(),
             "opt_d": self.d.optimizer.state_dict(),
             "players": {"generator": self.g.state(), "discriminator": self.d.state()},
-            "scaler": self.scaler.state_dict() if self.scaler is not None else None,
+            "scaler": self.precision.scaler.state_dict() if self.precision.scaler.is_enabled() else None,
             "rng": {
                 "cpu": torch.get_rng_state(),
                 "cuda": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else [],
@@ -201,11 +164,12 @@ class Trainer:
         else:  # a checkpoint from before players had schedules and update counts
             self.g.optimizer.load_state_dict(ckpt["opt_g"])
             self.d.optimizer.load_state_dict(ckpt["opt_d"])
-        if self.scaler is not None and ckpt.get("scaler"):
-            self.scaler.load_state_dict(ckpt["scaler"])
+        if self.precision.scaler.is_enabled() and ckpt.get("scaler"):
+            self.precision.scaler.load_state_dict(ckpt["scaler"])
         self.step, self.elapsed = int(ckpt["step"]), float(ckpt.get("elapsed", 0.0))
         batches = ckpt.get("batches") or {}
-        if "streamed" in batches and batches["streamed"] != self.real.streamed:  # drawn the other way before: keep that way
+        # drawn the other way before: keep that way
+        if "streamed" in batches and batches["streamed"] != self.real.streamed:
             self.real.close()
             self.real = real_batches(self.data, self.cond.real_labels, self.device, self.config.batch_size,
                                      distributed.rank_seed(self.config.seed, self.world.rank),
@@ -238,132 +202,10 @@ class Trainer:
 
     # -- one step -------------------------------------------------------------------------------------------------
 
-    def _draw(self) -> Batch:
-        n = self.config.batch_size
-        real = self.real(n)
-        return Batch(real.samples, real.labels, torch.randn(n, self.config.latent_dim, device=self.device),
-                     self.fake_labels(n))
-
-    def _generate(self, G: nn.Module, batch: Batch) -> torch.Tensor:
-        return G(batch.z, batch.fake_labels) if self.cond.generator else G(batch.z)
-
-    def _d(self, D: nn.Module, x: torch.Tensor, labels: torch.Tensor | None) -> DOutput:
-        """D as every step sees it: augmented input, and the labels for a conditional D."""
-        for augment in self.augmentations:
-            x = augment(x)
-        return DOutput.of(D(x, labels) if self.cond.discriminator else D(x))
-
-    def _score_both(self, D: nn.Module, batch: Batch, fake: torch.Tensor) -> tuple[DOutput, DOutput]:
-        """D's outputs for both batches: one forward pass of 2B samples when D scores samples independently."""
-        if not self.joint_d:
-            return self._d(D, batch.real, batch.real_labels), self._d(D, fake, batch.fake_labels)
-        labels = torch.cat([batch.real_labels, batch.fake_labels]) if self.cond.discriminator else None
-        return self._d(D, torch.cat([batch.real, fake.to(batch.real.dtype)]), labels).split(len(batch.real))
-
-    def _context(self, player: str, batch: Batch, fake: torch.Tensor, real_out: DOutput | None,
-                 fake_out: DOutput | None) -> StepContext:
-        return StepContext(batch.real, fake, self.D, batch.real_labels, batch.fake_labels, real_out, fake_out,
-                           batch.z, player, self.step, scorer=lambda x, labels=None: self._d(self.D, x, labels))
-
-    def _penalty(self, player: Player, penalties: list[Penalty], ctx: StepContext, stats: torch.Tensor,
-                 scale: int = 1) -> torch.Tensor | None:
-        """The weighted sum of the player's penalties (each one's raw value goes into the statistics)."""
-        total = None
-        for pen in penalties:
-            method = pen.regulariser.discriminator_penalty if player is self.d else pen.regulariser.generator_penalty
-            value = method(ctx)
-            slot = self._stat_slot[id(pen), player.name]
-            stats[slot] += value.detach().float()
-            self.stat_counts[slot] += 1
-            term = value.float() * (pen.weight * scale)
-            total = term if total is None else total + term
-        return total
-
-    def _update(self, player: Player, loss: torch.Tensor, sync: bool = False) -> None:
-        """One optimizer step of ``player`` on ``loss``, then its constraints. ``sync``: average the gradients over
-        the ranks by hand (a lazy step's graph does not pass through the DDP wrapper)."""
-        optimizer = player.optimizer
-        optimizer.zero_grad(set_to_none=True)
-        if self.scaler is not None:  # GradScaler allows one step() per update(): update after each optimizer step
-            self.scaler.scale(loss).backward()
-            if sync:
-                distributed.average_gradients(player.module, self.world)
-            self.scaler.step(optimizer)
-            self.scaler.update()
-        else:
-            loss.backward()
-            if sync:
-                distributed.average_gradients(player.module, self.world)
-            optimizer.step()
-        player.constrain()
-
-    def _lazy(self, player: Player, before: int, ctx_of, stats: torch.Tensor) -> None:
-        """Phase Dreg / Greg: each due lazy regulariser is an optimizer step of its own, scaled by its interval."""
-        for pen in player.due(before):
-            with self._autocast():
-                loss = self._penalty(player, [pen], ctx_of(), stats, scale=pen.every)
-            self._update(player, loss, sync=self.world.enabled)
-
-    def train_step(self, stats: torch.Tensor) -> None:
-        """``d_steps`` D updates, D's lazy regularisers, ``g_steps`` G updates (the last D update's generated batch
-        feeds the first), G's lazy regularisers; then EMA and the schedules."""
-        cfg, G, D = self.config, self._g_fwd, self._d_fwd
-        if self.compiled is not None:
-            self.compiled.step_begin()
-        before = self.d.updates
-        for i in range(cfg.d_steps):  # phase Dmain
-            batch = self._draw()
-            keep_graph = i == cfg.d_steps - 1
-            with self._autocast(), (nullcontext() if keep_graph else torch.no_grad()):
-                fake = self._generate(G, batch)
-            with self._autocast():
-                real_out, fake_out = self._score_both(D, batch, fake.detach())
-                ctx = self._context("discriminator", batch, fake.detach(), real_out, fake_out)
-                d_loss = self.loss.discriminator_loss(real_out.logits, fake_out.logits, ctx)
-                penalty = self._penalty(self.d, self.d.eager, ctx, stats)
-                if penalty is not None:
-                    d_loss = d_loss + penalty
-            self._update(self.d, d_loss)
-            self.d.updates += 1
-        real_seen = real_out.detach()
-        self._lazy(self.d, before, lambda: self._context("discriminator", batch, fake.detach(), real_seen, None),
-                   stats)  # phase Dreg
-        before = self.g.updates
-        with frozen(self._d_trainable):
-            for j in range(cfg.g_steps):  # phase Gmain
-                if j > 0:
-                    batch = Batch(batch.real, batch.real_labels, torch.randn_like(batch.z),
-                                  self.fake_labels(len(batch.z)))
-                    with self._autocast():
-                        fake = self._generate(G, batch)
-                with self._autocast():
-                    g_out = self._d(self._d_for_g, fake, batch.fake_labels)
-                    ctx = self._context("generator", batch, fake, real_seen, g_out)
-                    g_loss = self.loss.generator_loss(g_out.logits, ctx)
-                    penalty = self._penalty(self.g, self.g.eager, ctx, stats)
-                    if penalty is not None:
-                        g_loss = g_loss + penalty
-                self._update(self.g, g_loss)
-                self.g.updates += 1
-            if self.g.lazy:  # phase Greg: a fresh generated batch, since the last one's graph is spent
-                def g_context() -> StepContext:
-                    regenerated = self._generate(G, batch)
-                    return self._context("generator", batch, regenerated, real_seen,
-                                         self._d(self._d_for_g, regenerated, batch.fake_labels))
-                self._lazy(self.g, before, g_context, stats)
-        if self.ema is not None:
-            torch._foreach_lerp_(self._ema_params, self._g_params, 1 - self.config.ema)
-        for player in (self.d, self.g):
-            if player.scheduler is not None:
-                player.scheduler.step()
-        for i in range(len(STATS)):
-            self.stat_counts[i] += 1
-        with torch.no_grad():
-            stats[:len(STATS)] += torch.stack([
-                d_loss.detach().float(), g_loss.detach().float(),
-                self._d_output(real_out.logits.detach().float()).mean(),
-                self._d_output(fake_out.logits.detach().float()).mean(),
-            ])
+    def train_step(self) -> None:
+        """One step: D's updates, D's due lazy regularisers, G's updates, G's due lazy regularisers, then EMA and the
+        schedules (see ``step.py``)."""
+        self.step_phases()
 
     # -- samples --------------------------------------------------------------------------------------------------
 
@@ -451,7 +293,7 @@ class Trainer:
                            f"({first_line(err, 80)}); {kept}; try a smaller --batch-size or smaller models")
 
     def divergence_message(self, record: dict) -> str:
-        values = ", ".join(f"{k}={record[k]}" for k in STATS)
+        values = ", ".join(f"{k}={record[k]}" for k in MAIN_STATS if k in record)
         kept = (f"the last good checkpoint is kept in {self.run_dir.latest}" if self.run_dir.latest.is_file()
                 else "no checkpoint had been written yet")
         return (

@@ -1,0 +1,231 @@
+"""One training step, as stylegan2's phases: D's updates (Dmain), D's due lazy regularisers (Dreg), G's updates with
+D frozen (Gmain), G's due lazy regularisers (Greg); then EMA and the learning-rate schedules.
+
+Each phase is a method that returns what the next phase needs as a small record, so nothing leaks between phases
+by accident: D's phase hands G's phase the last batch, its generated samples (with G's graph kept, so G's first
+update reuses them) and D's detached outputs on the real batch. Statistics are added to :class:`StepStats` by the
+phase that computed them. Every D input, real or generated, goes through the augmentations and, for a conditional
+D, comes with its labels; the loss and the regularisers see what D returned through one :class:`ganzoo.StepContext`.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .assemble import Penalty
+from .contracts import DOutput, StepContext
+from .players import Player
+
+MAIN_STATS = ("d_loss", "g_loss", "d_real", "d_fake")
+
+
+class Precision:
+    """Mixed precision, decided once: the autocast context (built once and re-entered, as in nanoGPT) and a
+    ``GradScaler`` that is a no-op unless the run is float16, so an update has one code path."""
+
+    def __init__(self, dtype: torch.dtype | None, device: torch.device) -> None:
+        self.dtype = dtype
+        self.autocast = torch.autocast(device.type, dtype=dtype) if dtype is not None else nullcontext()
+        self.scaler = torch.amp.GradScaler("cuda", enabled=dtype == torch.float16)
+
+
+class StepStats:
+    """The step's statistics: their names (the losses, D's mean outputs, then each penalty's raw value per player,
+    ``r1_d``...), their running sums in one device tensor, and how often each was added since the last read — a
+    host-side count, so averaging needs no sync."""
+
+    def __init__(self, penalties: list[tuple[Penalty, str]], device: torch.device) -> None:
+        self.names = [*MAIN_STATS, *(f"{p.name}_{player[0]}" for p, player in penalties)]
+        self._slot = {(id(p), player): len(MAIN_STATS) + i for i, (p, player) in enumerate(penalties)}
+        self.counts = [0] * len(self.names)
+        self.sums = torch.zeros(len(self.names), device=device)
+        self._d_slots = torch.tensor([0, 2, 3], device=device)
+
+    def add_d(self, loss: torch.Tensor, real: torch.Tensor, fake: torch.Tensor) -> None:
+        """D's loss and its mean outputs on the real and the generated batch (one kernel)."""
+        self.sums.index_add_(0, self._d_slots, torch.stack([loss.detach().float(), real, fake]))
+        for slot in (0, 2, 3):
+            self.counts[slot] += 1
+
+    def add_g(self, loss: torch.Tensor) -> None:
+        self.sums[1] += loss.detach().float()
+        self.counts[1] += 1
+
+    def add_penalty(self, penalty: Penalty, player: str, value: torch.Tensor) -> None:
+        slot = self._slot[id(penalty), player]
+        self.sums[slot] += value.detach().float()
+        self.counts[slot] += 1
+
+    def take(self, mean=lambda sums: sums) -> dict[str, float]:
+        """The averages since the last call of the statistics added since then (one host sync), and a reset.
+        ``mean`` averages the sums over the processes of a distributed run."""
+        counts = torch.tensor([max(c, 1) for c in self.counts], device=self.sums.device, dtype=torch.float32)
+        values = (mean(self.sums) / counts).tolist()  # the sync
+        seen = [c > 0 for c in self.counts]
+        self.sums.zero_()
+        self.counts[:] = [0] * len(self.counts)
+        return {name: value for name, value, ok in zip(self.names, values, seen) if ok}
+
+
+@dataclass
+class Batch:
+    """One update's inputs: a real batch with its labels, and the noise and labels of a generated batch."""
+
+    real: torch.Tensor
+    real_labels: torch.Tensor | None
+    z: torch.Tensor
+    fake_labels: torch.Tensor | None
+
+
+@dataclass
+class DPhase:
+    """What D's phase leaves to the rest of the step."""
+
+    batch: Batch  # the last D update's batch
+    fake: torch.Tensor  # its generated samples, with G's graph: G's first update reuses them
+    real_out: DOutput  # D's output on ``batch.real`` (detached): G's context reads it (relativistic losses)
+
+
+@contextmanager
+def frozen(parameters: list[nn.Parameter]):
+    """G's update needs gradients *through* D, not D's own weight gradients: switch them off meanwhile."""
+    for p in parameters:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p in parameters:
+            p.requires_grad_(True)
+
+
+class Step:
+    """The phases of one step over a trainer's modules, players and data (read from the trainer at each step, since
+    a resume may replace the batch source)."""
+
+    def __init__(self, trainer) -> None:
+        self.t = trainer
+        self.precision = trainer.precision
+        self.stats = trainer.stats
+
+    def __call__(self) -> None:
+        t = self.t
+        if t.compiled is not None:
+            t.compiled.step_begin()
+        before = t.d.updates
+        seen = self.d_phase()
+        self.lazy_phase(t.d, before, lambda: self.context("discriminator", seen.batch, seen.fake.detach(),
+                                                          seen.real_out, None))
+        before = t.g.updates
+        with frozen(t.d_trainable):
+            batch = self.g_phase(seen)
+            if t.g.lazy:  # a fresh generated batch, since the last one's graph is spent
+                self.lazy_phase(t.g, before, lambda: self.g_context(batch, self.generate(t.g_fwd, batch),
+                                                                    seen.real_out))
+        self.finish()
+
+    # -- the pieces every phase uses ------------------------------------------------------------------------------
+
+    def draw(self) -> Batch:
+        t, n = self.t, self.t.config.batch_size
+        real = t.real(n)
+        return Batch(real.samples, real.labels, torch.randn(n, t.config.latent_dim, device=t.device), t.fake_labels(n))
+
+    def generate(self, G: nn.Module, batch: Batch) -> torch.Tensor:
+        return G(batch.z, batch.fake_labels) if self.t.cond.generator else G(batch.z)
+
+    def score(self, D: nn.Module, x: torch.Tensor, labels: torch.Tensor | None) -> DOutput:
+        """D as every step sees it: augmented input, and the labels for a conditional D."""
+        for augment in self.t.augmentations:
+            x = augment(x)
+        return DOutput.of(D(x, labels) if self.t.cond.discriminator else D(x))
+
+    def score_both(self, D: nn.Module, batch: Batch, fake: torch.Tensor) -> tuple[DOutput, DOutput]:
+        """D's outputs for both batches: one forward pass of 2B samples when D scores samples independently."""
+        if not self.t.joint_d:
+            return self.score(D, batch.real, batch.real_labels), self.score(D, fake, batch.fake_labels)
+        labels = torch.cat([batch.real_labels, batch.fake_labels]) if self.t.cond.discriminator else None
+        return self.score(D, torch.cat([batch.real, fake.to(batch.real.dtype)]), labels).split(len(batch.real))
+
+    def context(self, player: str, batch: Batch, fake: torch.Tensor, real_out: DOutput | None,
+                fake_out: DOutput | None) -> StepContext:
+        t = self.t
+        return StepContext(batch.real, fake, t.D, batch.real_labels, batch.fake_labels, real_out, fake_out, batch.z,
+                           player, t.step, scorer=lambda x, labels=None: self.score(t.D, x, labels))
+
+    def g_context(self, batch: Batch, fake: torch.Tensor, real_out: DOutput) -> StepContext:
+        return self.context("generator", batch, fake, real_out, self.score(self.t.d_for_g, fake, batch.fake_labels))
+
+    def penalty(self, player: Player, penalties: list[Penalty], ctx: StepContext,
+                scale: int = 1) -> torch.Tensor | None:
+        """The weighted sum of the player's penalties (each one's raw value goes into the statistics)."""
+        total = None
+        for pen in penalties:
+            method = (pen.regulariser.discriminator_penalty if player.name == "discriminator"
+                      else pen.regulariser.generator_penalty)
+            value = method(ctx)
+            self.stats.add_penalty(pen, player.name, value)
+            term = value.float() * (pen.weight * scale)
+            total = term if total is None else total + term
+        return total
+
+    def _with_penalties(self, loss: torch.Tensor, player: Player, ctx: StepContext) -> torch.Tensor:
+        penalty = self.penalty(player, player.eager, ctx)
+        return loss if penalty is None else loss + penalty
+
+    # -- the phases -----------------------------------------------------------------------------------------------
+
+    def d_phase(self) -> DPhase:
+        """Dmain: ``d_steps`` updates of D on fresh batches; G's graph is kept only for the last batch's samples."""
+        t = self.t
+        for i in range(t.config.d_steps):
+            batch = self.draw()
+            keep_graph = i == t.config.d_steps - 1
+            with self.precision.autocast:
+                with nullcontext() if keep_graph else torch.no_grad():
+                    fake = self.generate(t.g_fwd, batch)
+                real_out, fake_out = self.score_both(t.d_fwd, batch, fake.detach())
+                ctx = self.context("discriminator", batch, fake.detach(), real_out, fake_out)
+                loss = self._with_penalties(t.loss.discriminator_loss(real_out.logits, fake_out.logits, ctx), t.d, ctx)
+            t.d.update(loss, self.precision.scaler)
+        with torch.no_grad():
+            self.stats.add_d(loss, t.d_output(real_out.logits.float()).mean(),
+                             t.d_output(fake_out.logits.float()).mean())
+        return DPhase(batch, fake, real_out.detach())
+
+    def g_phase(self, seen: DPhase) -> Batch:
+        """Gmain: ``g_steps`` updates of G through the frozen D; the first reuses D's last generated batch. Returns
+        the last update's batch."""
+        t, batch, fake = self.t, seen.batch, seen.fake
+        for j in range(t.config.g_steps):
+            if j > 0:
+                batch = Batch(batch.real, batch.real_labels, torch.randn_like(batch.z), t.fake_labels(len(batch.z)))
+            with self.precision.autocast:
+                if j > 0:
+                    fake = self.generate(t.g_fwd, batch)
+                ctx = self.g_context(batch, fake, seen.real_out)
+                loss = self._with_penalties(t.loss.generator_loss(ctx.fake_out.logits, ctx), t.g, ctx)
+            t.g.update(loss, self.precision.scaler)
+        self.stats.add_g(loss)
+        return batch
+
+    def lazy_phase(self, player: Player, before: int, context_of) -> None:
+        """Dreg / Greg: each lazy regulariser due since ``before`` updates is an optimizer step of its own, scaled
+        by its interval. Its graph does not pass through the DDP wrapper, so gradients are averaged by hand."""
+        for pen in player.due(before):
+            with self.precision.autocast:
+                loss = self.penalty(player, [pen], context_of(), scale=pen.every)
+            player.update(loss, self.precision.scaler, world=self.t.world if self.t.world.enabled else None,
+                          main=False)
+
+    def finish(self) -> None:
+        """After the updates: the EMA generator follows G, and the schedules advance."""
+        t = self.t
+        if t.ema is not None:
+            torch._foreach_lerp_(t.ema_params, t.g_params, 1 - t.config.ema)
+        for player in (t.d, t.g):
+            if player.scheduler is not None:
+                player.scheduler.step()
