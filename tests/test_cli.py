@@ -45,7 +45,7 @@ def test_list_json_shows_declared_parameters(invoke):
     mlp = next(g for g in listing["generators"] if g["name"] == "mlp")
     hidden = next(p for p in mlp["params"] if p["name"] == "hidden")
     assert hidden == {"name": "hidden", "type": "list[int]", "default": [256, 512, 1024],
-                      "help": hidden["help"], "choices": None, "range": None}
+                      "help": hidden["help"], "choices": None, "range": ">= 1"}
     assert mlp["provider"] == "ganzoo" and mlp["description"]
 
 
@@ -57,6 +57,17 @@ def test_list_tables_and_one_component(invoke):
     assert "suggests: d_steps=5" in invoke("list", "losses", "wgan-gp").stdout
     one = json.loads(invoke("list", "generator", "upconv", "--json").stdout)
     assert [g["name"] for g in one["generators"]] == ["upconv"]
+
+
+def test_list_shows_each_parameters_range(invoke, monkeypatch):
+    """The bounds a component declares are what `ganzoo list` prints beside each parameter."""
+    monkeypatch.setenv("COLUMNS", "250")  # one parameter a line, unwrapped
+    generators = invoke("list", "generators").stdout
+    assert "hidden: list[int] = 256,512,1024, >= 1: widths" in generators  # mlp's
+    assert "categories: int = 10, >= 2: values" in generators  # infogan's
+    assert "dropout: float = 0, in [0, 1): dropout" in invoke("list", "discriminators", "mlp").stdout
+    assert "real_label: float = 1, in [0, 1]: D's" in invoke("list", "losses", "bce").stdout
+    assert "(type = default, range: help)" in generators
 
 
 def test_plugins_table(invoke):

@@ -115,7 +115,7 @@ def test_compatibility_is_declared(registry, kind, name, data, needs):
         ("generator", "mlp", {"hidden": []}, "needs at least one item"),
         ("discriminator", "mlp", {"dropout": 1.5}, "dropout"),
         ("generator", "upconv", {"kernel": 4}, "must be odd"),
-        ("discriminator", "maxpool", {"channels": [64]}, "two widths"),
+        ("discriminator", "maxpool", {"channels": [64]}, "needs 2 items"),
     ],
 )
 def test_bad_parameter_values_are_parameter_errors(registry, kind, name, params, message):
@@ -123,6 +123,64 @@ def test_bad_parameter_values_are_parameter_errors(registry, kind, name, params,
     args = (8, data) if kind == "generator" else (data,)
     with pytest.raises(ParameterError, match=message):
         _build(registry, kind, name, *args, **params)
+
+
+#: One declared bound per built-in family, and the line a user gets: the registry checks it and names the owner.
+BOUNDS = [
+    ("generator", "mlp", {"hidden": [64, 0]}, "generator 'mlp': every item of 'hidden' must be >= 1, got [64, 0]"),
+    ("discriminator", "mlp", {"dropout": 1.0}, "discriminator 'mlp': 'dropout' must be in [0, 1), got 1"),
+    ("generator", "cgan", {"embed": 0}, "generator 'cgan': 'embed' must be >= 1, got 0"),
+    ("discriminator", "acgan", {"dropout": -0.1}, "discriminator 'acgan': 'dropout' must be in [0, 1), got -0.1"),
+    ("discriminator", "projection", {"hidden": [-8]},
+     "discriminator 'projection': every item of 'hidden' must be >= 1, got [-8]"),
+    ("generator", "infogan", {"categories": 1}, "generator 'infogan': 'categories' must be >= 2, got 1"),
+    ("discriminator", "infogan", {"continuous": -1}, "discriminator 'infogan': 'continuous' must be >= 0, got -1"),
+    ("generator", "upconv", {"kernel": 0}, "generator 'upconv': 'kernel' must be >= 1, got 0"),
+    ("discriminator", "maxpool", {"channels": [64, 0]},
+     "discriminator 'maxpool': every item of 'channels' must be >= 1, got [64, 0]"),
+    ("generator", "dcgan", {"width": 0}, "generator 'dcgan': 'width' must be >= 1, got 0"),
+    ("discriminator", "cdcgan", {"embed": 0}, "discriminator 'cdcgan': 'embed' must be >= 1, got 0"),
+    ("loss", "bce", {"fake_label": -0.5}, "loss 'bce': 'fake_label' must be in [0, 1], got -0.5"),
+    ("loss", "wgan-gp", {"gp_weight": -1.0}, "loss 'wgan-gp': 'gp_weight' must be >= 0, got -1"),
+    ("constraint", "clip", {"clip": 0.0}, "constraint 'clip': 'clip' must be > 0, got 0"),
+    ("dataset", "parabola", {"n": 1}, "dataset 'parabola': 'n' must be >= 2, got 1"),
+    ("dataset", "sine", {"noise": -0.1}, "dataset 'sine': 'noise' must be >= 0, got -0.1"),
+]
+
+
+@pytest.mark.parametrize("kind, name, params, message", BOUNDS, ids=[f"{b[0]}-{b[1]}" for b in BOUNDS])
+def test_declared_bounds_are_enforced_before_anything_is_built(registry, kind, name, params, message):
+    spec = registry.get(kind, name)
+    with pytest.raises(ParameterError) as err:
+        spec.resolve(params)
+    assert str(err.value) == message
+    param = spec.find_param(next(iter(params)))
+    assert param.range  # `ganzoo list` shows the same bound
+
+
+@pytest.mark.parametrize(
+    "kind, name, args, params, message",
+    [  # what no bound can say, checked by the component and prefixed with its name by the registry
+        ("loss", "nonsaturating", (), {"real_label": 0.2, "fake_label": 0.3},
+         "loss 'nonsaturating': 'real_label' (0.2) must be above 'fake_label' (0.3)"),
+        ("loss", "lsgan", (), {"real_label": 0.5, "fake_label": 0.5},
+         "loss 'lsgan': 'real_label' and 'fake_label' are both 0.5"),
+        ("generator", "upconv", (8, MNIST), {"kernel": 4},
+         "generator 'upconv': 'kernel' must be odd so the image keeps its size, got 4"),
+        ("generator", "dcgan", (8, RGB32), {"width": 64, "max_width": 32},
+         "generator 'dcgan': 'width' (64) must be at most 'max_width' (32)"),
+        ("generator", "infogan", (1, MNIST), {}, "generator 'infogan': 'continuous' (2) must be at most latent_dim (1)"),
+        ("dataset", "parabola", (), {"x_min": 1.0, "x_max": 0.0},
+         "dataset 'parabola': 'x_max' (0.0) must be larger than 'x_min' (1.0)"),
+        ("optimizer", "sgd", ([torch.zeros(1, requires_grad=True)], 0.1), {"nesterov": True},
+         "optimizer 'sgd': nesterov needs a momentum > 0"),
+    ],
+)
+def test_relations_between_parameters_are_named_once(registry, kind, name, args, params, message):
+    spec = registry.get(kind, name)
+    with pytest.raises(ParameterError) as err:
+        spec.call("building it", spec.factory, *args, **spec.resolve(params))
+    assert str(err.value).startswith(message) and str(err.value).count(f"{kind} '{name}'") == 1
 
 
 def test_build_models_dry_runs_the_shapes(registry):

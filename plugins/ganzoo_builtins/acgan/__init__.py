@@ -16,7 +16,6 @@ from ganzoo import (
     DataSpec,
     DiscriminatorSpec,
     Param,
-    ParameterError,
     RecipeSpec,
     Regulariser,
     RegulariserSpec,
@@ -31,9 +30,6 @@ class AuxiliaryClassifierDiscriminator(nn.Module):
 
     def __init__(self, data: DataSpec, hidden: list[int], slope: float, dropout: float) -> None:
         super().__init__()
-        if not hidden or min(hidden) <= 0 or not 0 <= dropout < 1:
-            raise ParameterError(f"discriminator 'acgan': need positive widths and dropout in [0, 1), got "
-                                 f"hidden={hidden}, dropout={dropout}")
         layers: list[nn.Module] = [nn.Flatten()]
         width = data.numel
         for out in hidden:
@@ -72,9 +68,9 @@ def ganzoo_discriminators():
         name="acgan", factory=AuxiliaryClassifierDiscriminator, per_sample=True, outputs=("classes", "features"),
         citation=CITATION, description="MLP D with an auxiliary classifier: 1 logit and class logits per sample.",
         check=lambda data: None if data.classes else "it classifies samples, so it needs a labelled dataset",
-        params=(Param("hidden", list[int], [512, 256], "widths of the hidden layers"),
+        params=(Param("hidden", list[int], [512, 256], "widths of the hidden layers", min=1),
                 Param("slope", float, 0.2, "LeakyReLU negative slope"),
-                Param("dropout", float, 0.0, "dropout probability after each hidden layer")),
+                Param("dropout", float, 0.0, "dropout probability after each hidden layer", min=0, below=1)),
     )
 
 

@@ -9,15 +9,13 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ganzoo import DataSpec, DiscriminatorSpec, GeneratorSpec, Param, ParameterError, RecipeSpec, hookimpl
+from ganzoo import DataSpec, DiscriminatorSpec, GeneratorSpec, Param, RecipeSpec, hookimpl
 
 CITATION = "Mirza & Osindero 2014, 'Conditional Generative Adversarial Nets'"
 
 
 def mlp(widths: list[int], slope: float, batchnorm: bool = False, spectral_norm: bool = False) -> list[nn.Module]:
     """Linear -> (BatchNorm after the first layer) -> LeakyReLU for each consecutive pair of ``widths``."""
-    if len(widths) < 2 or min(widths) <= 0:
-        raise ParameterError(f"'hidden' needs at least one positive width, got {widths[1:]}")
     layers: list[nn.Module] = []
     for i, (a, b) in enumerate(zip(widths, widths[1:])):
         linear = nn.Linear(a, b)
@@ -58,7 +56,7 @@ class ConditionalDiscriminator(nn.Module):
 
 
 def _embed(default: int) -> Param:
-    return Param("embed", int, default, "size of the label embedding")
+    return Param("embed", int, default, "size of the label embedding", min=1)
 
 
 @hookimpl
@@ -66,7 +64,7 @@ def ganzoo_generators():
     yield GeneratorSpec(
         name="cgan", factory=ConditionalGenerator, conditional=True, citation=CITATION,
         description="Conditional MLP G: [z, label embedding] -> Linear+LeakyReLU (BatchNorm) layers -> data shape.",
-        params=(Param("hidden", list[int], [256, 512, 1024], "widths of the hidden layers"), _embed(10),
+        params=(Param("hidden", list[int], [256, 512, 1024], "widths of the hidden layers", min=1), _embed(10),
                 Param("batchnorm", bool, True, "BatchNorm on every hidden layer but the first"),
                 Param("slope", float, 0.2, "LeakyReLU negative slope")),
     )
@@ -78,7 +76,7 @@ def ganzoo_discriminators():
         name="cgan", factory=ConditionalDiscriminator, conditional=True, per_sample=True, outputs=("features",),
         citation=CITATION, description="Conditional MLP D: [flattened sample, label embedding] -> LeakyReLU layers "
                                        "-> 1 logit.",
-        params=(Param("hidden", list[int], [512, 256], "widths of the hidden layers"), _embed(10),
+        params=(Param("hidden", list[int], [512, 256], "widths of the hidden layers", min=1), _embed(10),
                 Param("slope", float, 0.2, "LeakyReLU negative slope"),
                 Param("spectral_norm", bool, False, "spectral normalisation of every layer")),
     )

@@ -17,8 +17,9 @@ from ganzoo import DataSpec, DiscriminatorSpec, GeneratorSpec, Param, ParameterE
 from ganzoo import RegulariserSpec, hookimpl
 
 CITATION = "Chen et al. 2016, 'InfoGAN: Interpretable Representation Learning by Information Maximizing GANs'"
-_CODES = (Param("categories", int, 10, "values of the categorical code (keep G's and D's equal)"),
-          Param("continuous", int, 2, "continuous codes: the first entries of z (keep G's and D's equal)"))
+_CODES = (Param("categories", int, 10, "values of the categorical code (keep G's and D's equal)", min=2),
+          Param("continuous", int, 2, "continuous codes: the first entries of z, at most latent_dim (keep G's and "
+                                     "D's equal)", min=0))
 
 
 def _layers(widths: list[int], slope: float, batchnorm: bool) -> list[nn.Module]:
@@ -35,9 +36,9 @@ class InfoGenerator(nn.Module):
     def __init__(self, latent_dim: int, data: DataSpec, hidden: list[int], categories: int, continuous: int,
                  slope: float) -> None:
         super().__init__()
-        if categories < 2 or not 0 <= continuous <= latent_dim or not hidden or min(hidden) <= 0:
-            raise ParameterError(f"generator 'infogan': need categories >= 2, 0 <= continuous <= latent_dim "
-                                 f"({latent_dim}) and positive widths, got {categories}, {continuous}, {hidden}")
+        if continuous > latent_dim:  # the continuous codes are z's first entries
+            raise ParameterError(f"'continuous' ({continuous}) must be at most latent_dim ({latent_dim}): the "
+                                 f"continuous codes are z's first entries")
         self.shape, self.categories = tuple(data.shape), categories
         out = [nn.Linear(hidden[-1], data.numel)] + ([nn.Tanh()] if data.kind == "image" else [])
         self.net = nn.Sequential(*_layers([latent_dim + categories, *hidden], slope, True), *out)
@@ -54,9 +55,6 @@ class InfoDiscriminator(nn.Module):
     def __init__(self, data: DataSpec, hidden: list[int], categories: int, continuous: int, slope: float,
                  dropout: float) -> None:
         super().__init__()
-        if not hidden or min(hidden) <= 0 or not 0 <= dropout < 1:
-            raise ParameterError(f"discriminator 'infogan': need positive widths and dropout in [0, 1), got "
-                                 f"{hidden}, {dropout}")
         self.body = nn.Sequential(nn.Flatten(), *_layers([data.numel, *hidden], slope, False),
                                   *([nn.Dropout(dropout)] if dropout else []))
         self.adversarial, self.q = nn.Linear(hidden[-1], 1), nn.Linear(hidden[-1], categories + continuous)
@@ -92,7 +90,7 @@ def ganzoo_generators():
         name="infogan", factory=InfoGenerator, conditional=True, label_classes=lambda **p: p["categories"],
         citation=CITATION, description="InfoGAN G: [z, one-hot categorical code] -> BatchNorm MLP -> data shape; "
                                        "z's first entries are the continuous codes.",
-        params=(Param("hidden", list[int], [256, 512, 1024], "widths of the hidden layers"), *_CODES,
+        params=(Param("hidden", list[int], [256, 512, 1024], "widths of the hidden layers", min=1), *_CODES,
                 Param("slope", float, 0.2, "LeakyReLU negative slope")),
     )
 
@@ -103,9 +101,9 @@ def ganzoo_discriminators():
         name="infogan", factory=InfoDiscriminator, per_sample=True, outputs=("code_logits", "code_means", "features"),
         citation=CITATION,
         description="InfoGAN D: MLP -> 1 logit, and Q: logits of the categorical code and means of the continuous.",
-        params=(Param("hidden", list[int], [512, 256], "widths of the hidden layers"), *_CODES,
+        params=(Param("hidden", list[int], [512, 256], "widths of the hidden layers", min=1), *_CODES,
                 Param("slope", float, 0.2, "LeakyReLU negative slope"),
-                Param("dropout", float, 0.0, "dropout probability after the last hidden layer")),
+                Param("dropout", float, 0.0, "dropout probability after the last hidden layer", min=0, below=1)),
     )
 
 

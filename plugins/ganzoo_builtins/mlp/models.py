@@ -7,12 +7,7 @@ import math
 import torch
 from torch import nn
 
-from ganzoo import DataSpec, ParameterError
-
-
-def _check_widths(hidden: list[int], owner: str) -> None:
-    if not hidden or any(w <= 0 for w in hidden):
-        raise ParameterError(f"{owner}: 'hidden' needs at least one positive width, got {hidden}")
+from ganzoo import DataSpec
 
 
 def spectral(layer: nn.Module, on: bool) -> nn.Module:
@@ -36,7 +31,6 @@ class MLPGenerator(nn.Module):
     def __init__(self, latent_dim: int, data: DataSpec, hidden: list[int], batchnorm: bool, slope: float,
                  output: str) -> None:
         super().__init__()
-        _check_widths(hidden, "generator 'mlp'")
         self.shape = tuple(data.shape)
         layers: list[nn.Module] = []
         width = latent_dim
@@ -62,9 +56,6 @@ class MLPDiscriminator(nn.Module):
     def __init__(self, data: DataSpec, hidden: list[int], slope: float, dropout: float,
                  spectral_norm: bool = False) -> None:
         super().__init__()
-        _check_widths(hidden, "discriminator 'mlp'")
-        if not 0 <= dropout < 1:
-            raise ParameterError(f"discriminator 'mlp': 'dropout' must be in [0, 1), got {dropout}")
         layers: list[nn.Module] = [nn.Flatten()]
         width = data.numel
         for out in hidden:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ganzoo import DataSpec, DiscriminatorSpec, Param, ParameterError, RecipeSpec, hookimpl
+from ganzoo import DataSpec, DiscriminatorSpec, Param, RecipeSpec, hookimpl
 
 CITATION = "Miyato & Koyama 2018, 'cGANs with Projection Discriminator'"
 
@@ -24,8 +24,6 @@ class ProjectionDiscriminator(nn.Module):
 
     def __init__(self, data: DataSpec, hidden: list[int], slope: float, spectral_norm: bool) -> None:
         super().__init__()
-        if not hidden or min(hidden) <= 0:
-            raise ParameterError(f"discriminator 'projection': 'hidden' needs positive widths, got {hidden}")
         layers: list[nn.Module] = [nn.Flatten()]
         width = data.numel
         for out in hidden:
@@ -48,7 +46,7 @@ def ganzoo_discriminators():
         name="projection", factory=ProjectionDiscriminator, conditional=True, per_sample=True,
         outputs=("features",), citation=CITATION,
         description="Projection D: ψ(φ(x)) + <embed(y), φ(x)> with an MLP φ (optional spectral norm).",
-        params=(Param("hidden", list[int], [512, 256], "widths of φ's hidden layers"),
+        params=(Param("hidden", list[int], [512, 256], "widths of φ's hidden layers", min=1),
                 Param("slope", float, 0.2, "LeakyReLU negative slope"),
                 Param("spectral_norm", bool, False, "spectral normalisation of every layer and the embedding")),
     )
