@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from importlib import metadata as _metadata
 
+from .blocks import mlp_stack
 from .data.contract import Data, DataSpec, memory_mapped, to_model_space
 from .data.imagecache import ImageSet, decoded_images, files_digest
 from .data.paths import cache_dir, data_root
@@ -77,5 +78,5 @@ __all__ = [
     "RunReporter", "StepContext",
     "UnknownComponentError",
     "ImageSet", "__version__", "cache_dir", "data_root", "decoded_images", "did_you_mean", "evaluate",
-    "files_digest", "hookimpl", "memory_mapped", "sample", "to_model_space", "train",
+    "files_digest", "hookimpl", "memory_mapped", "mlp_stack", "sample", "to_model_space", "train",
 ]

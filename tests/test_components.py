@@ -77,6 +77,32 @@ def test_classic_mlp_variants_are_reachable(registry, params, linear_widths, bat
     assert slopes == {params.get("slope", 0.2)}
 
 
+def test_mlp_stack_is_the_one_stack_of_every_builtin_mlp(registry):
+    """``ganzoo.mlp_stack``: the layers in order, BatchNorm skipping the first, dropout after each, spectral norm on
+    every Linear, in-place activations only where autograd allows; and the five MLP families are built from it."""
+    from torch.nn.utils import parametrize
+
+    from ganzoo import mlp_stack
+
+    stack = mlp_stack(3, [4, 5], slope=0.1, batchnorm=True, dropout=0.5, spectral_norm=True)
+    names = [type(m).__name__.removeprefix("Parametrized") for m in stack]  # spectral norm's subclass
+    assert names == ["Linear", "LeakyReLU", "Dropout", "Linear", "BatchNorm1d", "LeakyReLU", "Dropout"]
+    assert all(parametrize.is_parametrized(m, "weight") for m in stack if isinstance(m, torch.nn.Linear))
+    assert stack(torch.randn(6, 3)).shape == (6, 5) and stack[1].inplace
+    assert [type(m).__name__ for m in mlp_stack(3, [4], slope=0.0)] == ["Linear", "LeakyReLU"]
+    assert not mlp_stack(3, [4], slope=0.0)[1].inplace
+    for hidden in ([], [4, 0]):
+        with pytest.raises(ParameterError, match="at least one hidden width and every width >= 1"):
+            mlp_stack(3, hidden)
+    digits = DataSpec("image", (1, 28, 28), classes=10)
+    for kind, name, args in [("generator", "cgan", (8, digits)), ("discriminator", "acgan", (digits,)),
+                             ("discriminator", "projection", (digits,)), ("generator", "infogan", (8, digits))]:
+        spec = registry.get(kind, name)
+        model = spec.factory(*args, **spec.resolve({"hidden": [7, 9]}))
+        widths = [m.out_features for m in model.modules() if isinstance(m, torch.nn.Linear)]
+        assert any(widths[i:i + 2] == [7, 9] for i in range(len(widths))), (name, widths)
+
+
 @pytest.mark.parametrize("data", [MNIST, RGB32, RGB64], ids=str)
 @pytest.mark.parametrize("batchnorm", [True, False])
 def test_upconv_generator_shapes(registry, data, batchnorm):

@@ -20,6 +20,7 @@ from ganzoo import (
     Regulariser,
     RegulariserSpec,
     hookimpl,
+    mlp_stack,
 )
 
 CITATION = "Odena, Olah & Shlens 2017, 'Conditional Image Synthesis with Auxiliary Classifier GANs'"
@@ -30,14 +31,8 @@ class AuxiliaryClassifierDiscriminator(nn.Module):
 
     def __init__(self, data: DataSpec, hidden: list[int], slope: float, dropout: float) -> None:
         super().__init__()
-        layers: list[nn.Module] = [nn.Flatten()]
-        width = data.numel
-        for out in hidden:
-            layers += [nn.Linear(width, out), nn.LeakyReLU(slope, inplace=slope > 0)]
-            layers += [nn.Dropout(dropout)] if dropout else []
-            width = out
-        self.body = nn.Sequential(*layers)
-        self.adversarial, self.classifier = nn.Linear(width, 1), nn.Linear(width, data.classes)
+        self.body = nn.Sequential(nn.Flatten(), *mlp_stack(data.numel, hidden, slope, dropout=dropout))
+        self.adversarial, self.classifier = nn.Linear(hidden[-1], 1), nn.Linear(hidden[-1], data.classes)
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         features = self.body(x)

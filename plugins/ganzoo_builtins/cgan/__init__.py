@@ -9,21 +9,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ganzoo import DataSpec, DiscriminatorSpec, GeneratorSpec, Param, RecipeSpec, hookimpl
+from ganzoo import DataSpec, DiscriminatorSpec, GeneratorSpec, Param, RecipeSpec, hookimpl, mlp_stack
 
 CITATION = "Mirza & Osindero 2014, 'Conditional Generative Adversarial Nets'"
-
-
-def mlp(widths: list[int], slope: float, batchnorm: bool = False, spectral_norm: bool = False) -> list[nn.Module]:
-    """Linear -> (BatchNorm after the first layer) -> LeakyReLU for each consecutive pair of ``widths``."""
-    layers: list[nn.Module] = []
-    for i, (a, b) in enumerate(zip(widths, widths[1:])):
-        linear = nn.Linear(a, b)
-        layers.append(nn.utils.parametrizations.spectral_norm(linear) if spectral_norm else linear)
-        if batchnorm and i > 0:
-            layers.append(nn.BatchNorm1d(b))
-        layers.append(nn.LeakyReLU(slope, inplace=slope > 0))
-    return layers
 
 
 class ConditionalGenerator(nn.Module):
@@ -34,7 +22,7 @@ class ConditionalGenerator(nn.Module):
         super().__init__()
         self.shape, self.embed = tuple(data.shape), nn.Embedding(data.classes, embed)
         out = [nn.Linear(hidden[-1], data.numel)] + ([nn.Tanh()] if data.kind == "image" else [])
-        self.net = nn.Sequential(*mlp([latent_dim + embed, *hidden], slope, batchnorm), *out)
+        self.net = nn.Sequential(*mlp_stack(latent_dim + embed, hidden, slope, batchnorm), *out)
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return self.net(torch.cat([z, self.embed(labels)], 1)).view(len(z), *self.shape)
@@ -46,7 +34,7 @@ class ConditionalDiscriminator(nn.Module):
     def __init__(self, data: DataSpec, hidden: list[int], embed: int, slope: float, spectral_norm: bool) -> None:
         super().__init__()
         self.embed = nn.Embedding(data.classes, embed)
-        self.body = nn.Sequential(*mlp([data.numel + embed, *hidden], slope, spectral_norm=spectral_norm))
+        self.body = mlp_stack(data.numel + embed, hidden, slope, spectral_norm=spectral_norm)
         head = nn.Linear(hidden[-1], 1)
         self.head = nn.utils.parametrizations.spectral_norm(head) if spectral_norm else head
 

@@ -13,21 +13,23 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganzoo import DataSpec, DiscriminatorSpec, GeneratorSpec, Param, ParameterError, RecipeSpec, Regulariser
-from ganzoo import RegulariserSpec, hookimpl
+from ganzoo import (
+    DataSpec,
+    DiscriminatorSpec,
+    GeneratorSpec,
+    Param,
+    ParameterError,
+    RecipeSpec,
+    Regulariser,
+    RegulariserSpec,
+    hookimpl,
+    mlp_stack,
+)
 
 CITATION = "Chen et al. 2016, 'InfoGAN: Interpretable Representation Learning by Information Maximizing GANs'"
 _CODES = (Param("categories", int, 10, "values of the categorical code (keep G's and D's equal)", min=2),
           Param("continuous", int, 2, "continuous codes: the first entries of z, at most latent_dim (keep G's and "
                                      "D's equal)", min=0))
-
-
-def _layers(widths: list[int], slope: float, batchnorm: bool) -> list[nn.Module]:
-    layers: list[nn.Module] = []
-    for i, (a, b) in enumerate(zip(widths, widths[1:])):
-        layers += [nn.Linear(a, b)] + ([nn.BatchNorm1d(b)] if batchnorm and i > 0 else [])
-        layers.append(nn.LeakyReLU(slope, inplace=slope > 0))
-    return layers
 
 
 class InfoGenerator(nn.Module):
@@ -41,7 +43,7 @@ class InfoGenerator(nn.Module):
                                  f"continuous codes are z's first entries")
         self.shape, self.categories = tuple(data.shape), categories
         out = [nn.Linear(hidden[-1], data.numel)] + ([nn.Tanh()] if data.kind == "image" else [])
-        self.net = nn.Sequential(*_layers([latent_dim + categories, *hidden], slope, True), *out)
+        self.net = nn.Sequential(*mlp_stack(latent_dim + categories, hidden, slope, batchnorm=True), *out)
 
     def forward(self, z: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
         onehot = F.one_hot(codes, self.categories).to(z.dtype)
@@ -55,8 +57,8 @@ class InfoDiscriminator(nn.Module):
     def __init__(self, data: DataSpec, hidden: list[int], categories: int, continuous: int, slope: float,
                  dropout: float) -> None:
         super().__init__()
-        self.body = nn.Sequential(nn.Flatten(), *_layers([data.numel, *hidden], slope, False),
-                                  *([nn.Dropout(dropout)] if dropout else []))
+        self.body = nn.Sequential(nn.Flatten(), *mlp_stack(data.numel, hidden, slope),
+                                  *([nn.Dropout(dropout)] if dropout else []))  # after the last layer only
         self.adversarial, self.q = nn.Linear(hidden[-1], 1), nn.Linear(hidden[-1], categories + continuous)
         self.categories = categories
 

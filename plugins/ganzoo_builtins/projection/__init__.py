@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ganzoo import DataSpec, DiscriminatorSpec, Param, RecipeSpec, hookimpl
+from ganzoo import DataSpec, DiscriminatorSpec, Param, RecipeSpec, hookimpl, mlp_stack
 
 CITATION = "Miyato & Koyama 2018, 'cGANs with Projection Discriminator'"
 
@@ -24,12 +24,9 @@ class ProjectionDiscriminator(nn.Module):
 
     def __init__(self, data: DataSpec, hidden: list[int], slope: float, spectral_norm: bool) -> None:
         super().__init__()
-        layers: list[nn.Module] = [nn.Flatten()]
-        width = data.numel
-        for out in hidden:
-            layers += [_linear(width, out, spectral_norm), nn.LeakyReLU(slope, inplace=slope > 0)]
-            width = out
-        self.phi, self.psi = nn.Sequential(*layers), _linear(width, 1, spectral_norm)
+        width = hidden[-1]
+        self.phi = nn.Sequential(nn.Flatten(), *mlp_stack(data.numel, hidden, slope, spectral_norm=spectral_norm))
+        self.psi = _linear(width, 1, spectral_norm)
         self.embed = nn.Embedding(data.classes, width)
         if spectral_norm:
             self.embed = nn.utils.parametrizations.spectral_norm(self.embed)
