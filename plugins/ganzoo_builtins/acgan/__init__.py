@@ -90,6 +90,5 @@ def ganzoo_recipes():
         # term at weight 0.1: 10.2 / 0.99
         settings={"dataset": "mnist", "generator": "cgan", "discriminator": {"name": "acgan", "dropout": 0.3},
                   "loss": "nonsaturating", "regularisers": [{"name": "ac", "weight": 0.1, "fake_in_d": False}],
-                  "latent_dim": 100, "batch_size": 128, "lr_g": 4e-4, "lr_d": 4e-4,
-                  "ema": 0.999, "steps": 10_000, "opt": {"name": "adam", "betas": [0.5, 0.999]}},
+                  "steps": 10_000, "opt": {"name": "adam", "betas": [0.5, 0.999]}},
     )

@@ -76,6 +76,5 @@ def ganzoo_recipes():
         name="cgan-mnist", citation=CITATION,
         description="Conditional GAN on MNIST: MLP G 256-512-1024 and D 512-256, each with a 10-d label embedding.",
         settings={"dataset": "mnist", "generator": "cgan", "discriminator": "cgan", "loss": "nonsaturating",
-                  "latent_dim": 100, "batch_size": 128, "lr_g": 4e-4, "lr_d": 4e-4, "ema": 0.999, "steps": 10_000,
-                  "opt": {"name": "adam", "betas": [0.5, 0.999]}},
+                  "steps": 10_000, "opt": {"name": "adam", "betas": [0.5, 0.999]}},
     )

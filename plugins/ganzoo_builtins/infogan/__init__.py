@@ -128,6 +128,6 @@ def ganzoo_recipes():
         # code purity at 10k steps, seed 0: z 62 (the paper's) 0.73; z 16 0.76 (FID 9.5); z 16 with Q given its own
         # hidden layer 0.71, batch 64 x 16k steps 0.68, a linear lr decay to 0 0.71
         settings={"dataset": "mnist", "generator": "infogan", "discriminator": "infogan", "loss": "nonsaturating",
-                  "regularisers": ["infogan"], "latent_dim": 16, "batch_size": 128, "lr_g": 4e-4, "lr_d": 4e-4,
-                  "ema": 0.999, "steps": 10_000, "opt": {"name": "adam", "betas": [0.5, 0.999]}},
+                  "regularisers": ["infogan"], "latent_dim": 16, "steps": 10_000,
+                  "opt": {"name": "adam", "betas": [0.5, 0.999]}},
     )

@@ -55,6 +55,5 @@ def ganzoo_recipes():
         name="projection-mnist", citation=CITATION,
         description="Projection discriminator on MNIST: conditional MLP G (cgan) against an MLP projection D.",
         settings={"dataset": "mnist", "generator": "cgan", "discriminator": "projection", "loss": "nonsaturating",
-                  "latent_dim": 100, "batch_size": 128, "lr_g": 4e-4, "lr_d": 4e-4, "ema": 0.999, "steps": 10_000,
-                  "opt": {"name": "adam", "betas": [0.5, 0.999]}},
+                  "steps": 10_000, "opt": {"name": "adam", "betas": [0.5, 0.999]}},
     )

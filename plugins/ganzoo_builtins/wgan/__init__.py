@@ -63,5 +63,5 @@ def ganzoo_recipes():
         name="wgan-clip-mnist", citation=CITATION,
         description="WGAN on MNIST: MLP G and critic, weight clipping at 0.01, RMSprop 5e-5, 5 critic steps.",
         settings={"dataset": "mnist", "generator": "mlp", "discriminator": "mlp", "loss": "wgan",
-                  "constraints": ["clip"], "latent_dim": 100, "batch_size": 64, "ema": 0.999, "steps": 6_000},
+                  "constraints": ["clip"], "batch_size": 64, "steps": 6_000},
     )
