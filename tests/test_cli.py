@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import collections
 import json
 import os
 import subprocess
 import sys
 
+import pytest
+
 import ganzoo
+from ganzoo import GeneratorSpec
+from ganzoo.registry.kinds import COMPONENT_KINDS
 
 
 def test_version(invoke):
@@ -68,6 +73,27 @@ def test_list_shows_each_parameters_range(invoke, monkeypatch):
     assert "dropout: float = 0, in [0, 1): dropout" in invoke("list", "discriminators", "mlp").stdout
     assert "real_label: float = 1, in [0, 1]: D's" in invoke("list", "losses", "bce").stdout
     assert "(type = default, range: help)" in generators
+
+
+def test_list_says_which_components_are_aliases_of_shared_code(invoke, registry, monkeypatch):
+    """Built-ins that only rename shared code (one loader on other files) say so, in the table and the JSON; every
+    group of built-in records of one kind built by the same code has at most one that is not marked an alias."""
+    monkeypatch.setenv("COLUMNS", "250")
+    assert "alias of mnist, reading torchvision's KMNIST files" in invoke("list", "datasets", "kmnist").stdout
+    listing = json.loads(invoke("list", "datasets", "--json").stdout)["datasets"]
+    aliases = {d["name"]: d["traits"].get("alias_of") for d in listing}
+    assert aliases["fashion-mnist"].startswith("mnist, ") and aliases["cifar100"].startswith("cifar10, ")
+    assert aliases["mnist"] is None and aliases["parabola"] is None  # its own code: no trait at all
+    shared = collections.defaultdict(list)
+    for plural in COMPONENT_KINDS:
+        for provided in registry.components(plural):
+            factory = provided.spec.factory
+            shared[plural, factory.__module__, factory.__qualname__].append(provided.spec)
+    for (plural, module, name), specs in shared.items():
+        unmarked = [s.name for s in specs if not s.alias_of]
+        assert len(unmarked) <= 1, f"{plural} {unmarked} are built by {module}.{name}: mark all but one alias_of"
+    with pytest.raises(ValueError, match="alias_of must be one line"):
+        GeneratorSpec(name="x", factory=dict, description="x.", alias_of="mlp\nwith more")
 
 
 def test_plugins_table(invoke):

@@ -41,6 +41,7 @@ def plugins_command(as_json: bool) -> None:
 
 #: Record fields that say how a component fits a mix, as ``ganzoo list`` shows them (when set).
 _TRAITS = {
+    "alias_of": lambda v: f"alias of {v}",
     "conditional": lambda v: "conditional (takes class labels)" if v else "",
     "outputs": lambda v: f"outputs: logits, {', '.join(v)}" if v else "",
     "needs_outputs": lambda v: f"reads D's {', '.join(v)}" if v else "",
