@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from importlib import metadata as _metadata
 
+from .blocks import mlp_stack
 from .data.contract import Data, DataSpec, memory_mapped, to_model_space
 from .data.imagecache import ImageSet, decoded_images, files_digest
 from .data.paths import cache_dir, data_root
@@ -71,9 +72,9 @@ def __dir__() -> list[str]:
 __all__ = [
     "AugmentationSpec", "CheckpointError", "ConfigError", "ConflictError", "Constraint", "ConstraintSpec", "DOutput",
     "Data", "DataSpec", "DatasetError", "DatasetSpec", "DefaultsSpec", "DiscriminatorSpec", "EvalContext", "GANLoss",
-    "GanzooError", "GeneratorSpec", "IncompatibleError", "LossContext", "LossSpec", "MetricSpec", "OptimizerSpec",
-    "Param", "ParameterError", "PluginError", "RecipeSpec", "Regulariser", "RegulariserSpec", "ReporterSpec",
-    "RunInfo", "RunReporter", "RunResult", "StepContext", "TrainingDiverged", "UnknownComponentError", "ImageSet",
-    "__version__", "cache_dir", "data_root", "decoded_images", "did_you_mean", "evaluate", "files_digest", "hookimpl",
-    "memory_mapped", "register", "sample", "to_model_space", "train",
+    "GanzooError", "GeneratorSpec", "ImageSet", "IncompatibleError", "LossContext", "LossSpec", "MetricSpec",
+    "OptimizerSpec", "Param", "ParameterError", "PluginError", "RecipeSpec", "Regulariser", "RegulariserSpec",
+    "ReporterSpec", "RunInfo", "RunReporter", "RunResult", "StepContext", "TrainingDiverged", "UnknownComponentError",
+    "cache_dir", "data_root", "decoded_images", "did_you_mean", "evaluate", "files_digest", "hookimpl",
+    "memory_mapped", "mlp_stack", "register", "sample", "to_model_space", "train", "__version__",
 ]

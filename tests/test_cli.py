@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import collections
 import json
 import os
 import subprocess
 import sys
 
+import pytest
+
 import ganzoo
+from ganzoo import GeneratorSpec
+from ganzoo.registry.kinds import COMPONENT_KINDS
 
 
 def test_version(invoke):
@@ -45,7 +50,7 @@ def test_list_json_shows_declared_parameters(invoke):
     mlp = next(g for g in listing["generators"] if g["name"] == "mlp")
     hidden = next(p for p in mlp["params"] if p["name"] == "hidden")
     assert hidden == {"name": "hidden", "type": "list[int]", "default": [256, 512, 1024],
-                      "help": hidden["help"], "choices": None, "range": None}
+                      "help": hidden["help"], "choices": None, "range": ">= 1"}
     assert mlp["provider"] == "ganzoo" and mlp["description"]
 
 
@@ -57,6 +62,38 @@ def test_list_tables_and_one_component(invoke):
     assert "suggests: d_steps=5" in invoke("list", "losses", "wgan-gp").stdout
     one = json.loads(invoke("list", "generator", "upconv", "--json").stdout)
     assert [g["name"] for g in one["generators"]] == ["upconv"]
+
+
+def test_list_shows_each_parameters_range(invoke, monkeypatch):
+    """The bounds a component declares are what `ganzoo list` prints beside each parameter."""
+    monkeypatch.setenv("COLUMNS", "250")  # one parameter a line, unwrapped
+    generators = invoke("list", "generators").stdout
+    assert "hidden: list[int] = 256,512,1024, >= 1: widths" in generators  # mlp's
+    assert "categories: int = 10, >= 2: values" in generators  # infogan's
+    assert "dropout: float = 0, in [0, 1): dropout" in invoke("list", "discriminators", "mlp").stdout
+    assert "real_label: float = 1, in [0, 1]: D's" in invoke("list", "losses", "bce").stdout
+    assert "(type = default, range: help)" in generators
+
+
+def test_list_says_which_components_are_aliases_of_shared_code(invoke, registry, monkeypatch):
+    """Built-ins that only rename shared code (one loader on other files) say so, in the table and the JSON; every
+    group of built-in records of one kind built by the same code has at most one that is not marked an alias."""
+    monkeypatch.setenv("COLUMNS", "250")
+    assert "alias of mnist, reading torchvision's KMNIST files" in invoke("list", "datasets", "kmnist").stdout
+    listing = json.loads(invoke("list", "datasets", "--json").stdout)["datasets"]
+    aliases = {d["name"]: d["traits"].get("alias_of") for d in listing}
+    assert aliases["fashion-mnist"].startswith("mnist, ") and aliases["cifar100"].startswith("cifar10, ")
+    assert aliases["mnist"] is None and aliases["parabola"] is None  # its own code: no trait at all
+    shared = collections.defaultdict(list)
+    for plural in COMPONENT_KINDS:
+        for provided in registry.components(plural):
+            factory = provided.spec.factory
+            shared[plural, factory.__module__, factory.__qualname__].append(provided.spec)
+    for (plural, module, name), specs in shared.items():
+        unmarked = [s.name for s in specs if not s.alias_of]
+        assert len(unmarked) <= 1, f"{plural} {unmarked} are built by {module}.{name}: mark all but one alias_of"
+    with pytest.raises(ValueError, match="alias_of must be one line"):
+        GeneratorSpec(name="x", factory=dict, description="x.", alias_of="mlp\nwith more")
 
 
 def test_plugins_table(invoke):

@@ -77,6 +77,32 @@ def test_classic_mlp_variants_are_reachable(registry, params, linear_widths, bat
     assert slopes == {params.get("slope", 0.2)}
 
 
+def test_mlp_stack_is_the_one_stack_of_every_builtin_mlp(registry):
+    """``ganzoo.mlp_stack``: the layers in order, BatchNorm skipping the first, dropout after each, spectral norm on
+    every Linear, in-place activations only where autograd allows; and the five MLP families are built from it."""
+    from torch.nn.utils import parametrize
+
+    from ganzoo import mlp_stack
+
+    stack = mlp_stack(3, [4, 5], slope=0.1, batchnorm=True, dropout=0.5, spectral_norm=True)
+    names = [type(m).__name__.removeprefix("Parametrized") for m in stack]  # spectral norm's subclass
+    assert names == ["Linear", "LeakyReLU", "Dropout", "Linear", "BatchNorm1d", "LeakyReLU", "Dropout"]
+    assert all(parametrize.is_parametrized(m, "weight") for m in stack if isinstance(m, torch.nn.Linear))
+    assert stack(torch.randn(6, 3)).shape == (6, 5) and stack[1].inplace
+    assert [type(m).__name__ for m in mlp_stack(3, [4], slope=0.0)] == ["Linear", "LeakyReLU"]
+    assert not mlp_stack(3, [4], slope=0.0)[1].inplace
+    for hidden in ([], [4, 0]):
+        with pytest.raises(ParameterError, match="at least one hidden width and every width >= 1"):
+            mlp_stack(3, hidden)
+    digits = DataSpec("image", (1, 28, 28), classes=10)
+    for kind, name, args in [("generator", "cgan", (8, digits)), ("discriminator", "acgan", (digits,)),
+                             ("discriminator", "projection", (digits,)), ("generator", "infogan", (8, digits))]:
+        spec = registry.get(kind, name)
+        model = spec.factory(*args, **spec.resolve({"hidden": [7, 9]}))
+        widths = [m.out_features for m in model.modules() if isinstance(m, torch.nn.Linear)]
+        assert any(widths[i:i + 2] == [7, 9] for i in range(len(widths))), (name, widths)
+
+
 @pytest.mark.parametrize("data", [MNIST, RGB32, RGB64], ids=str)
 @pytest.mark.parametrize("batchnorm", [True, False])
 def test_upconv_generator_shapes(registry, data, batchnorm):
@@ -115,7 +141,7 @@ def test_compatibility_is_declared(registry, kind, name, data, needs):
         ("generator", "mlp", {"hidden": []}, "needs at least one item"),
         ("discriminator", "mlp", {"dropout": 1.5}, "dropout"),
         ("generator", "upconv", {"kernel": 4}, "must be odd"),
-        ("discriminator", "maxpool", {"channels": [64]}, "two widths"),
+        ("discriminator", "maxpool", {"channels": [64]}, "needs 2 items"),
     ],
 )
 def test_bad_parameter_values_are_parameter_errors(registry, kind, name, params, message):
@@ -123,6 +149,64 @@ def test_bad_parameter_values_are_parameter_errors(registry, kind, name, params,
     args = (8, data) if kind == "generator" else (data,)
     with pytest.raises(ParameterError, match=message):
         _build(registry, kind, name, *args, **params)
+
+
+#: One declared bound per built-in family, and the line a user gets: the registry checks it and names the owner.
+BOUNDS = [
+    ("generator", "mlp", {"hidden": [64, 0]}, "generator 'mlp': every item of 'hidden' must be >= 1, got [64, 0]"),
+    ("discriminator", "mlp", {"dropout": 1.0}, "discriminator 'mlp': 'dropout' must be in [0, 1), got 1"),
+    ("generator", "cgan", {"embed": 0}, "generator 'cgan': 'embed' must be >= 1, got 0"),
+    ("discriminator", "acgan", {"dropout": -0.1}, "discriminator 'acgan': 'dropout' must be in [0, 1), got -0.1"),
+    ("discriminator", "projection", {"hidden": [-8]},
+     "discriminator 'projection': every item of 'hidden' must be >= 1, got [-8]"),
+    ("generator", "infogan", {"categories": 1}, "generator 'infogan': 'categories' must be >= 2, got 1"),
+    ("discriminator", "infogan", {"continuous": -1}, "discriminator 'infogan': 'continuous' must be >= 0, got -1"),
+    ("generator", "upconv", {"kernel": 0}, "generator 'upconv': 'kernel' must be >= 1, got 0"),
+    ("discriminator", "maxpool", {"channels": [64, 0]},
+     "discriminator 'maxpool': every item of 'channels' must be >= 1, got [64, 0]"),
+    ("generator", "dcgan", {"width": 0}, "generator 'dcgan': 'width' must be >= 1, got 0"),
+    ("discriminator", "cdcgan", {"embed": 0}, "discriminator 'cdcgan': 'embed' must be >= 1, got 0"),
+    ("loss", "bce", {"fake_label": -0.5}, "loss 'bce': 'fake_label' must be in [0, 1], got -0.5"),
+    ("loss", "wgan-gp", {"gp_weight": -1.0}, "loss 'wgan-gp': 'gp_weight' must be >= 0, got -1"),
+    ("constraint", "clip", {"clip": 0.0}, "constraint 'clip': 'clip' must be > 0, got 0"),
+    ("dataset", "parabola", {"n": 1}, "dataset 'parabola': 'n' must be >= 2, got 1"),
+    ("dataset", "sine", {"noise": -0.1}, "dataset 'sine': 'noise' must be >= 0, got -0.1"),
+]
+
+
+@pytest.mark.parametrize("kind, name, params, message", BOUNDS, ids=[f"{b[0]}-{b[1]}" for b in BOUNDS])
+def test_declared_bounds_are_enforced_before_anything_is_built(registry, kind, name, params, message):
+    spec = registry.get(kind, name)
+    with pytest.raises(ParameterError) as err:
+        spec.resolve(params)
+    assert str(err.value) == message
+    param = spec.find_param(next(iter(params)))
+    assert param.range  # `ganzoo list` shows the same bound
+
+
+@pytest.mark.parametrize(
+    "kind, name, args, params, message",
+    [  # what no bound can say, checked by the component and prefixed with its name by the registry
+        ("loss", "nonsaturating", (), {"real_label": 0.2, "fake_label": 0.3},
+         "loss 'nonsaturating': 'real_label' (0.2) must be above 'fake_label' (0.3)"),
+        ("loss", "lsgan", (), {"real_label": 0.5, "fake_label": 0.5},
+         "loss 'lsgan': 'real_label' and 'fake_label' are both 0.5"),
+        ("generator", "upconv", (8, MNIST), {"kernel": 4},
+         "generator 'upconv': 'kernel' must be odd so the image keeps its size, got 4"),
+        ("generator", "dcgan", (8, RGB32), {"width": 64, "max_width": 32},
+         "generator 'dcgan': 'width' (64) must be at most 'max_width' (32)"),
+        ("generator", "infogan", (1, MNIST), {}, "generator 'infogan': 'continuous' (2) must be at most latent_dim (1)"),
+        ("dataset", "parabola", (), {"x_min": 1.0, "x_max": 0.0},
+         "dataset 'parabola': 'x_max' (0.0) must be larger than 'x_min' (1.0)"),
+        ("optimizer", "sgd", ([torch.zeros(1, requires_grad=True)], 0.1), {"nesterov": True},
+         "optimizer 'sgd': nesterov needs a momentum > 0"),
+    ],
+)
+def test_relations_between_parameters_are_named_once(registry, kind, name, args, params, message):
+    spec = registry.get(kind, name)
+    with pytest.raises(ParameterError) as err:
+        spec.call("building it", spec.factory, *args, **spec.resolve(params))
+    assert str(err.value).startswith(message) and str(err.value).count(f"{kind} '{name}'") == 1
 
 
 def test_build_models_dry_runs_the_shapes(registry):

@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CORE = ROOT / "ganzoo"
 
 #: Lowest first. A module may import its own layer and the layers below it, never one above.
-LAYERS = ["errors", "messages", "data", "registry", "config", "run", "training", "api", "ganzoo", "cli", "__main__"]
+LAYERS = ["errors", "messages", "blocks", "data", "registry", "config", "run", "training", "api", "ganzoo", "cli", "__main__"]
 
 
 def _module(path: Path) -> str:
@@ -101,7 +101,10 @@ def test_no_import_circles():
 def test_the_architecture_doc_lists_every_layer_and_subpackage():
     doc = (ROOT / "docs" / "architecture.md").read_text()
     order = re.search(r"```layers\n(.*?)```", doc, re.S).group(1).split()
-    assert [w for w in order if w in LAYERS] == [layer for layer in LAYERS if layer in order]
+    assert order == LAYERS, "docs/architecture.md's layers block must name every layer, in LAYERS' order"
+    modules = sorted(p.name for p in CORE.glob("*.py") if p.name not in ("__init__.py", "__main__.py"))
+    for module in modules:
+        assert f"`{module}`" in doc, f"docs/architecture.md's file lists do not describe ganzoo/{module}"
     packages = sorted(p.name for p in CORE.iterdir() if (p / "__init__.py").is_file())
     for package in packages:
         assert f"`{package}/`" in doc, f"docs/architecture.md does not describe ganzoo/{package}/"

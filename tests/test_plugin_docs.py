@@ -128,3 +128,29 @@ def test_the_guides_examples_run_and_train_together(plugin, registry, invoke, ti
 
     config = resolve_config(registry, {"dataset": "wide"})  # the guide's defaults record applies to it
     assert config.steps == 10_000 and config.generator.params["hidden"] == [256, 256]
+
+
+def test_the_building_blocks_example_runs_and_trains(plugin, registry, tmp_path):
+    """The guide's mlp_stack example, executed as shown: its generator registers, refuses a bad width in one line
+    and trains."""
+    import types
+
+    import torch
+
+    import ganzoo
+
+    section = GUIDE.split("## Building blocks")[1].split("\n## ")[0]
+    module = types.ModuleType("guide_blocks")
+    code = "\n".join(re.findall(r"```python\n(.*?)```", section, re.DOTALL))
+    exec(compile(code, "docs/plugins.md (blocks)", "exec"), module.__dict__)  # noqa: S102 - the guide's own code
+    plugin(module, name="guide-blocks")
+    spec = registry.get("generator", "stack")
+    with pytest.raises(ganzoo.ParameterError, match="generator 'stack': every item of 'hidden' must be >= 1"):
+        spec.resolve({"hidden": [8, 0]})
+    g = spec.factory(4, ganzoo.DataSpec("points", (2,)), **spec.resolve({"batchnorm": True}))
+    assert [type(m).__name__ for m in g.net] == ["Linear", "LeakyReLU", "Linear", "BatchNorm1d", "LeakyReLU",
+                                                 "Linear"]
+    assert g(torch.randn(5, 4)).shape == (5, 2)
+    run = ganzoo.train("stack", "mlp", "nonsaturating", "parabola", steps=4, batch_size=16, log_every=2,
+                       set=["dataset.n=64"], out=tmp_path / "run")
+    assert run.step == 4 and math.isfinite(run.final["g_loss"])

@@ -14,7 +14,7 @@ from ganzoo import RecipeSpec, hookimpl
 from ganzoo.cli.zoo import recipe_rows, recipes_markdown
 from ganzoo.config import check_layout, resolve_config
 from ganzoo.config.toml import read_toml
-from ganzoo.registry.kinds import SLOT_GROUPS
+from ganzoo.registry.kinds import SLOT_GROUPS, SLOTS
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILTIN = sorted(["keras-mnist", "batchnorm-mlp-mnist", "upconv-maxpool-mnist", "pytorch-mlp-mnist", "parabola-gan",
@@ -72,6 +72,36 @@ def test_best_recipes_are_what_the_defaults_resolve_to(registry):
         with_recipe = resolve_config(registry, {}, recipe=recipe).to_dict()
         assert with_recipe.pop("recipe") == recipe
         assert with_recipe == resolve_config(registry, flags).to_dict()
+
+
+def _repeated(settings: dict, suggested: dict, where: str = "") -> dict:
+    """Every key (dotted, at any depth) that ``settings`` sets to the value ``suggested`` already gives it."""
+    found = {}
+    for key, value in settings.items():
+        if key not in suggested:
+            continue
+        if isinstance(value, dict) and isinstance(suggested[key], dict):
+            found.update(_repeated(value, suggested[key], f"{where}{key}."))
+        elif value == suggested[key]:
+            found[f"{where}{key}"] = value
+    return found
+
+
+@pytest.mark.parametrize("name", BUILTIN)
+def test_recipes_state_only_what_differs_from_their_datasets_suggestions(name, registry):
+    """A recipe repeats none of its dataset's suggestions, and every suggestion it leaves out is what it resolves
+    to (unless a component it chose suggests otherwise), so leaving them out changed nothing; the README's Zoo table,
+    generated from every recipe's resolved config, holds the before-and-after comparison of steps, batch and lr."""
+    spec = _recipes(registry)[name]
+    settings = check_layout(spec.settings, name, recipe_key=False)
+    dataset = registry.get("dataset", settings["dataset"]["name"])
+    assert not _repeated(dict(spec.settings), dataset.suggested), f"recipe '{name}' repeats its dataset's suggestions"
+    resolved = resolve_config(registry, {}, recipe=name).to_dict()
+    components = [(slot.kind, table["name"]) for slot in SLOTS.values() if not slot.suggestible
+                  for table in (resolved[slot.name] if slot.many else [resolved[slot.name]])]
+    overridden = {key for kind, component in components for key in registry.get(kind, component).suggested}
+    left_out = {k: v for k, v in dataset.suggested.items() if k not in spec.settings and k not in overridden}
+    assert {k: resolved[k] for k in left_out} == pytest.approx(left_out), name
 
 
 def test_precedence_suggestions_then_recipe_then_file_then_flags(registry, tmp_path):

@@ -238,6 +238,21 @@ CASES = [
     Case("latent-dim-0", ["train", "--latent-dim", "0"], "--latent-dim", "must be >= 1, got 0"),
     Case("betas-one-number", ["train", "--betas", "0.5"], "--betas", "needs 2 items, got [0.5]"),
     Case("ema-too-big", ["train", "--ema", "1.5"], "--ema", "must be in [0, 1) (or 0 for off), got 1.5"),
+    # component parameters outside the range their record declares, and relations no declaration can state
+    Case("param-below-min", ["train", "--set", "dataset.noise=-1"], "--set dataset.noise: dataset 'parabola'",
+         "'noise' must be >= 0, got -1"),
+    Case("param-list-item-below-min", ["train", "--set", "generator.hidden=64,0"], "generator 'mlp'",
+         "every item of 'hidden' must be >= 1, got [64, 0]"),
+    Case("param-above-max", ["train", "--set", "loss.real_label=1.5"], "loss 'nonsaturating'",
+         "'real_label' must be in [0, 1], got 1.5"),
+    Case("param-at-exclusive-bound", ["train", "--set", "discriminator.dropout=1"], "discriminator 'mlp'",
+         "'dropout' must be in [0, 1), got 1"),
+    Case("param-of-a-constraint", ["train", "--constraint", "clip", "--set", "constraint.clip.clip=0"],
+         "constraint 'clip'", "'clip' must be > 0, got 0"),
+    Case("params-out-of-order", ["train", "--set", "dataset.x_min=4", "--out", "{out}"], "dataset 'parabola': "
+         "'x_max' (3.0) must be larger than 'x_min' (4.0)", "'x_min' (4.0)"),
+    Case("labels-out-of-order", ["train", "--set", "loss.fake_label=1", "--out", "{out}"], "loss 'nonsaturating': "
+         "'real_label' (1.0) must be above 'fake_label' (1.0)", "'fake_label'"),
     # non-finite numbers, in every float option and parameter
     Case("lr-g-inf", ["train", "--lr-g", "inf"], "--lr-g", "got inf; it must be a finite number"),
     Case("ema-nan", ["train", "--ema", "nan"], "--ema", "got nan; it must be a finite number"),

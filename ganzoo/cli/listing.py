@@ -41,6 +41,7 @@ def plugins_command(as_json: bool) -> None:
 
 #: Record fields that say how a component fits a mix, as ``ganzoo list`` shows them (when set).
 _TRAITS = {
+    "alias_of": lambda v: f"alias of {v}",
     "conditional": lambda v: "conditional (takes class labels)" if v else "",
     "outputs": lambda v: f"outputs: logits, {', '.join(v)}" if v else "",
     "needs_outputs": lambda v: f"reads D's {', '.join(v)}" if v else "",
@@ -98,15 +99,14 @@ def list_command(kind: str | None, name: str | None, as_json: bool) -> None:
         table.add_column("name", style="bold cyan", no_wrap=True)
         table.add_column("provider")
         table.add_column("description")
-        table.add_column("parameters (type = default [range]: help)")
+        table.add_column(escape("parameters (type = default, range: help)"))  # brackets would be markup
         for item in items:
             label = escape(item["name"]) + (f"\n({escape(', '.join(item['aliases']))})" if item["aliases"] else "")
             if item["conflict"]:
                 label += f"\n[red]conflict: use {escape(item['qualified'])}[/]"
             params = "\n".join(
                 f"[bold]{p['name']}[/]: {escape(p['type'])} = {escape(show(p['default'], 'none'))}"
-                f"{escape(f' [{rng}]') if (rng := p['range']) else ''}: {escape(p['help'])}"
-                for p in item["params"]
+                f"{escape(_range(p['range']))}: {escape(p['help'])}" for p in item["params"]
             )
             provider = item["provider"] + (f" {item['version']}" if item["version"] else "")
             description = escape(item["description"])
@@ -118,6 +118,13 @@ def list_command(kind: str | None, name: str | None, as_json: bool) -> None:
                 description += f"\nsuggests: {escape(suggests)}"
             table.add_row(label, escape(provider), description, params or "-")
         console.print(table)
+
+
+def _range(text: str | None) -> str:
+    """A parameter's range after its default: ``, in [0, 1)``, ``, >= 1`` or nothing."""
+    if not text:
+        return ""
+    return f", in {text}" if text[0] in "[(" else f", {text}"
 
 
 def _suggestion(key: str, value: Any) -> str:

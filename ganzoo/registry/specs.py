@@ -37,6 +37,9 @@ class ComponentSpec(Record):
       count as written in the layer that chose the component, beneath that layer's own values (a dataset's count
       just above ganzoo's defaults instead): see ``ganzoo/config.py``.
     - ``citation``: the paper or tutorial the component implements, for ``ganzoo list``.
+    - ``alias_of``: for a component that is only another name for shared code (one loader, another file set; one
+      class, other defaults), one line naming that component and what differs, e.g. ``"mnist, reading torchvision's
+      KMNIST files"``; ``ganzoo list`` shows "alias of ..." so nobody compares the two as different models.
     """
 
     kind: ClassVar[str] = "component"
@@ -51,6 +54,7 @@ class ComponentSpec(Record):
     data_defaults: Callable[[DataSpec], Mapping[str, Any]] | None = None
     suggested: Mapping[str, Any] = field(default_factory=dict)
     citation: str = ""
+    alias_of: str = ""
 
     def __post_init__(self) -> None:
         if not isinstance(self.suggested, Mapping):
@@ -59,7 +63,7 @@ class ComponentSpec(Record):
         object.__setattr__(self, "params", tuple(self.params))
         object.__setattr__(self, "aliases", tuple(self.aliases))
         object.__setattr__(self, "data_kinds", tuple(self.data_kinds))
-        self._check_record("description", optional=("citation",))
+        self._check_record("description", optional=("citation", "alias_of"))
         if not callable(self.factory):
             raise TypeError(f"{self.kind} '{self.name}': factory {self.factory!r} is not callable")
         names = [p.name for p in self.params]

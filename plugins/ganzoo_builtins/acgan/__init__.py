@@ -16,11 +16,11 @@ from ganzoo import (
     DataSpec,
     DiscriminatorSpec,
     Param,
-    ParameterError,
     RecipeSpec,
     Regulariser,
     RegulariserSpec,
     hookimpl,
+    mlp_stack,
 )
 
 CITATION = "Odena, Olah & Shlens 2017, 'Conditional Image Synthesis with Auxiliary Classifier GANs'"
@@ -31,17 +31,8 @@ class AuxiliaryClassifierDiscriminator(nn.Module):
 
     def __init__(self, data: DataSpec, hidden: list[int], slope: float, dropout: float) -> None:
         super().__init__()
-        if not hidden or min(hidden) <= 0 or not 0 <= dropout < 1:
-            raise ParameterError(f"discriminator 'acgan': need positive widths and dropout in [0, 1), got "
-                                 f"hidden={hidden}, dropout={dropout}")
-        layers: list[nn.Module] = [nn.Flatten()]
-        width = data.numel
-        for out in hidden:
-            layers += [nn.Linear(width, out), nn.LeakyReLU(slope, inplace=slope > 0)]
-            layers += [nn.Dropout(dropout)] if dropout else []
-            width = out
-        self.body = nn.Sequential(*layers)
-        self.adversarial, self.classifier = nn.Linear(width, 1), nn.Linear(width, data.classes)
+        self.body = nn.Sequential(nn.Flatten(), *mlp_stack(data.numel, hidden, slope, dropout=dropout))
+        self.adversarial, self.classifier = nn.Linear(hidden[-1], 1), nn.Linear(hidden[-1], data.classes)
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         features = self.body(x)
@@ -72,9 +63,9 @@ def ganzoo_discriminators():
         name="acgan", factory=AuxiliaryClassifierDiscriminator, per_sample=True, outputs=("classes", "features"),
         citation=CITATION, description="MLP D with an auxiliary classifier: 1 logit and class logits per sample.",
         check=lambda data: None if data.classes else "it classifies samples, so it needs a labelled dataset",
-        params=(Param("hidden", list[int], [512, 256], "widths of the hidden layers"),
+        params=(Param("hidden", list[int], [512, 256], "widths of the hidden layers", min=1),
                 Param("slope", float, 0.2, "LeakyReLU negative slope"),
-                Param("dropout", float, 0.0, "dropout probability after each hidden layer")),
+                Param("dropout", float, 0.0, "dropout probability after each hidden layer", min=0, below=1)),
     )
 
 
@@ -99,6 +90,5 @@ def ganzoo_recipes():
         # term at weight 0.1: 10.2 / 0.99
         settings={"dataset": "mnist", "generator": "cgan", "discriminator": {"name": "acgan", "dropout": 0.3},
                   "loss": "nonsaturating", "regularisers": [{"name": "ac", "weight": 0.1, "fake_in_d": False}],
-                  "latent_dim": 100, "batch_size": 128, "lr_g": 4e-4, "lr_d": 4e-4,
-                  "ema": 0.999, "steps": 10_000, "opt": {"name": "adam", "betas": [0.5, 0.999]}},
+                  "steps": 10_000, "opt": {"name": "adam", "betas": [0.5, 0.999]}},
     )

@@ -9,23 +9,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ganzoo import DataSpec, DiscriminatorSpec, GeneratorSpec, Param, ParameterError, RecipeSpec, hookimpl
+from ganzoo import DataSpec, DiscriminatorSpec, GeneratorSpec, Param, RecipeSpec, hookimpl, mlp_stack
 
 CITATION = "Mirza & Osindero 2014, 'Conditional Generative Adversarial Nets'"
-
-
-def mlp(widths: list[int], slope: float, batchnorm: bool = False, spectral_norm: bool = False) -> list[nn.Module]:
-    """Linear -> (BatchNorm after the first layer) -> LeakyReLU for each consecutive pair of ``widths``."""
-    if len(widths) < 2 or min(widths) <= 0:
-        raise ParameterError(f"'hidden' needs at least one positive width, got {widths[1:]}")
-    layers: list[nn.Module] = []
-    for i, (a, b) in enumerate(zip(widths, widths[1:])):
-        linear = nn.Linear(a, b)
-        layers.append(nn.utils.parametrizations.spectral_norm(linear) if spectral_norm else linear)
-        if batchnorm and i > 0:
-            layers.append(nn.BatchNorm1d(b))
-        layers.append(nn.LeakyReLU(slope, inplace=slope > 0))
-    return layers
 
 
 class ConditionalGenerator(nn.Module):
@@ -36,7 +22,7 @@ class ConditionalGenerator(nn.Module):
         super().__init__()
         self.shape, self.embed = tuple(data.shape), nn.Embedding(data.classes, embed)
         out = [nn.Linear(hidden[-1], data.numel)] + ([nn.Tanh()] if data.kind == "image" else [])
-        self.net = nn.Sequential(*mlp([latent_dim + embed, *hidden], slope, batchnorm), *out)
+        self.net = nn.Sequential(*mlp_stack(latent_dim + embed, hidden, slope, batchnorm), *out)
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return self.net(torch.cat([z, self.embed(labels)], 1)).view(len(z), *self.shape)
@@ -48,7 +34,7 @@ class ConditionalDiscriminator(nn.Module):
     def __init__(self, data: DataSpec, hidden: list[int], embed: int, slope: float, spectral_norm: bool) -> None:
         super().__init__()
         self.embed = nn.Embedding(data.classes, embed)
-        self.body = nn.Sequential(*mlp([data.numel + embed, *hidden], slope, spectral_norm=spectral_norm))
+        self.body = mlp_stack(data.numel + embed, hidden, slope, spectral_norm=spectral_norm)
         head = nn.Linear(hidden[-1], 1)
         self.head = nn.utils.parametrizations.spectral_norm(head) if spectral_norm else head
 
@@ -58,7 +44,7 @@ class ConditionalDiscriminator(nn.Module):
 
 
 def _embed(default: int) -> Param:
-    return Param("embed", int, default, "size of the label embedding")
+    return Param("embed", int, default, "size of the label embedding", min=1)
 
 
 @hookimpl
@@ -66,7 +52,7 @@ def ganzoo_generators():
     yield GeneratorSpec(
         name="cgan", factory=ConditionalGenerator, conditional=True, citation=CITATION,
         description="Conditional MLP G: [z, label embedding] -> Linear+LeakyReLU (BatchNorm) layers -> data shape.",
-        params=(Param("hidden", list[int], [256, 512, 1024], "widths of the hidden layers"), _embed(10),
+        params=(Param("hidden", list[int], [256, 512, 1024], "widths of the hidden layers", min=1), _embed(10),
                 Param("batchnorm", bool, True, "BatchNorm on every hidden layer but the first"),
                 Param("slope", float, 0.2, "LeakyReLU negative slope")),
     )
@@ -78,7 +64,7 @@ def ganzoo_discriminators():
         name="cgan", factory=ConditionalDiscriminator, conditional=True, per_sample=True, outputs=("features",),
         citation=CITATION, description="Conditional MLP D: [flattened sample, label embedding] -> LeakyReLU layers "
                                        "-> 1 logit.",
-        params=(Param("hidden", list[int], [512, 256], "widths of the hidden layers"), _embed(10),
+        params=(Param("hidden", list[int], [512, 256], "widths of the hidden layers", min=1), _embed(10),
                 Param("slope", float, 0.2, "LeakyReLU negative slope"),
                 Param("spectral_norm", bool, False, "spectral normalisation of every layer")),
     )
@@ -90,6 +76,5 @@ def ganzoo_recipes():
         name="cgan-mnist", citation=CITATION,
         description="Conditional GAN on MNIST: MLP G 256-512-1024 and D 512-256, each with a 10-d label embedding.",
         settings={"dataset": "mnist", "generator": "cgan", "discriminator": "cgan", "loss": "nonsaturating",
-                  "latent_dim": 100, "batch_size": 128, "lr_g": 4e-4, "lr_d": 4e-4, "ema": 0.999, "steps": 10_000,
-                  "opt": {"name": "adam", "betas": [0.5, 0.999]}},
+                  "steps": 10_000, "opt": {"name": "adam", "betas": [0.5, 0.999]}},
     )

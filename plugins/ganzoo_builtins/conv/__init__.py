@@ -24,10 +24,10 @@ def ganzoo_generators():
         data_kinds=("image",),
         check=_divisible_by_4,
         params=(
-            Param("fc", int, 1024, "width of the first fully connected layer"),
-            Param("channels", int, 128, "feature maps at H/4 x W/4"),
-            Param("mid_channels", int, 64, "feature maps after the first upsampling conv"),
-            Param("kernel", int, 3, "conv kernel size (odd)"),
+            Param("fc", int, 1024, "width of the first fully connected layer", min=1),
+            Param("channels", int, 128, "feature maps at H/4 x W/4", min=1),
+            Param("mid_channels", int, 64, "feature maps after the first upsampling conv", min=1),
+            Param("kernel", int, 3, "conv kernel size (odd)", min=1),
             Param("batchnorm", bool, True, "BatchNorm after the fully connected layers and the first conv"),
             Param("slope", float, 0.0, "LeakyReLU negative slope (0 = ReLU)"),
         ),
@@ -45,10 +45,10 @@ def ganzoo_discriminators():
         data_kinds=("image",),
         check=_at_least_16,
         params=(
-            Param("channels", list[int], [64, 128], "feature maps of the two conv layers"),
-            Param("fc", int, 1024, "width of the hidden fully connected layer"),
+            Param("channels", list[int], [64, 128], "feature maps of the two conv layers", min=1, length=2),
+            Param("fc", int, 1024, "width of the hidden fully connected layer", min=1),
             Param("slope", float, 0.2, "LeakyReLU negative slope"),
-            Param("dropout", float, 0.0, "dropout probability before the last layer"),
+            Param("dropout", float, 0.0, "dropout probability before the last layer", min=0, below=1),
             Param("spectral_norm", bool, False, "spectral normalisation of every layer (Miyato et al. 2018)"),
         ),
     )

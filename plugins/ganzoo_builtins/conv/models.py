@@ -8,22 +8,14 @@ from torch import nn
 from ganzoo import DataSpec, ParameterError
 
 
-def _positive(owner: str, **values: int) -> None:
-    for name, value in values.items():
-        if value <= 0:
-            raise ParameterError(f"{owner}: '{name}' must be positive, got {value}")
-
-
 class UpconvGenerator(nn.Module):
     """z -> fc -> fc -> (channels, H/4, W/4) -> upsample, conv mid_channels -> upsample, conv C -> tanh."""
 
     def __init__(self, latent_dim: int, data: DataSpec, fc: int, channels: int, mid_channels: int, kernel: int,
                  batchnorm: bool, slope: float) -> None:
         super().__init__()
-        owner = "generator 'upconv'"
-        _positive(owner, fc=fc, channels=channels, mid_channels=mid_channels, kernel=kernel)
-        if kernel % 2 == 0:
-            raise ParameterError(f"{owner}: 'kernel' must be odd so the image keeps its size, got {kernel}")
+        if kernel % 2 == 0:  # no bound says "odd"
+            raise ParameterError(f"'kernel' must be odd so the image keeps its size, got {kernel}")
         c, h, w = data.shape
         self.start = (channels, h // 4, w // 4)
 
@@ -61,12 +53,6 @@ class MaxPoolDiscriminator(nn.Module):
     def __init__(self, data: DataSpec, channels: list[int], fc: int, slope: float, dropout: float,
                  spectral_norm: bool = False) -> None:
         super().__init__()
-        owner = "discriminator 'maxpool'"
-        if len(channels) != 2:
-            raise ParameterError(f"{owner}: 'channels' takes two widths (e.g. 64,128), got {channels}")
-        _positive(owner, conv1=channels[0], conv2=channels[1], fc=fc)
-        if not 0 <= dropout < 1:
-            raise ParameterError(f"{owner}: 'dropout' must be in [0, 1), got {dropout}")
         c, h, w = data.shape
         sn = spectral_norm
         self.features = nn.Sequential(

@@ -42,12 +42,14 @@ def _sized_and_labelled(data: DataSpec) -> str | None:
 
 
 def _widths(layer: str) -> tuple[Param, ...]:
-    return (Param("width", int, 64, f"channels of the {layer} (at half the side); they double towards 4x4"),
-            Param("max_width", int, 512, "the most channels any layer has (keeps 128 and 256 px affordable)"))
+    return (Param("width", int, 64, f"channels of the {layer} (at half the side); they double towards 4x4",
+                  min=1),
+            Param("max_width", int, 512, "the most channels any layer has, at least width (keeps 128 and 256 px "
+                                         "affordable)", min=1))
 
 
 def _embed(where: str) -> Param:
-    return Param("embed", int, 10, f"size of the learned label embedding ({where})")
+    return Param("embed", int, 10, f"size of the learned label embedding ({where})", min=1)
 
 
 D_PARAMS = (*_widths("first layer"),

@@ -26,13 +26,13 @@ def side_problem(data: DataSpec) -> str | None:
             f"{c}x{h}x{w}")
 
 
-def widths(data: DataSpec, width: int, max_width: int, owner: str) -> list[int]:
+def widths(data: DataSpec, width: int, max_width: int) -> list[int]:
     """Channels at 4x4, 8x8, ... up to side/2: ``width`` at side/2, doubling towards 4x4, capped at ``max_width``."""
-    problem = side_problem(data)
+    problem = side_problem(data)  # the records' check refuses such data first; this guards direct use
     if problem:
-        raise ParameterError(f"{owner}: {problem}")
-    if width <= 0 or max_width < width:
-        raise ParameterError(f"{owner}: need 0 < width <= max_width, got width={width}, max_width={max_width}")
+        raise ParameterError(problem)
+    if max_width < width:
+        raise ParameterError(f"'width' ({width}) must be at most 'max_width' ({max_width})")
     levels = data.shape[1].bit_length() - 3  # resolutions 4, 8, ..., side/2
     return [min(max_width, width * 2 ** k) for k in reversed(range(levels))]
 
@@ -58,11 +58,9 @@ def _up(a: int, b: int, stride: int, padding: int, bias: bool) -> nn.Module:
     return _init(nn.ConvTranspose2d(a, b, 4, stride, padding, bias=bias))
 
 
-def generator_body(latent_dim: int, data: DataSpec, width: int, max_width: int, owner: str) -> nn.Sequential:
+def generator_body(latent_dim: int, data: DataSpec, width: int, max_width: int) -> nn.Sequential:
     """z (B, latent_dim, 1, 1) -> 4x4 -> (transposed conv, BatchNorm, ReLU) per doubling -> C channels -> tanh."""
-    if latent_dim <= 0:
-        raise ParameterError(f"{owner}: latent_dim must be positive, got {latent_dim}")
-    chans = widths(data, width, max_width, owner)
+    chans = widths(data, width, max_width)
     layers: list[nn.Module] = []
     for i, (a, b) in enumerate(pairwise([latent_dim, *chans])):
         # no bias before BatchNorm: its shift would be subtracted again
@@ -73,10 +71,10 @@ def generator_body(latent_dim: int, data: DataSpec, width: int, max_width: int, 
 
 
 def discriminator_body(data: DataSpec, width: int, max_width: int, batchnorm: bool, spectral_norm: bool,
-                       owner: str, extra_channels: int = 0) -> tuple[nn.Sequential, int]:
+                       extra_channels: int = 0) -> tuple[nn.Sequential, int]:
     """The mirror of G's body, from the image (plus ``extra_channels``) down to the last hidden 4x4 block; returns
     it and its channel count. The first layer has no BatchNorm, as in the paper."""
-    chans = widths(data, width, max_width, owner)[::-1]
+    chans = widths(data, width, max_width)[::-1]
     layers: list[nn.Module] = [_conv(data.shape[0] + extra_channels, chans[0], 2, 1, True, spectral_norm),
                                nn.LeakyReLU(SLOPE, inplace=True)]
     for a, b in pairwise(chans):
@@ -89,11 +87,9 @@ def discriminator_body(data: DataSpec, width: int, max_width: int, batchnorm: bo
 class DCGANGenerator(nn.Module):
     """z -> 4x4 -> (ConvTranspose2d 4,2,1 + BatchNorm + ReLU) per doubling -> C channels at the side -> tanh."""
 
-    owner = "generator 'dcgan'"
-
     def __init__(self, latent_dim: int, data: DataSpec, width: int, max_width: int) -> None:
         super().__init__()
-        self.net = generator_body(latent_dim, data, width, max_width, self.owner)
+        self.net = generator_body(latent_dim, data, width, max_width)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.net(z.view(*z.shape, 1, 1))
@@ -102,11 +98,7 @@ class DCGANGenerator(nn.Module):
 class ConditionalDCGANGenerator(DCGANGenerator):
     """[z, embed(y)] -> the DCGAN generator."""
 
-    owner = "generator 'cdcgan'"
-
     def __init__(self, latent_dim: int, data: DataSpec, width: int, max_width: int, embed: int) -> None:
-        if embed <= 0:
-            raise ParameterError(f"{self.owner}: 'embed' must be positive, got {embed}")
         super().__init__(latent_dim + embed, data, width, max_width)
         self.embed = nn.Embedding(data.classes, embed)
 
@@ -117,13 +109,10 @@ class ConditionalDCGANGenerator(DCGANGenerator):
 class DCGANDiscriminator(nn.Module):
     """Image -> strided convs down to 4x4 -> a 4x4 conv to one logit; ``features`` is the flattened 4x4 block."""
 
-    owner = "discriminator 'dcgan'"
-
     def __init__(self, data: DataSpec, width: int, max_width: int, batchnorm: bool, spectral_norm: bool,
                  extra_channels: int = 0) -> None:
         super().__init__()
-        self.body, hidden = discriminator_body(data, width, max_width, batchnorm, spectral_norm, self.owner,
-                                               extra_channels)
+        self.body, hidden = discriminator_body(data, width, max_width, batchnorm, spectral_norm, extra_channels)
         self.head = _conv(hidden, 1, 1, 0, True, spectral_norm)
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -134,12 +123,8 @@ class DCGANDiscriminator(nn.Module):
 class ConditionalDCGANDiscriminator(DCGANDiscriminator):
     """The label's embedding broadcast over the image as extra input channels (cDCGAN), then the DCGAN body."""
 
-    owner = "discriminator 'cdcgan'"
-
     def __init__(self, data: DataSpec, width: int, max_width: int, batchnorm: bool, spectral_norm: bool,
                  embed: int) -> None:
-        if embed <= 0:
-            raise ParameterError(f"{self.owner}: 'embed' must be positive, got {embed}")
         super().__init__(data, width, max_width, batchnorm, spectral_norm, extra_channels=embed)
         self.embed = nn.Embedding(data.classes, embed)
 
@@ -150,8 +135,6 @@ class ConditionalDCGANDiscriminator(DCGANDiscriminator):
 
 class AuxiliaryDCGANDiscriminator(DCGANDiscriminator):
     """The DCGAN discriminator with a second 4x4 conv head beside the logit: class logits (B, classes) (ACGAN)."""
-
-    owner = "discriminator 'dcgan-acgan'"
 
     def __init__(self, data: DataSpec, width: int, max_width: int, batchnorm: bool, spectral_norm: bool) -> None:
         super().__init__(data, width, max_width, batchnorm, spectral_norm)
@@ -166,11 +149,9 @@ class AuxiliaryDCGANDiscriminator(DCGANDiscriminator):
 class ProjectionDCGANDiscriminator(nn.Module):
     """φ(x): the DCGAN body, sum-pooled over its 4x4 block (as Miyato & Koyama); logit ψ(φ(x)) + <embed(y), φ(x)>."""
 
-    owner = "discriminator 'dcgan-projection'"
-
     def __init__(self, data: DataSpec, width: int, max_width: int, batchnorm: bool, spectral_norm: bool) -> None:
         super().__init__()
-        self.body, hidden = discriminator_body(data, width, max_width, batchnorm, spectral_norm, self.owner)
+        self.body, hidden = discriminator_body(data, width, max_width, batchnorm, spectral_norm)
         self.psi = _sn(_init(nn.Linear(hidden, 1)), spectral_norm)
         self.embed = _sn(_init(nn.Embedding(data.classes, hidden)), spectral_norm)
 

@@ -78,8 +78,8 @@ def ganzoo_augmentations():
 
 def _limited(augment: list[str]) -> dict:
     return {"dataset": {"name": "mnist", "limit": 1000}, "generator": "mlp", "discriminator": "mlp",
-            "loss": "nonsaturating", "augment": augment, "latent_dim": 100, "batch_size": 128, "lr_g": 4e-4,
-            "lr_d": 4e-4, "ema": 0.999, "steps": 10_000, "opt": {"name": "adam", "betas": [0.5, 0.999]}}
+            "loss": "nonsaturating", "augment": augment, "steps": 10_000,
+            "opt": {"name": "adam", "betas": [0.5, 0.999]}}
 
 
 @hookimpl

@@ -64,6 +64,5 @@ def ganzoo_recipes():
         name="feature-matching-mnist", citation=CITATION,
         description="Feature matching on MNIST: the default MLP mix with G trained to match D's last hidden layer.",
         settings={"dataset": "mnist", "generator": "mlp", "discriminator": "mlp", "loss": "feature-matching",
-                  "latent_dim": 100, "batch_size": 128, "lr_g": 4e-4, "lr_d": 4e-4, "ema": 0.999, "steps": 10_000,
-                  "opt": {"name": "adam", "betas": [0.5, 0.999]}},
+                  "steps": 10_000, "opt": {"name": "adam", "betas": [0.5, 0.999]}},
     )

@@ -17,10 +17,10 @@ _CHANNELS = Param("channels", str, "auto", "1 (greyscale) or 3 (RGB); auto: 1 wh
                                           "alpha channel is discarded", folder.CHANNELS)
 
 
-def _cifar(which: str, description: str) -> DatasetSpec:
+def _cifar(which: str, description: str, alias_of: str = "") -> DatasetSpec:
     return DatasetSpec(
         name=which.lower(), factory=lambda **p: named.cifar(which, **p), shape=named.cifar_shape(which),
-        description=description,
+        description=description, alias_of=alias_of,
         params=(_ROOT, _DOWNLOAD, Param("train", bool, True, "use the training split (false: the test split)"),
                 Param("classes", list[int], None, "only these classes, e.g. 3,5"),
                 Param("limit", int, None, "only the first N images (after 'classes')")),
@@ -45,7 +45,8 @@ def ganzoo_datasets():
         ),
     )
     yield _cifar("CIFAR10", "CIFAR-10 (Krizhevsky 2009), 3x32x32, 10 classes, through torchvision.")
-    yield _cifar("CIFAR100", "CIFAR-100 (Krizhevsky 2009), 3x32x32, 100 classes, through torchvision.")
+    yield _cifar("CIFAR100", "CIFAR-100 (Krizhevsky 2009), 3x32x32, 100 classes, through torchvision.",
+                 alias_of="cifar10, reading torchvision's CIFAR100 files")
     yield DatasetSpec(
         name="celeba", factory=named.celeba, shape=named.celeba_shape,
         description="CelebA aligned faces (Liu et al. 2015) through torchvision, centre-cropped to 64x64 RGB.",

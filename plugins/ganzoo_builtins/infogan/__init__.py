@@ -13,20 +13,23 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganzoo import DataSpec, DiscriminatorSpec, GeneratorSpec, Param, ParameterError, RecipeSpec, Regulariser
-from ganzoo import RegulariserSpec, hookimpl
+from ganzoo import (
+    DataSpec,
+    DiscriminatorSpec,
+    GeneratorSpec,
+    Param,
+    ParameterError,
+    RecipeSpec,
+    Regulariser,
+    RegulariserSpec,
+    hookimpl,
+    mlp_stack,
+)
 
 CITATION = "Chen et al. 2016, 'InfoGAN: Interpretable Representation Learning by Information Maximizing GANs'"
-_CODES = (Param("categories", int, 10, "values of the categorical code (keep G's and D's equal)"),
-          Param("continuous", int, 2, "continuous codes: the first entries of z (keep G's and D's equal)"))
-
-
-def _layers(widths: list[int], slope: float, batchnorm: bool) -> list[nn.Module]:
-    layers: list[nn.Module] = []
-    for i, (a, b) in enumerate(zip(widths, widths[1:])):
-        layers += [nn.Linear(a, b)] + ([nn.BatchNorm1d(b)] if batchnorm and i > 0 else [])
-        layers.append(nn.LeakyReLU(slope, inplace=slope > 0))
-    return layers
+_CODES = (Param("categories", int, 10, "values of the categorical code (keep G's and D's equal)", min=2),
+          Param("continuous", int, 2, "continuous codes: the first entries of z, at most latent_dim (keep G's and "
+                                     "D's equal)", min=0))
 
 
 class InfoGenerator(nn.Module):
@@ -35,12 +38,12 @@ class InfoGenerator(nn.Module):
     def __init__(self, latent_dim: int, data: DataSpec, hidden: list[int], categories: int, continuous: int,
                  slope: float) -> None:
         super().__init__()
-        if categories < 2 or not 0 <= continuous <= latent_dim or not hidden or min(hidden) <= 0:
-            raise ParameterError(f"generator 'infogan': need categories >= 2, 0 <= continuous <= latent_dim "
-                                 f"({latent_dim}) and positive widths, got {categories}, {continuous}, {hidden}")
+        if continuous > latent_dim:  # the continuous codes are z's first entries
+            raise ParameterError(f"'continuous' ({continuous}) must be at most latent_dim ({latent_dim}): the "
+                                 f"continuous codes are z's first entries")
         self.shape, self.categories = tuple(data.shape), categories
         out = [nn.Linear(hidden[-1], data.numel)] + ([nn.Tanh()] if data.kind == "image" else [])
-        self.net = nn.Sequential(*_layers([latent_dim + categories, *hidden], slope, True), *out)
+        self.net = nn.Sequential(*mlp_stack(latent_dim + categories, hidden, slope, batchnorm=True), *out)
 
     def forward(self, z: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
         onehot = F.one_hot(codes, self.categories).to(z.dtype)
@@ -54,11 +57,8 @@ class InfoDiscriminator(nn.Module):
     def __init__(self, data: DataSpec, hidden: list[int], categories: int, continuous: int, slope: float,
                  dropout: float) -> None:
         super().__init__()
-        if not hidden or min(hidden) <= 0 or not 0 <= dropout < 1:
-            raise ParameterError(f"discriminator 'infogan': need positive widths and dropout in [0, 1), got "
-                                 f"{hidden}, {dropout}")
-        self.body = nn.Sequential(nn.Flatten(), *_layers([data.numel, *hidden], slope, False),
-                                  *([nn.Dropout(dropout)] if dropout else []))
+        self.body = nn.Sequential(nn.Flatten(), *mlp_stack(data.numel, hidden, slope),
+                                  *([nn.Dropout(dropout)] if dropout else []))  # after the last layer only
         self.adversarial, self.q = nn.Linear(hidden[-1], 1), nn.Linear(hidden[-1], categories + continuous)
         self.categories = categories
 
@@ -92,7 +92,7 @@ def ganzoo_generators():
         name="infogan", factory=InfoGenerator, conditional=True, label_classes=lambda **p: p["categories"],
         citation=CITATION, description="InfoGAN G: [z, one-hot categorical code] -> BatchNorm MLP -> data shape; "
                                        "z's first entries are the continuous codes.",
-        params=(Param("hidden", list[int], [256, 512, 1024], "widths of the hidden layers"), *_CODES,
+        params=(Param("hidden", list[int], [256, 512, 1024], "widths of the hidden layers", min=1), *_CODES,
                 Param("slope", float, 0.2, "LeakyReLU negative slope")),
     )
 
@@ -103,9 +103,9 @@ def ganzoo_discriminators():
         name="infogan", factory=InfoDiscriminator, per_sample=True, outputs=("code_logits", "code_means", "features"),
         citation=CITATION,
         description="InfoGAN D: MLP -> 1 logit, and Q: logits of the categorical code and means of the continuous.",
-        params=(Param("hidden", list[int], [512, 256], "widths of the hidden layers"), *_CODES,
+        params=(Param("hidden", list[int], [512, 256], "widths of the hidden layers", min=1), *_CODES,
                 Param("slope", float, 0.2, "LeakyReLU negative slope"),
-                Param("dropout", float, 0.0, "dropout probability after the last hidden layer")),
+                Param("dropout", float, 0.0, "dropout probability after the last hidden layer", min=0, below=1)),
     )
 
 
@@ -128,6 +128,6 @@ def ganzoo_recipes():
         # code purity at 10k steps, seed 0: z 62 (the paper's) 0.73; z 16 0.76 (FID 9.5); z 16 with Q given its own
         # hidden layer 0.71, batch 64 x 16k steps 0.68, a linear lr decay to 0 0.71
         settings={"dataset": "mnist", "generator": "infogan", "discriminator": "infogan", "loss": "nonsaturating",
-                  "regularisers": ["infogan"], "latent_dim": 16, "batch_size": 128, "lr_g": 4e-4, "lr_d": 4e-4,
-                  "ema": 0.999, "steps": 10_000, "opt": {"name": "adam", "betas": [0.5, 0.999]}},
+                  "regularisers": ["infogan"], "latent_dim": 16, "steps": 10_000,
+                  "opt": {"name": "adam", "betas": [0.5, 0.999]}},
     )

@@ -8,8 +8,8 @@ from .least_squares import LeastSquaresLoss
 from .wasserstein import WassersteinGPLoss
 
 _LABELS = (
-    Param("real_label", float, 1.0, "D's target for real samples (< 1 is one-sided label smoothing)"),
-    Param("fake_label", float, 0.0, "D's target for generated samples"),
+    Param("real_label", float, 1.0, "D's target for real samples (< 1 is one-sided label smoothing)", min=0, max=1),
+    Param("fake_label", float, 0.0, "D's target for generated samples (below real_label)", min=0, max=1),
 )
 
 
@@ -53,7 +53,8 @@ def ganzoo_losses():
                     "x̂ = εx + (1−ε)G(z); G minimises −E[D(G(z))].",
         citation="Gulrajani et al. 2017, 'Improved Training of Wasserstein GANs' (Algorithm 1: n_critic 5, Adam "
                  "1e-4, betas 0, 0.9)",
-        params=(Param("gp_weight", float, 10.0, "λ, the weight of the gradient penalty (0: plain Wasserstein loss)"),),
+        params=(Param("gp_weight", float, 10.0, "λ, the weight of the gradient penalty (0: plain Wasserstein loss)",
+                      min=0),),
         # the paper's n_critic and betas (its 1e-4 learning rate is left to the data's tuning): without them a run
         # on two moons covered 13% of the data, with them 93% (reported in issue 15)
         suggested={"d_steps": 5, "opt": {"betas": [0.0, 0.9]}},

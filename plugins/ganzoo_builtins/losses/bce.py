@@ -20,11 +20,8 @@ class MinimaxLoss(GANLoss):
     """The original game: D minimises -[log D(x) + log(1 - D(G(z)))]; G minimises log(1 - D(G(z)))."""
 
     def __init__(self, real_label: float, fake_label: float) -> None:
-        for name, value in (("real_label", real_label), ("fake_label", fake_label)):
-            if not 0 <= value <= 1:
-                raise ParameterError(f"loss: '{name}' must be in [0, 1], got {value}")
-        if real_label <= fake_label:
-            raise ParameterError(f"loss: 'real_label' ({real_label}) must be above 'fake_label' ({fake_label})")
+        if real_label <= fake_label:  # each is in [0, 1] by its declaration; their order is this class's to check
+            raise ParameterError(f"'real_label' ({real_label}) must be above 'fake_label' ({fake_label})")
         self.real_label, self.fake_label = real_label, fake_label
 
     def discriminator_loss(self, real_logits, fake_logits, ctx: LossContext):

@@ -23,7 +23,7 @@ class LeastSquaresLoss(GANLoss):
 
     def __init__(self, real_label: float, fake_label: float, generator_target: float) -> None:
         if real_label == fake_label:
-            raise ParameterError(f"loss 'lsgan': 'real_label' and 'fake_label' are both {real_label}, so D cannot "
+            raise ParameterError(f"'real_label' and 'fake_label' are both {real_label}, so D cannot "
                                  f"tell real from fake; give them different values (e.g. 1 and 0)")
         self.real_label, self.fake_label, self.generator_target = real_label, fake_label, generator_target
 

@@ -24,7 +24,7 @@ def ganzoo_generators():
         data_defaults=_generator_for,
         params=(
             Param("hidden", list[int], [256, 512, 1024],
-                  "widths of the hidden layers, e.g. 128 or 256,256 (points default: 128,128,128)"),
+                  "widths of the hidden layers, e.g. 128 or 256,256 (points default: 128,128,128)", min=1),
             Param("batchnorm", bool, True, "BatchNorm on every hidden layer but the first (points default: false)"),
             Param("slope", float, 0.2, "LeakyReLU negative slope"),
             Param("output", str, "auto", "output activation; auto = tanh for images, linear for points",
@@ -45,9 +45,9 @@ def ganzoo_discriminators():
                     "1 logit.",
         data_defaults=_discriminator_for,
         params=(
-            Param("hidden", list[int], [512, 256], "widths of the hidden layers (points default: 256,256)"),
+            Param("hidden", list[int], [512, 256], "widths of the hidden layers (points default: 256,256)", min=1),
             Param("slope", float, 0.2, "LeakyReLU negative slope"),
-            Param("dropout", float, 0.0, "dropout probability after each hidden layer"),
+            Param("dropout", float, 0.0, "dropout probability after each hidden layer", min=0, below=1),
             Param("spectral_norm", bool, False, "spectral normalisation of every layer (Miyato et al. 2018; SNGAN "
                                                 "pairs it with the hinge loss)"),
         ),

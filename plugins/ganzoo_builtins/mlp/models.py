@@ -7,24 +7,13 @@ import math
 import torch
 from torch import nn
 
-from ganzoo import DataSpec, ParameterError
-
-
-def _check_widths(hidden: list[int], owner: str) -> None:
-    if not hidden or any(w <= 0 for w in hidden):
-        raise ParameterError(f"{owner}: 'hidden' needs at least one positive width, got {hidden}")
+from ganzoo import DataSpec, mlp_stack
 
 
 def spectral(layer: nn.Module, on: bool) -> nn.Module:
     """The layer with spectral normalisation (Miyato et al. 2018): its weight divided by its largest singular value,
     estimated by one power iteration per forward pass in training mode."""
     return nn.utils.parametrizations.spectral_norm(layer) if on else layer
-
-
-def _activation(slope: float) -> nn.LeakyReLU:
-    # In place: it overwrites the Linear/BatchNorm output that nothing else keeps (2% faster per step at batch 256
-    # on a CPU). Autograd supports an in-place LeakyReLU only for a positive slope.
-    return nn.LeakyReLU(slope, inplace=slope > 0)
 
 
 class MLPGenerator(nn.Module):
@@ -36,20 +25,10 @@ class MLPGenerator(nn.Module):
     def __init__(self, latent_dim: int, data: DataSpec, hidden: list[int], batchnorm: bool, slope: float,
                  output: str) -> None:
         super().__init__()
-        _check_widths(hidden, "generator 'mlp'")
         self.shape = tuple(data.shape)
-        layers: list[nn.Module] = []
-        width = latent_dim
-        for i, out in enumerate(hidden):
-            layers.append(nn.Linear(width, out))
-            if batchnorm and i > 0:
-                layers.append(nn.BatchNorm1d(out))
-            layers.append(_activation(slope))
-            width = out
-        layers.append(nn.Linear(width, math.prod(self.shape)))
-        if output == "tanh" or (output == "auto" and data.kind == "image"):
-            layers.append(nn.Tanh())
-        self.net = nn.Sequential(*layers)
+        tanh = output == "tanh" or (output == "auto" and data.kind == "image")
+        self.net = nn.Sequential(*mlp_stack(latent_dim, hidden, slope, batchnorm),
+                                 nn.Linear(hidden[-1], math.prod(self.shape)), *([nn.Tanh()] if tanh else []))
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.net(z).view(len(z), *self.shape)
@@ -62,17 +41,8 @@ class MLPDiscriminator(nn.Module):
     def __init__(self, data: DataSpec, hidden: list[int], slope: float, dropout: float,
                  spectral_norm: bool = False) -> None:
         super().__init__()
-        _check_widths(hidden, "discriminator 'mlp'")
-        if not 0 <= dropout < 1:
-            raise ParameterError(f"discriminator 'mlp': 'dropout' must be in [0, 1), got {dropout}")
-        layers: list[nn.Module] = [nn.Flatten()]
-        width = data.numel
-        for out in hidden:
-            layers += [spectral(nn.Linear(width, out), spectral_norm), _activation(slope)]
-            if dropout:
-                layers.append(nn.Dropout(dropout))
-            width = out
-        self.net = nn.Sequential(*layers, spectral(nn.Linear(width, 1), spectral_norm))
+        body = mlp_stack(data.numel, hidden, slope, dropout=dropout, spectral_norm=spectral_norm)
+        self.net = nn.Sequential(nn.Flatten(), *body, spectral(nn.Linear(hidden[-1], 1), spectral_norm))
         self._body = list(self.net)[:-1]  # the same modules (registered once, in net), without the last layer
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:

@@ -15,8 +15,8 @@ def _parabola(x: torch.Tensor) -> torch.Tensor:
 
 def _params(curve_help: str) -> tuple[Param, ...]:
     return (
-        Param("n", int, 10_000, "number of points"),
-        Param("noise", float, 0.0, f"std of Gaussian noise added to y ({curve_help})"),
+        Param("n", int, 10_000, "number of points", min=2),
+        Param("noise", float, 0.0, f"std of Gaussian noise added to y ({curve_help})", min=0),
         Param("x_min", float, -3.0, "smallest x"),
         Param("x_max", float, 3.0, "largest x"),
         Param("seed", int, 0, "seed of the point sampler (independent of the training seed)"),
@@ -28,12 +28,8 @@ def _shape(**_params) -> DataSpec:
 
 
 def _curve_points(curve, n: int, noise: float, x_min: float, x_max: float, seed: int) -> Data:
-    if n < 2:
-        raise ParameterError(f"dataset: 'n' must be at least 2, got {n}")
     if x_max <= x_min:
-        raise ParameterError(f"dataset: 'x_max' ({x_max}) must be larger than 'x_min' ({x_min})")
-    if noise < 0:
-        raise ParameterError(f"dataset: 'noise' must be >= 0, got {noise}")
+        raise ParameterError(f"'x_max' ({x_max}) must be larger than 'x_min' ({x_min})")
     gen = torch.Generator().manual_seed(seed)
     x = torch.rand(n, generator=gen) * (x_max - x_min) + x_min
     y = curve(x) + noise * torch.randn(n, generator=gen)

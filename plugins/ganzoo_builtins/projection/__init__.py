@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ganzoo import DataSpec, DiscriminatorSpec, Param, ParameterError, RecipeSpec, hookimpl
+from ganzoo import DataSpec, DiscriminatorSpec, Param, RecipeSpec, hookimpl, mlp_stack
 
 CITATION = "Miyato & Koyama 2018, 'cGANs with Projection Discriminator'"
 
@@ -24,14 +24,9 @@ class ProjectionDiscriminator(nn.Module):
 
     def __init__(self, data: DataSpec, hidden: list[int], slope: float, spectral_norm: bool) -> None:
         super().__init__()
-        if not hidden or min(hidden) <= 0:
-            raise ParameterError(f"discriminator 'projection': 'hidden' needs positive widths, got {hidden}")
-        layers: list[nn.Module] = [nn.Flatten()]
-        width = data.numel
-        for out in hidden:
-            layers += [_linear(width, out, spectral_norm), nn.LeakyReLU(slope, inplace=slope > 0)]
-            width = out
-        self.phi, self.psi = nn.Sequential(*layers), _linear(width, 1, spectral_norm)
+        width = hidden[-1]
+        self.phi = nn.Sequential(nn.Flatten(), *mlp_stack(data.numel, hidden, slope, spectral_norm=spectral_norm))
+        self.psi = _linear(width, 1, spectral_norm)
         self.embed = nn.Embedding(data.classes, width)
         if spectral_norm:
             self.embed = nn.utils.parametrizations.spectral_norm(self.embed)
@@ -48,7 +43,7 @@ def ganzoo_discriminators():
         name="projection", factory=ProjectionDiscriminator, conditional=True, per_sample=True,
         outputs=("features",), citation=CITATION,
         description="Projection D: ψ(φ(x)) + <embed(y), φ(x)> with an MLP φ (optional spectral norm).",
-        params=(Param("hidden", list[int], [512, 256], "widths of φ's hidden layers"),
+        params=(Param("hidden", list[int], [512, 256], "widths of φ's hidden layers", min=1),
                 Param("slope", float, 0.2, "LeakyReLU negative slope"),
                 Param("spectral_norm", bool, False, "spectral normalisation of every layer and the embedding")),
     )
@@ -60,6 +55,5 @@ def ganzoo_recipes():
         name="projection-mnist", citation=CITATION,
         description="Projection discriminator on MNIST: conditional MLP G (cgan) against an MLP projection D.",
         settings={"dataset": "mnist", "generator": "cgan", "discriminator": "projection", "loss": "nonsaturating",
-                  "latent_dim": 100, "batch_size": 128, "lr_g": 4e-4, "lr_d": 4e-4, "ema": 0.999, "steps": 10_000,
-                  "opt": {"name": "adam", "betas": [0.5, 0.999]}},
+                  "steps": 10_000, "opt": {"name": "adam", "betas": [0.5, 0.999]}},
     )

@@ -51,7 +51,6 @@ def ganzoo_recipes():
         name="r1-mnist", citation=CITATION,
         description="R1 on MNIST: ganzoo's default MLP mix with a lazy R1 penalty (γ 1, every 16 D updates).",
         settings={"dataset": "mnist", "generator": "mlp", "discriminator": "mlp", "loss": "nonsaturating",
-                  "regularisers": [{"name": "r1", "weight": 1.0, "every": 16}], "latent_dim": 100,
-                  "batch_size": 128, "lr_g": 4e-4, "lr_d": 4e-4, "ema": 0.999, "steps": 10_000,
+                  "regularisers": [{"name": "r1", "weight": 1.0, "every": 16}], "steps": 10_000,
                   "opt": {"name": "adam", "betas": [0.5, 0.999]}},
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from ganzoo import Constraint, ConstraintSpec, GANLoss, LossSpec, Param, ParameterError, RecipeSpec, hookimpl
+from ganzoo import Constraint, ConstraintSpec, GANLoss, LossSpec, Param, RecipeSpec, hookimpl
 
 CITATION = "Arjovsky, Chintala & Bottou 2017, 'Wasserstein GAN' (Algorithm 1: RMSprop 5e-5, n_critic 5, c 0.01)"
 
@@ -31,8 +31,6 @@ class WeightClipping(Constraint):
     """Every parameter clamped into [−clip, clip] (in place, after each optimizer step)."""
 
     def __init__(self, clip: float) -> None:
-        if clip <= 0:
-            raise ParameterError(f"constraint 'clip': 'clip' must be positive, got {clip}; the paper uses 0.01")
         self.clip = clip
 
     def apply(self, module: torch.nn.Module) -> None:
@@ -54,7 +52,7 @@ def ganzoo_constraints():
     yield ConstraintSpec(
         name="clip", factory=WeightClipping, citation=CITATION, player="discriminator",
         description="WGAN weight clipping: every D weight clamped into [−clip, clip] after each D update.",
-        params=(Param("clip", float, 0.01, "c: the bound of every weight"),),
+        params=(Param("clip", float, 0.01, "c: the bound of every weight (the paper's: 0.01)", above=0),),
         suggested={"opt": "rmsprop", "lr_g": 5e-5, "lr_d": 5e-5, "d_steps": 5},
     )
 
@@ -65,5 +63,5 @@ def ganzoo_recipes():
         name="wgan-clip-mnist", citation=CITATION,
         description="WGAN on MNIST: MLP G and critic, weight clipping at 0.01, RMSprop 5e-5, 5 critic steps.",
         settings={"dataset": "mnist", "generator": "mlp", "discriminator": "mlp", "loss": "wgan",
-                  "constraints": ["clip"], "latent_dim": 100, "batch_size": 64, "ema": 0.999, "steps": 6_000},
+                  "constraints": ["clip"], "batch_size": 64, "steps": 6_000},
     )
