@@ -40,7 +40,7 @@ from .registry.specs import (
 )
 from .run.evaluation import EvalContext
 from .run.reporting import RunInfo, RunReporter
-from .training.contracts import Constraint, DOutput, GANLoss, LossContext, Regulariser, StepContext
+from .training.contracts import Constraint, DOutput, GANLoss, Regulariser, StepContext
 
 try:
     __version__ = _metadata.version("ganzoo")
@@ -56,6 +56,11 @@ _LAZY = {"train": "api", "sample": "api", "evaluate": "api", "register": "regist
 
 def __getattr__(name: str):
     """``ganzoo.train`` *is* :func:`ganzoo.api.train` (its real signature and docstring), imported on first use."""
+    if name == "LossContext":  # the step context's name before regularisers shared it
+        import warnings
+
+        warnings.warn("ganzoo.LossContext is now ganzoo.StepContext", DeprecationWarning, stacklevel=2)
+        return StepContext
     if name in _LAZY:
         from importlib import import_module
 
@@ -72,7 +77,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "AugmentationSpec", "CheckpointError", "ConfigError", "ConflictError", "Constraint", "ConstraintSpec", "DOutput",
     "Data", "DataSpec", "DatasetError", "DatasetSpec", "DefaultsSpec", "DiscriminatorSpec", "EvalContext", "GANLoss",
-    "GanzooError", "GeneratorSpec", "ImageSet", "IncompatibleError", "LossContext", "LossSpec", "MetricSpec",
+    "GanzooError", "GeneratorSpec", "ImageSet", "IncompatibleError", "LossSpec", "MetricSpec",
     "OptimizerSpec", "Param", "ParameterError", "PluginError", "RecipeSpec", "Regulariser", "RegulariserSpec",
     "ReporterSpec", "RunInfo", "RunReporter", "RunResult", "StepContext", "TrainingDiverged", "UnknownComponentError",
     "cache_dir", "data_root", "decoded_images", "did_you_mean", "evaluate", "files_digest", "hookimpl",

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from ganzoo import LossContext
+from ganzoo import StepContext
 
 LOG2 = math.log(2)
 
@@ -18,7 +18,7 @@ def _loss(registry, name, **params):
 
 
 def _ctx():
-    return LossContext(real=torch.zeros(4, 2), fake=torch.zeros(4, 2), discriminator=torch.nn.Identity())
+    return StepContext(real=torch.zeros(4, 2), fake=torch.zeros(4, 2), discriminator=torch.nn.Identity())
 
 
 @pytest.mark.parametrize("name", ["bce", "minimax", "nonsaturating"])
@@ -167,7 +167,7 @@ class _HalfSquaredNorm(torch.nn.Module):
 def _wgan(registry, d, real, fake, **params):
     """The WGAN-GP discriminator loss as the trainer calls it: D's logits of both batches plus the context."""
     loss = _loss(registry, "wgan-gp", **params)
-    return loss.discriminator_loss(d(real), d(fake), LossContext(real=real, fake=fake, discriminator=d))
+    return loss.discriminator_loss(d(real), d(fake), StepContext(real=real, fake=fake, discriminator=d))
 
 
 def test_wasserstein_part_and_generator_loss_by_hand(registry):
@@ -208,7 +208,7 @@ def test_gradient_penalty_stays_float32_under_autocast(registry):
     d = _Linear([0.3, 0.4])  # not representable in bf16: a bf16 gradient would have norm 0.5008, not 0.5
     real, fake = torch.randn(8, 2), torch.randn(8, 2)
     loss = _loss(registry, "wgan-gp", gp_weight=1)
-    ctx = LossContext(real=real, fake=fake, discriminator=d)
+    ctx = StepContext(real=real, fake=fake, discriminator=d)
     zero = torch.zeros(8, dtype=torch.bfloat16)
     with torch.autocast("cpu", dtype=torch.bfloat16):
         penalty = loss.discriminator_loss(zero, zero, ctx)

@@ -47,3 +47,9 @@ def test_register_adds_an_in_process_plugin_to_the_process_wide_registry():
         assert "notebook-g" in names and "mlp" in names  # the installed plugins are there too
     finally:
         reset_default_registry()
+
+
+def test_the_step_context_has_one_name_and_the_old_one_warns():
+    assert "LossContext" not in ganzoo.__all__
+    with pytest.warns(DeprecationWarning, match="now ganzoo.StepContext"):
+        assert ganzoo.LossContext is ganzoo.StepContext

@@ -73,13 +73,11 @@ def _component_dict(provided, conflicts: set[str]) -> dict[str, Any]:
     }
 
 
-@click.command("list")
+@click.command("list", help=f"List components: all kinds, one KIND ({', '.join(COMPONENT_KINDS)}) or one NAME.")
 @click.argument("kind", required=False)
 @click.argument("name", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
 def list_command(kind: str | None, name: str | None, as_json: bool) -> None:
-    """List components: all kinds, one KIND (generators, discriminators, losses, datasets, optimizers,
-    augmentations, regularisers, constraints) or one NAME."""
     registry = default_registry()
     kinds = [registry.plural(kind)] if kind else list(COMPONENT_KINDS)
     listing: dict[str, list[dict]] = {}

@@ -3,7 +3,7 @@
 Only the *callables the loop uses* are compiled; the trainer keeps the original modules for everything else, so
 checkpoints hold plain ``state_dict`` keys (never the ``_orig_mod.`` prefix of a compiled wrapper), samples and
 evaluation run the eager modules, and a loss that differentiates twice (a gradient penalty) gets the eager
-discriminator through its ``LossContext``.
+discriminator through its ``StepContext``.
 
 Why CUDA graphs come from ``mode="reduce-overhead"`` and not from a hand-written ``torch.cuda.graph`` capture of the
 whole step: a hand capture needs static input and output buffers, a capturable optimizer, graph-safe RNG, and a step

@@ -97,10 +97,6 @@ class StepContext:
         return DOutput.of(self.discriminator(x))
 
 
-#: The name losses have always used for their context.
-LossContext = StepContext
-
-
 class GANLoss:
     """Base class for losses. Override both methods; work on logits with numerically stable functions
     (``softplus``, ``binary_cross_entropy_with_logits``) and in float32 (``.float()``), so mixed precision stays

@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ganzoo import GANLoss, LossContext, ParameterError
+from ganzoo import GANLoss, StepContext, ParameterError
 
 
 def _bce(logits: torch.Tensor, target: float) -> torch.Tensor:
@@ -24,10 +24,10 @@ class MinimaxLoss(GANLoss):
             raise ParameterError(f"'real_label' ({real_label}) must be above 'fake_label' ({fake_label})")
         self.real_label, self.fake_label = real_label, fake_label
 
-    def discriminator_loss(self, real_logits, fake_logits, ctx: LossContext):
+    def discriminator_loss(self, real_logits, fake_logits, ctx: StepContext):
         return _bce(real_logits, self.real_label) + _bce(fake_logits, self.fake_label)
 
-    def generator_loss(self, fake_logits, ctx: LossContext):
+    def generator_loss(self, fake_logits, ctx: StepContext):
         # G plays against D's objective on fakes: minimise -BCE(D(G(z)), 0) = log(1 - D(G(z))). Label smoothing
         # shapes D's targets only; with a smoothed target G's optimum would sit at D = fake_label, not below it.
         return -_bce(fake_logits, 0.0)
@@ -36,5 +36,5 @@ class MinimaxLoss(GANLoss):
 class NonSaturatingLoss(MinimaxLoss):
     """Same D loss; G minimises -log D(G(z)), which keeps strong gradients when D rejects its samples."""
 
-    def generator_loss(self, fake_logits, ctx: LossContext):
+    def generator_loss(self, fake_logits, ctx: StepContext):
         return _bce(fake_logits, 1.0)

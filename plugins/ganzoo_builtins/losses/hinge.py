@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch.nn.functional as F
 
-from ganzoo import GANLoss, LossContext
+from ganzoo import GANLoss, StepContext
 
 
 class HingeLoss(GANLoss):
@@ -16,8 +16,8 @@ class HingeLoss(GANLoss):
 
     probability_outputs = False  # a critic: D(x) statistics are raw outputs
 
-    def discriminator_loss(self, real_logits, fake_logits, ctx: LossContext):
+    def discriminator_loss(self, real_logits, fake_logits, ctx: StepContext):
         return F.relu(1 - real_logits.float()).mean() + F.relu(1 + fake_logits.float()).mean()
 
-    def generator_loss(self, fake_logits, ctx: LossContext):
+    def generator_loss(self, fake_logits, ctx: StepContext):
         return -fake_logits.float().mean()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from ganzoo import GANLoss, LossContext, ParameterError
+from ganzoo import GANLoss, StepContext, ParameterError
 
 
 def _half_mse(outputs: torch.Tensor, target: float) -> torch.Tensor:
@@ -27,8 +27,8 @@ class LeastSquaresLoss(GANLoss):
                                  f"tell real from fake; give them different values (e.g. 1 and 0)")
         self.real_label, self.fake_label, self.generator_target = real_label, fake_label, generator_target
 
-    def discriminator_loss(self, real_logits, fake_logits, ctx: LossContext):
+    def discriminator_loss(self, real_logits, fake_logits, ctx: StepContext):
         return _half_mse(real_logits, self.real_label) + _half_mse(fake_logits, self.fake_label)
 
-    def generator_loss(self, fake_logits, ctx: LossContext):
+    def generator_loss(self, fake_logits, ctx: StepContext):
         return _half_mse(fake_logits, self.generator_target)

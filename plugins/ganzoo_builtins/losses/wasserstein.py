@@ -12,7 +12,7 @@ from contextlib import nullcontext
 
 import torch
 
-from ganzoo import DOutput, GANLoss, IncompatibleError, LossContext
+from ganzoo import DOutput, GANLoss, IncompatibleError, StepContext
 
 
 def random_interpolates(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
@@ -56,12 +56,12 @@ class WassersteinGPLoss(GANLoss):
     def __init__(self, gp_weight: float) -> None:
         self.gp_weight = gp_weight
 
-    def discriminator_loss(self, real_logits, fake_logits, ctx: LossContext):
+    def discriminator_loss(self, real_logits, fake_logits, ctx: StepContext):
         loss = fake_logits.float().mean() - real_logits.float().mean()
         if self.gp_weight == 0:  # plain Wasserstein loss: skip the extra forward and backward pass
             return loss
         labels = ctx.real_labels  # a conditional critic scores each interpolate with its real sample's label
         return loss + self.gp_weight * gradient_penalty(lambda x: ctx.score(x, labels), ctx.real, ctx.fake)
 
-    def generator_loss(self, fake_logits, ctx: LossContext):
+    def generator_loss(self, fake_logits, ctx: StepContext):
         return -fake_logits.float().mean()
