@@ -21,7 +21,9 @@ from .errors import (
     PluginError,
     UnknownComponentError,
     did_you_mean,
+    first_line,
 )
+from .messages import note, warn
 from .registry.hookspecs import hookimpl
 from .registry.params import Param
 from .registry.records import DefaultsSpec, MetricSpec, RecipeSpec
@@ -77,5 +79,5 @@ __all__ = [
     "RunReporter", "StepContext",
     "UnknownComponentError",
     "ImageSet", "__version__", "cache_dir", "data_root", "decoded_images", "did_you_mean", "evaluate",
-    "files_digest", "hookimpl", "memory_mapped", "sample", "to_model_space", "train",
+    "files_digest", "first_line", "hookimpl", "memory_mapped", "note", "sample", "to_model_space", "train", "warn",
 ]
