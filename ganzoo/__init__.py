@@ -23,7 +23,9 @@ from .errors import (
     TrainingDiverged,
     UnknownComponentError,
     did_you_mean,
+    first_line,
 )
+from .messages import note, warn
 from .registry.hookspecs import hookimpl
 from .registry.params import Param
 from .registry.records import DefaultsSpec, MetricSpec, RecipeSpec
@@ -77,9 +79,9 @@ def __dir__() -> list[str]:
 __all__ = [
     "AugmentationSpec", "CheckpointError", "ConfigError", "ConflictError", "Constraint", "ConstraintSpec", "DOutput",
     "Data", "DataSpec", "DatasetError", "DatasetSpec", "DefaultsSpec", "DiscriminatorSpec", "EvalContext", "GANLoss",
-    "GanzooError", "GeneratorSpec", "ImageSet", "IncompatibleError", "LossSpec", "MetricSpec",
-    "OptimizerSpec", "Param", "ParameterError", "PluginError", "RecipeSpec", "Regulariser", "RegulariserSpec",
-    "ReporterSpec", "RunInfo", "RunReporter", "RunResult", "StepContext", "TrainingDiverged", "UnknownComponentError",
-    "cache_dir", "data_root", "decoded_images", "did_you_mean", "evaluate", "files_digest", "hookimpl",
-    "memory_mapped", "mlp_stack", "register", "sample", "to_model_space", "train", "__version__",
+    "GanzooError", "GeneratorSpec", "ImageSet", "IncompatibleError", "LossSpec", "MetricSpec", "OptimizerSpec",
+    "Param", "ParameterError", "PluginError", "RecipeSpec", "Regulariser", "RegulariserSpec", "ReporterSpec",
+    "RunInfo", "RunReporter", "RunResult", "StepContext", "TrainingDiverged", "UnknownComponentError", "cache_dir",
+    "data_root", "decoded_images", "did_you_mean", "evaluate", "files_digest", "first_line", "hookimpl",
+    "memory_mapped", "mlp_stack", "note", "register", "sample", "to_model_space", "train", "warn", "__version__",
 ]

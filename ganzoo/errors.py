@@ -56,7 +56,26 @@ def did_you_mean(name: str, choices: Iterable[str]) -> str:
     return f"; did you mean '{close[0]}'?" if close else ""
 
 
+def shorten(text: str, limit: int = 160) -> str:
+    """``text`` cut to at most ``limit`` characters at a word boundary, with "…" where it was cut: a message cut
+    mid-word (``pix``) reads as a typo, or as a different word."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:  # else one very long word: cut inside it rather than lose most of the line
+        cut = cut[:space]
+    return cut.rstrip(" ,;:(") + "…"
+
+
 def first_line(err: BaseException, limit: int = 160) -> str:
-    """An exception as one short line (its type when it has no message), for one-line errors."""
-    text = str(err).strip()
-    return text.splitlines()[0][:limit] if text else type(err).__name__
+    """An exception as one short line, never empty: its type when it has no message, and when the first line is a
+    heading ending in ":" (torchvision's "Error downloading x.gz:"), the last line that says why."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    if not lines:
+        return type(err).__name__
+    text = lines[0]
+    if text.endswith(":"):
+        reason = next((line for line in reversed(lines[1:]) if not line.endswith(":")), type(err).__name__)
+        text = f"{text} {reason}"
+    return shorten(text, limit)

@@ -117,11 +117,12 @@ def test_a_large_clean_file_takes_numpys_path_and_a_bad_one_names_its_line(regis
     path = tmp_path / "large.csv"
     path.write_text("x,y\n" + "".join(f"{x:.5f},{y:.5f}\n" for x, y in rows))
     with monkeypatch.context() as patch:
-        patch.setattr(points_file._Text, "_scan", lambda *a: pytest.fail("a clean file was scanned line by line"))
+        scanned = lambda *a: pytest.fail("a clean file was scanned line by line")
+        patch.setattr(points_file.text.TextFile, "_scan", scanned)
         assert len(_load(registry, path=str(path))) == 100_000
     with path.open("a") as f:
         f.write("1.0,-inf\n")
-    with pytest.raises(points_file.DatasetError, match=r"line 100002, column 2 \('y'\): '-inf' is not a finite"):
+    with pytest.raises(ganzoo.DatasetError, match=r"line 100002, column 2 \('y'\): '-inf' is not a finite"):
         _load(registry, path=str(path))
 
 

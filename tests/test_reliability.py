@@ -157,6 +157,58 @@ def _empty_dir(ctx: Ctx) -> None:
     (ctx.tmp / "empty").mkdir()
 
 
+def _link_loops(ctx: Ctx) -> None:
+    """A folder of nothing but two symbolic-link loops: once a walk that never ended."""
+    (ctx.tmp / "loops" / "sub").mkdir(parents=True)
+    (ctx.tmp / "loops" / "self").symlink_to(".")
+    (ctx.tmp / "loops" / "sub" / "up").symlink_to("..")
+
+
+def _zero_bytes(ctx: Ctx) -> None:
+    """A header, then zero bytes: what a sparse or preallocated file reads as (a 2 GB one is in
+    test_points_file_limits.py, with its memory measured)."""
+    with open(ctx.tmp / "zeros.txt", "wb") as f:
+        f.write(b"x,y\n")
+        f.truncate(1 << 16)
+
+
+def _pickled_npy(ctx: Ctx) -> None:
+    import numpy as np
+
+    np.save(ctx.tmp / "objects.npy", np.array([{"x": 1}, None], dtype=object), allow_pickle=True)
+
+
+def _cut_npy(ctx: Ctx) -> None:
+    import numpy as np
+
+    np.save(ctx.tmp / "cut.npy", np.zeros((100, 2)))
+    data = (ctx.tmp / "cut.npy").read_bytes()
+    (ctx.tmp / "cut.npy").write_bytes(data[:100])
+
+
+def _pickled_pt(ctx: Ctx) -> None:
+    torch.save({"points": torch.zeros(4, 2), "note": Ctx}, ctx.tmp / "objects.pt")  # a class: not weights-only
+
+
+def _mnist_unreachable(ctx: Ctx) -> None:
+    """MNIST's mirrors replaced by a port nothing listens on: a download that fails at once, offline."""
+    import torchvision
+
+    ctx.monkeypatch.setattr(torchvision.datasets.MNIST, "mirrors", ["http://127.0.0.1:9/"])
+    ctx.monkeypatch.setenv("GANZOO_DATA", str(ctx.base["mine"].parent / f"mnist-{ctx.tmp.name}"))  # not in tmp
+
+
+def _mnist_silent_failure(ctx: Ctx) -> None:
+    """A download that fails with an exception without a message: the line still gives a reason."""
+    import torchvision.datasets.mnist
+
+    def fail(*args, **kwargs):
+        raise RuntimeError()
+
+    _mnist_unreachable(ctx)
+    ctx.monkeypatch.setattr(torchvision.datasets.mnist, "download_and_extract_archive", fail)
+
+
 @dataclass
 class Case:
     """One mistake: CLI args ({tmp}, {run}, {out} are filled in), what the line must name, and the fix it gives."""
@@ -286,6 +338,36 @@ CASES = [
     Case("mnist-missing-offline", ["train", "--dataset", "mnist", "--set", "dataset.download=false", "--out",
                                    "{out}"],
          "MNIST files not found in", "t10k-labels-idx1-ubyte"),
+    # data faults (issue 23): loops, files that are no text, unpickling advice, download reasons, a byte-order mark
+    Case("folder-only-link-loops", ["train", "--dataset", "folder", "--set", "dataset.path=loops", "--out", "{out}"],
+         "folder loops holds no files it can use", "(skipped symbolic links that loop back: self -> ., sub/up -> ..)",
+         _link_loops, warnings=True),
+    Case("points-file-zero-bytes", ["train", "--dataset", "points-file", "--set", "dataset.path=zeros.txt"],
+         "zeros.txt: holds a zero byte at byte 4 (line 2)", "not UTF-8 text; save it as text, or use .npy or .pt",
+         _zero_bytes),
+    Case("points-file-pickled-npy", ["train", "--dataset", "points-file", "--set", "dataset.path=objects.npy"],
+         "objects.npy: holds pickled Python objects", "ganzoo never unpickles a data file: save the points with "
+         "numpy.save(path, array)", _pickled_npy),
+    Case("points-file-pickled-pt", ["train", "--dataset", "points-file", "--set", "dataset.path=objects.pt"],
+         "objects.pt: holds pickled Python objects", "save the points with torch.save({'points': tensor}, path)",
+         _pickled_pt),
+    Case("points-file-cut-npy", ["train", "--dataset", "points-file", "--set", "dataset.path=cut.npy"],
+         "cut.npy: cannot be read as .npy", "is it damaged or cut short?", _cut_npy),
+    Case("mnist-download-fails", ["train", "--dataset", "mnist", "--out", "{out}"], "MNIST files not found in",
+         "the download failed: Error downloading train-images-idx3-ubyte.gz: <urlopen error", _mnist_unreachable),
+    Case("mnist-download-fails-silently", ["train", "--dataset", "mnist", "--out", "{out}"], "MNIST files not found",
+         "the download failed: Error downloading train-images-idx3-ubyte.gz: RuntimeError)", _mnist_silent_failure),
+    Case("config-byte-order-mark", ["train", "--config", "my.toml"], "unknown key 'stepz'", "did you mean 'steps'?",
+         _config(b"\xef\xbb\xbfstepz = 3")),  # read past the BOM: before, "Invalid statement (at line 1, column 1)"
+    # dataset parameters out of range: declared bounds, with the dataset named once (not by hand as well)
+    Case("folder-size-0", ["train", "--dataset", "folder", "--set", "dataset.size=0"],
+         "--set dataset.size: dataset 'folder': 'size'", "must be >= 1, got 0"),
+    Case("mnist-digit-12", ["train", "--dataset", "mnist", "--set", "dataset.digits=1,12"],
+         "--set dataset.digits: dataset 'mnist': every item of 'digits'", "must be in [0, 9], got [1, 12]"),
+    Case("cifar10-class-10", ["train", "--dataset", "cifar10", "--set", "dataset.classes=10"],
+         "--set dataset.classes: dataset 'cifar10': every item of 'classes'", "must be in [0, 9], got [10]"),
+    Case("points-file-limit-1", ["train", "--dataset", "points-file", "--set", "dataset.limit=1"],
+         "--set dataset.limit: dataset 'points-file': 'limit'", "must be >= 2, got 1"),
     # resuming, checkpoints and run directories
     Case("resume-missing-dir", ["train", "--resume", "nowhere"], "run directory nowhere does not exist",
          "give the directory a run printed"),
@@ -398,6 +480,8 @@ def test_every_mistake_is_one_clear_line_and_writes_nothing(case, invoke, base_r
     assert result.exit_code != 0
     assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
     assert case.names in lines[0] and case.fix in lines[0], lines[0]
+    assert not re.search(r"unsafely|allow_pickle|Re-running", lines[0]), lines[0]  # no advice to run what a file holds
+    assert len(re.findall(r"(dataset|generator|discriminator|loss) '[\w.-]+':", lines[0])) <= 1, lines[0]  # one owner
     assert "Traceback" not in result.stderr + result.stdout
     assert _snapshot(tmp_path) == before  # nothing written: no run dir, config, checkpoint or sample to mistake
     assert not (tmp_path / "pwned").exists()  # no string or checkpoint was run as code

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 from typing import Any
 
 import click
@@ -14,7 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ..errors import ConfigError, GanzooError
+from ..errors import ConfigError, GanzooError, shorten
 from ..registry.registry import default_registry
 from .tables import show
 
@@ -108,18 +109,43 @@ def _run_dict(run) -> dict[str, Any]:
         "path": str(run.path), "combination": run.combination, "recipe": run.recipe, "step": run.step,
         "steps": run.config.get("steps"), "seconds": run.seconds,
         "final": {k: final[k] for k in TRAINING_KEYS if k in final},
-        "metrics": {k: v for k, v in final.items() if k not in TRAINING_KEYS},
+        "metrics": {k: v for k, v in final.items() if k not in TRAINING_KEYS}, "error": None,
     }
+
+
+def _broken_runs(directory: str, listed: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Directories holding a run's files (checkpoints or a metrics log) whose config.toml cannot be read: a run the
+    user made, so it is listed, marked broken, rather than left out like a stray config file of their own."""
+    from ..run.compare import read_run
+    from ..run.rundir import RunDir
+
+    seen = {row["path"] for row in listed}
+    broken = []
+    for config_path in sorted(Path(directory).rglob("config.toml")):
+        run = RunDir(config_path.parent)
+        if str(run.path) in seen or not (run.checkpoints.is_dir() or run.metrics_path.is_file()):
+            continue
+        try:
+            read_run(run.path)
+        except GanzooError as err:
+            # the row names the run: its path need not fill the line twice more
+            text = str(err).removeprefix(f"{run.path} is not a readable run directory: ")
+            text = text.replace(str(run.config_path), "config.toml")
+            broken.append({"path": str(run.path), "combination": None, "recipe": None, "step": None, "steps": None,
+                           "seconds": None, "final": {}, "metrics": {}, "error": f"broken: {shorten(text, 160)}"})
+    return broken
 
 
 @click.command("runs")
 @click.argument("directory", default="runs", required=False, type=click.Path(file_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def runs_command(directory: str, as_json: bool) -> None:
-    """List the run directories under DIRECTORY [default: runs]: mix, steps, time and final metrics."""
+    """List the run directories under DIRECTORY [default: runs]: mix, steps, time and final metrics (a run whose
+    config.toml cannot be read is listed as broken)."""
     from ..run.compare import find_runs
 
     runs = [_run_dict(run) for run in find_runs(directory)]
+    runs = sorted(runs + _broken_runs(directory, runs), key=lambda row: row["path"])
     if as_json:
         click.echo(json.dumps(runs, indent=2))
         return
@@ -130,11 +156,15 @@ def runs_command(directory: str, as_json: bool) -> None:
     for column in ("run", "G / D / loss / data", "steps", "time", "final D / G loss, D(x) / D(G(z))", "metrics"):
         table.add_column(column)
     for run in runs:
+        name = os.path.relpath(run["path"], directory)
+        if run["error"]:
+            table.add_row(escape(name if name != "." else run["path"]), f"[red]{escape(run['error'])}[/]", "", "", "",
+                          "")
+            continue
         mix = escape(run["combination"]) + (f"\n[dim]recipe {escape(run['recipe'])}[/]" if run["recipe"] else "")
         seconds = "-" if run["seconds"] is None else f"{run['seconds']:.1f} s"
         d, g, real, fake = (show(run["final"].get(k)) for k in ("d_loss", "g_loss", "d_real", "d_fake"))
         metrics = "\n".join(f"{k} {show(v)}" for k, v in run["metrics"].items()) or "-"
-        name = os.path.relpath(run["path"], directory)
         table.add_row(escape(name if name != "." else run["path"]), mix, f"{run['step']}/{show(run['steps'])}",
                       seconds, f"{d} / {g}\n{real} / {fake}", escape(metrics))
     Console().print(table)

@@ -21,8 +21,8 @@ def read_toml(path: Path | str) -> dict[str, Any]:
     """Parse a TOML file; a missing or invalid file is a one-line :class:`ConfigError`."""
     path = Path(path)
     try:
-        with path.open("rb") as f:
-            return tomllib.load(f)
+        # TOML forbids a byte-order mark, but Windows editors write one: strip it rather than fail on line 1
+        return tomllib.loads(path.read_bytes().decode("utf-8").removeprefix("\ufeff"))
     except FileNotFoundError:
         raise ConfigError(f"config file {path} does not exist; check the path") from None
     except tomllib.TOMLDecodeError as err:

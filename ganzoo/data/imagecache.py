@@ -26,16 +26,17 @@ import numpy as np
 import torch
 
 from ..errors import DatasetError, ParameterError, first_line
-from ..messages import warn
+from ..messages import note, warn
+from .decode import decode, megapixels, quiet_bombs, too_large
 from .paths import cache_dir
 
-#: Bumped when the cache layout changes, so an old cache is rebuilt instead of misread.
-FORMAT = 1
+#: Bumped when the cache layout (or how an image decodes) changes, so an old cache is rebuilt instead of misread.
+#: 2: 16-bit greyscale scaled instead of clipped to white.
+FORMAT = 2
 #: Images per task handed to a worker (large enough to amortise the inter-process copy).
 CHUNK = 64
 #: Skipped files named in the warning (the count covers them all).
 NAMED = 3
-_GREY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
 
 #: ``read(i) -> (image, label)``: a path or an open PIL image, and the class (None for unlabelled data).
 Reader = Callable[[int], tuple[Any, int | None]]
@@ -66,39 +67,6 @@ def files_digest(root: Path, files: list[Path]) -> str:
     return h.hexdigest()
 
 
-def decode(image: Any, size: int | None, channels: int | None) -> tuple[np.ndarray, bool]:
-    """One image as uint8 (C, S, S) and whether it was greyscale; ``channels`` None keeps 3 (the caller drops them
-    to 1 when every image was grey). The first frame of an animation; alpha is discarded."""
-    from PIL import Image
-    from torchvision.transforms import functional as TF
-
-    owned = not isinstance(image, Image.Image)
-    im = Image.open(image) if owned else image
-    try:
-        im.seek(0)
-        if size is not None and im.format == "JPEG":
-            im.draft("RGB" if channels != 1 else "L", (size, size))  # decode at a reduced scale, never below size
-        grey = im.mode in _GREY_MODES
-        if im.mode == "P":  # palette: grey when every palette entry is
-            im = im.convert("RGB")
-            arr = np.asarray(im)
-            grey = bool((arr[..., 0] == arr[..., 1]).all() and (arr[..., 1] == arr[..., 2]).all())
-        im = im.convert("L" if channels == 1 or (channels is None and grey) else "RGB")
-        if size is not None:
-            im = TF.center_crop(TF.resize(im, size, interpolation=TF.InterpolationMode.BICUBIC), [size, size])
-        elif im.width != im.height:
-            side = min(im.width, im.height)
-            im = TF.center_crop(im, [side, side])
-        arr = np.asarray(im, dtype=np.uint8)
-    finally:
-        if owned:
-            im.close()
-    arr = arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
-    if channels is None and arr.shape[0] == 1:
-        arr = np.repeat(arr, 3, 0)
-    return arr, grey
-
-
 #: Cache files this process has checked, with (inode, size, mtime, crc): the same run reads them more than once
 #: (its spec, then its data) and need not checksum them twice.
 _VERIFIED: dict[Path, tuple] = {}
@@ -112,18 +80,21 @@ def _decode_chunk(task: tuple[int, int, int, int | None]):
     ok = np.zeros(stop - start, bool)
     grey = np.ones(stop - start, bool)
     labels = np.full(stop - start, -1, np.int64)
-    errors = []
+    errors, large = [], []
     for j, i in enumerate(range(start, stop)):
         try:
-            source, label = _READER(i)
-            arr, grey[j] = decode(source, side, channels)
+            with quiet_bombs():  # a reader may open the image itself (torchvision's datasets do)
+                source, label = _READER(i)
+            arr, grey[j], pixels = decode(source, side, channels)
+            if pixels:
+                large.append((i, pixels))
             if arr.shape[1:] != (side, side):
                 raise ValueError(f"decoded to {arr.shape[2]}x{arr.shape[1]}, not {side}x{side}")
             out[j], ok[j] = arr, True
             labels[j] = -1 if label is None else int(label)
         except Exception as err:  # noqa: BLE001 - any unreadable source is skipped and named in one warning
             errors.append((i, _why(err)))
-    return start, out, ok, grey, labels, errors
+    return start, out, ok, grey, labels, errors, large
 
 
 def _why(err: Exception) -> str:
@@ -131,6 +102,8 @@ def _why(err: Exception) -> str:
 
     if isinstance(err, UnidentifiedImageError):
         return "not an image"
+    if too_large(err):
+        return too_large(err)
     return f"{type(err).__name__}: {first_line(err, 60)}"
 
 
@@ -155,6 +128,7 @@ def _progress(total: int, what: str):
 def _build(folder: Path, count: int, read: Reader, side: int, channels: int | None, what: str,
            name: Callable[[int], str], key: Mapping[str, Any]) -> None:
     global _READER
+    large: list[tuple[int, int]] = []
     tmp = folder.with_name(f"{folder.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -174,10 +148,11 @@ def _build(folder: Path, count: int, read: Reader, side: int, channels: int | No
             pool = mp.get_context("fork").Pool(workers) if workers else None
             try:
                 results = pool.imap_unordered(_decode_chunk, tasks) if pool else map(_decode_chunk, tasks)
-                for start, arr, good, g, lab, errs in results:
+                for start, arr, good, g, lab, errs, big in results:
                     stop = start + len(arr)
                     out[start:stop], ok[start:stop], grey[start:stop], labels[start:stop] = arr, good, g, lab
                     errors += errs
+                    large += big
                     bar.advance(task, len(arr))
             finally:
                 if pool is not None:
@@ -188,6 +163,14 @@ def _build(folder: Path, count: int, read: Reader, side: int, channels: int | No
         raise
     finally:
         _READER = None
+    if large:
+        from PIL import Image
+
+        large.sort()
+        more = f" and {len(large) - 1} more" if len(large) > 1 else ""
+        note(f"{len(large)} of {count} images in {what} are over {megapixels(Image.MAX_IMAGE_PIXELS)} (e.g. "
+             f"{name(large[0][0])}: {megapixels(large[0][1])}{more}); they were decoded and scaled down, slowly: "
+             f"shrink them for faster decoding")
     kept = np.flatnonzero(ok)
     if len(kept) == 0:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -253,12 +236,13 @@ def _open(folder: Path, key: Mapping[str, Any]) -> tuple[ImageSet, dict]:
 
 
 def decoded_images(key: Mapping[str, Any], count: int, read: Reader, size: int, channels: int | None,
-                   what: str, name: Callable[[int], str] = str) -> ImageSet:
+                   what: str, name: Callable[[int], str] = str, announce: str | None = None) -> ImageSet:
     """The ``count`` images ``read(i)`` gives, decoded to ``size`` x ``size`` with ``channels`` (1, 3, or None:
     1 when every image is greyscale, else 3), from the cache when it is there and sound, else decoded now.
 
     ``key`` identifies the source and every parameter (see :func:`files_digest`); ``what`` names the source in
-    messages; ``name(i)`` names source ``i`` in the warning about skipped files.
+    messages; ``name(i)`` names source ``i`` in the warning about skipped files; ``announce`` is a note shown when
+    the images are decoded now rather than read from the cache (how a default size was chosen, say).
     """
     if size < 1:
         raise ParameterError(f"image size must be at least 1 pixel, got {size}")
@@ -272,6 +256,8 @@ def decoded_images(key: Mapping[str, Any], count: int, read: Reader, size: int, 
             warn(f"the decoded-image cache {folder} is unusable ({first_line(err, 80)}); rebuilding it")
             shutil.rmtree(folder, ignore_errors=True)
     if image_set is None:
+        if announce:
+            note(announce)
         _build(folder, count, read, size, channels, what, name, key)
         image_set, meta = _open(folder, key)
     if meta["skipped"] and folder not in _WARNED:  # once per process: a run reads its dataset more than once

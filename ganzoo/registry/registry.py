@@ -110,9 +110,11 @@ class Registry:
         if entry_points is None:
             entry_points = metadata.entry_points(group=ENTRY_POINT_GROUP)
         allow = _env_allowlist()
+        installed: set[str] = set()
         for ep in entry_points:
             dist = ep.dist.name if ep.dist else None
             version = ep.dist.version if ep.dist else None
+            installed.add(canonical(dist or ""))
             info = PluginInfo(name=ep.name, dist=dist, version=version)
             key = f"{canonical(dist)}:{ep.name}" if dist else ep.name
             if allow is not None and not info.builtin and canonical(dist or "") not in allow:
@@ -137,6 +139,17 @@ class Registry:
             self._plugins[key] = info
             self._objects[key] = plugin
         self._components = None
+        self._warn_not_installed(allow, installed)
+
+    def _warn_not_installed(self, allow: set[str] | None, installed: set[str]) -> None:
+        """A name in GANZOO_LOAD_PLUGINS that no installed plugin has is a typo or a missing install; loading
+        nothing for it without a word would look like the plugin itself is broken."""
+        others = sorted(installed - {BUILTIN_DIST, ""})
+        for name in sorted((allow or set()) - installed - {BUILTIN_DIST}):
+            known = f"installed: {', '.join(others[:5])}{', …' if len(others) > 5 else ''}" if others else \
+                "none is installed"
+            self._warn(f"GANZOO_LOAD_PLUGINS names '{name}', but no installed distribution provides ganzoo plugins "
+                       f"by that name{did_you_mean(name, others)} ({known}); `ganzoo plugins` lists them")
 
     def register(self, plugin: object, name: str, dist: str | None = None, version: str | None = None) -> PluginInfo:
         """Register a plugin object in-process (tests, notebooks); undo with :meth:`unregister`."""

@@ -12,18 +12,20 @@ _ROOT = Param("root", str, None, "folder holding the dataset in torchvision's la
                                  "~/.cache/ganzoo/data)")
 _DOWNLOAD = Param("download", bool, True, "download the files when they are missing")
 _LIMIT = Param("limit", int, None, "only N images, spread evenly over the dataset so every class keeps its share "
-                                   "(data-limited training)")
+                                   "(data-limited training)", min=1)
+_AUTO_SIZE = f"default: the median shorter side of a sample of the images, at most {folder.MAX_AUTO_SIZE}"
 _CHANNELS = Param("channels", str, "auto", "1 (greyscale) or 3 (RGB); auto: 1 when every image is greyscale. An "
                                           "alpha channel is discarded", folder.CHANNELS)
 
 
 def _cifar(which: str, description: str, alias_of: str = "") -> DatasetSpec:
+    classes = 10 if which == "CIFAR10" else 100
     return DatasetSpec(
         name=which.lower(), factory=lambda **p: named.cifar(which, **p), shape=named.cifar_shape(which),
         description=description, alias_of=alias_of,
         params=(_ROOT, _DOWNLOAD, Param("train", bool, True, "use the training split (false: the test split)"),
-                Param("classes", list[int], None, "only these classes, e.g. 3,5"),
-                Param("limit", int, None, "only the first N images (after 'classes')")),
+                Param("classes", list[int], None, "only these classes, e.g. 3,5", min=0, max=classes - 1),
+                Param("limit", int, None, "only the first N images (after 'classes')", min=1)),
         test_split={"train": False, "limit": None}, full_data={"limit": None},
     )
 
@@ -35,8 +37,8 @@ def ganzoo_datasets():
         description="Any folder of images (PNG, JPEG, WebP, BMP, GIF...); class subfolders become labels.",
         params=(
             Param("path", str, None, "the folder (nested folders are walked; hidden files are skipped)"),
-            Param("size", int, None, "square side: the shorter side is resized to it, then centre-cropped "
-                                     "(default: the first image's shorter side)"),
+            Param("size", int, None, f"square side: the shorter side is resized to it, then centre-cropped "
+                                     f"({_AUTO_SIZE})", min=1),
             _CHANNELS,
             Param("labels", str, "auto", "folders: each top-level subfolder is a class (torchvision's ImageFolder); "
                                          "none: unlabelled; auto: folders unless images lie directly in the folder",
@@ -52,7 +54,7 @@ def ganzoo_datasets():
         description="CelebA aligned faces (Liu et al. 2015) through torchvision, centre-cropped to 64x64 RGB.",
         params=(_ROOT, _DOWNLOAD,
                 Param("split", str, "train", "train, valid, test or all", ("train", "valid", "test", "all")),
-                Param("size", int, 64, "square side (the shorter side is resized to it, then centre-cropped)"),
+                Param("size", int, 64, "square side (the shorter side is resized to it, then centre-cropped)", min=1),
                 Param("attribute", str, None, "label each face by this attribute (0/1), e.g. Smiling, for the "
                                               "conditional models"),
                 _LIMIT),
@@ -63,6 +65,6 @@ def ganzoo_datasets():
         description="Any torchvision.datasets class of (image, label) items by name, e.g. SVHN or STL10.",
         params=(Param("name", str, None, "the class in torchvision.datasets, e.g. SVHN"), _ROOT, _DOWNLOAD,
                 Param("split", str, None, "the split (e.g. train, test; default: the training split)"),
-                Param("size", int, None, "square side (default: the first image's shorter side)"), _CHANNELS,
+                Param("size", int, None, f"square side ({_AUTO_SIZE})", min=1), _CHANNELS,
                 _LIMIT),
     )

@@ -10,6 +10,7 @@ decoded cache by CRC. Images other than CIFAR's arrays are decoded once into tha
 from __future__ import annotations
 
 import inspect
+import warnings
 from pathlib import Path
 
 import torch
@@ -24,6 +25,7 @@ from ganzoo import (
     decoded_images,
     did_you_mean,
     files_digest,
+    first_line,
 )
 
 
@@ -32,8 +34,7 @@ def _root(root: str | None) -> Path:
 
 
 def _missing(cls: str, where: Path, download: bool, err: BaseException, what: str) -> DatasetError:
-    text = str(err).strip().splitlines()[0][:160] if str(err).strip() else type(err).__name__
-    why = "download is off" if not download else f"the download failed: {text}"
+    why = "download is off" if not download else f"the download failed: {first_line(err)}"
     return DatasetError(f"{cls} files not found in {where} ({why}); put {what} there, or point GANZOO_DATA (or the "
                         f"dataset's root parameter) at the folder that holds {where.name}/")
 
@@ -58,11 +59,7 @@ def cifar(which: str, root: str | None, download: bool, train: bool, classes: li
     ``limit`` images."""
     import torchvision.datasets as tvd
 
-    n_classes = 10 if which == "CIFAR10" else 100
-    if classes is not None and (not classes or any(not 0 <= c < n_classes for c in classes)):
-        raise ParameterError(f"dataset '{which.lower()}': 'classes' must list classes 0-{n_classes - 1}, got {classes}")
-    if limit is not None and limit < 1:
-        raise ParameterError(f"dataset '{which.lower()}': 'limit' must be at least 1 image, got {limit}")
+    n_classes = 10 if which == "CIFAR10" else 100  # 'classes' and 'limit' are checked by their Param bounds
     base = _root(root)
     cls = _relaxed(getattr(tvd, which), "cifar")
     try:
@@ -96,8 +93,6 @@ def _celeba_set(root: str | None, download: bool, split: str, size: int, attribu
 
     from .folder import spread
 
-    if split not in ("train", "valid", "test", "all"):
-        raise ParameterError(f"dataset 'celeba': 'split' must be train, valid, test or all, got {split!r}")
     base = _root(root)
     cls = _relaxed(tvd.CelebA, "celeba")
     try:
@@ -107,13 +102,14 @@ def _celeba_set(root: str | None, download: bool, split: str, size: int, attribu
         names = ", ".join(f for _, _, f in cls.file_list if not f.endswith(".zip"))
         if folder.is_dir() and (folder / "img_align_celeba").is_dir():
             raise DatasetError(f"CelebA files in {folder} could not be read ({type(err).__name__}: "
-                               f"{str(err).strip()[:80]}); replace them") from None
+                               f"{first_line(err, 80)}); replace them") from None
         raise _missing("CelebA", folder, download, err, f"img_align_celeba/ and {names}") from None
     labels = None
     if attribute is not None:
         if attribute not in dataset.attr_names:
-            raise ParameterError(f"dataset 'celeba': no attribute {attribute!r}{did_you_mean(attribute, dataset.attr_names)}"
-                                 f" (one of {', '.join(n for n in dataset.attr_names if n)})")
+            hint = did_you_mean(attribute, dataset.attr_names)
+            known = ", ".join(n for n in dataset.attr_names if n)
+            raise ParameterError(f"no attribute {attribute!r}{hint} (one of {known})")
         labels = dataset.attr[:, dataset.attr_names.index(attribute)].long()
     chosen = spread(len(dataset.filename), limit)
     folder = base / cls.base_folder / "img_align_celeba"
@@ -135,8 +131,6 @@ def celeba(root: str | None, download: bool, split: str, size: int, attribute: s
 
 def celeba_shape(size: int, attribute: str | None, **_) -> DataSpec:
     """Known without the files: RGB at ``size``, two classes when labelled by an attribute."""
-    if size < 1:
-        raise ParameterError(f"dataset 'celeba': 'size' must be at least 1 pixel, got {size}")
     return DataSpec("image", (3, size, size), 2 if attribute is not None else None)
 
 
@@ -148,8 +142,8 @@ def dataset_names() -> list[str]:
     import torchvision.datasets as tvd
     from torchvision.datasets.vision import VisionDataset
 
-    return sorted(n for n in dir(tvd) if isinstance(getattr(tvd, n), type) and issubclass(getattr(tvd, n), VisionDataset)
-                  and n not in ("VisionDataset", "DatasetFolder"))
+    return sorted(n for n in dir(tvd) if isinstance(getattr(tvd, n), type)
+                  and issubclass(getattr(tvd, n), VisionDataset) and n not in ("VisionDataset", "DatasetFolder"))
 
 
 def _instantiate(name: str, root: Path, download: bool, split: str | None):
@@ -159,8 +153,8 @@ def _instantiate(name: str, root: Path, download: bool, split: str | None):
     if name not in names:
         lowered = {n.lower(): n for n in names}
         hint = f"; did you mean '{lowered[name.lower()]}'?" if name.lower() in lowered else did_you_mean(name, names)
-        raise ParameterError(f"dataset 'torchvision': '{name}' is not a torchvision dataset{hint} (e.g. SVHN, STL10, "
-                             f"Flowers102, Places365; see torchvision.datasets)")
+        raise ParameterError(f"'{name}' is not a torchvision dataset{hint} (e.g. SVHN, STL10, Flowers102, Places365; "
+                             f"see torchvision.datasets)")
     cls = getattr(tvd, name)
     sig = inspect.signature(cls)
     kwargs = {}
@@ -168,10 +162,10 @@ def _instantiate(name: str, root: Path, download: bool, split: str | None):
         kwargs["split"] = split or "train"
     elif "train" in sig.parameters:
         if split not in (None, "train", "test"):
-            raise ParameterError(f"dataset 'torchvision': {name} has a train and a test split, not {split!r}")
+            raise ParameterError(f"{name} has a train and a test split, not {split!r}")
         kwargs["train"] = split != "test"
     elif split is not None:
-        raise ParameterError(f"dataset 'torchvision': {name} takes no split")
+        raise ParameterError(f"{name} takes no split")
     if "download" in sig.parameters:
         kwargs["download"] = download
     try:
@@ -179,7 +173,7 @@ def _instantiate(name: str, root: Path, download: bool, split: str | None):
     except (ParameterError, DatasetError):
         raise
     except ValueError as err:  # a split torchvision does not know
-        raise ParameterError(f"dataset 'torchvision': {name}: {str(err).strip()[:160]}") from None
+        raise ParameterError(f"{name}: {first_line(err)}") from None
     except Exception as err:  # noqa: BLE001 - missing or broken files
         raise _missing(name, root, download, err, "its files in torchvision's layout") from None
 
@@ -188,10 +182,10 @@ def _any_set(name: str | None, root: str | None, download: bool, split: str | No
              channels: str, limit: int | None) -> tuple[ImageSet, int | None]:
     from PIL import Image
 
-    from .folder import spread
+    from .folder import default_size, spread
 
     if not name:
-        raise ParameterError("dataset 'torchvision' needs a class name: --set dataset.name=SVHN")
+        raise ParameterError("it needs a class name: --set dataset.name=SVHN")
     base = _root(root)
     dataset = _instantiate(name, base, download, split)
     if len(dataset) == 0:
@@ -202,13 +196,19 @@ def _any_set(name: str | None, root: str | None, download: bool, split: str | No
         raise DatasetError(f"torchvision's {name} gives items of another form ({type(first).__name__}), not "
                            f"(image, class label); ganzoo takes datasets of labelled images")
     chosen = spread(len(dataset), limit)
-    side = size or min(first[0].size)
+    announce, side = None, size
+    if side is None:  # items are decoded whole, so a smaller sample than a folder's headers
+        with warnings.catch_warnings():  # huge images are reported when decoded, not as PIL's raw warning here
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            side, how = default_size([min(dataset[chosen[i]][0].size) for i in spread(len(chosen), 16)])
+        announce = f"torchvision's {name}: decoding its images at {how}; set dataset.size to choose another"
     folder = base / getattr(dataset, "base_folder", name)
     stamp = files_digest(folder, sorted(p for p in folder.rglob("*") if p.is_file())) if folder.is_dir() else ""
     key = {"source": "torchvision", "name": name, "root": str(base.resolve()), "split": split, "limit": limit,
            "items": len(dataset), "files": stamp}
-    image_set = decoded_images(key, len(chosen), lambda i: dataset[chosen[i]], side, None if channels == "auto" else int(channels),
-                               f"torchvision's {name} in {base}", name=lambda i: f"item {chosen[i]}")
+    image_set = decoded_images(key, len(chosen), lambda i: dataset[chosen[i]], side,
+                               None if channels == "auto" else int(channels), f"torchvision's {name} in {base}",
+                               name=lambda i: f"item {chosen[i]}", announce=announce)
     classes = len(getattr(dataset, "classes", [])) or None
     labels = image_set.labels
     if labels is not None and int(labels.min()) < 0:  # e.g. STL10's unlabelled part (-1): no classes to condition on
@@ -219,8 +219,8 @@ def _any_set(name: str | None, root: str | None, download: bool, split: str | No
 
 
 def any_dataset(name, root, download, split, size, channels, limit) -> Data:
-    """Any ``torchvision.datasets`` class of (image, label) items, decoded once to ``size`` (default: the first
-    image's shorter side), centre-cropped square."""
+    """Any ``torchvision.datasets`` class of (image, label) items, decoded once to ``size`` (default: the median
+    shorter side of a sample, capped), centre-cropped square."""
     image_set, classes = _any_set(name, root, download, split, size, channels, limit)
     return Data.images(image_set.pixels, labels=image_set.labels, classes=classes)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ganzoo import Data, DatasetError, DatasetSpec, DataSpec, Param, ParameterError, data_root, hookimpl
+from ganzoo import Data, DatasetError, DatasetSpec, DataSpec, Param, data_root, first_line, hookimpl
 
 FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 
@@ -44,20 +44,15 @@ def load(family: Family, root: str | None, download: bool, train: bool, keep: li
     first ``limit`` images (data-limited training)."""
     import torchvision.datasets
 
-    where = f"dataset '{family.name}'"
-    if keep is not None and (not keep or any(not 0 <= d <= 9 for d in keep)):
-        raise ParameterError(f"{where}: '{family.subset}' must list {family.what} 0-9, got {keep}")
-    if limit is not None and limit < 1:
-        raise ParameterError(f"{where}: 'limit' must be at least 1 image, got {limit}")
     base = Path(root).expanduser() if root else data_root()
     raw = base / family.cls / "raw"
     try:
         dataset = getattr(torchvision.datasets, family.cls)(str(base), train=train, download=download)
     except Exception as err:  # noqa: BLE001 - torchvision raises RuntimeError/URLError/OSError for missing data
-        first_line = str(err).strip().splitlines()[0][:160] if str(err).strip() else type(err).__name__
+        reason = first_line(err)  # never empty: torchvision's "Error downloading x.gz:" gets the line saying why
         if all((raw / name).is_file() for name in FILES):
-            raise DatasetError(f"{family.cls} files in {raw} could not be read ({first_line}); replace them") from None
-        why = "download is off" if not download else f"the download failed: {first_line}"
+            raise DatasetError(f"{family.cls} files in {raw} could not be read ({reason}); replace them") from None
+        why = "download is off" if not download else f"the download failed: {reason}"
         raise DatasetError(_missing_message(family, raw, why)) from None
     images, labels = dataset.data, dataset.targets
     if keep is not None:
@@ -93,9 +88,9 @@ def _params(family: Family) -> tuple[Param, ...]:
                                  f"~/.cache/ganzoo/data)"),
         Param("download", bool, True, "download the files when they are missing"),
         Param("train", bool, True, "use the training split (false: the test split)"),
-        Param(family.subset, list[int], None, f"only these {family.what}, e.g. 0,1,7"),
+        Param(family.subset, list[int], None, f"only these {family.what}, e.g. 0,1,7", min=0, max=9),
         Param("limit", int, None, f"only the first N images (after '{family.subset}'), e.g. 1000 for data-limited "
-                                  f"training"),
+                                  f"training", min=1),
     )
 
 
