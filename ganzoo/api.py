@@ -15,7 +15,7 @@ from .errors import CheckpointError, ConfigError, GanzooError, did_you_mean, fir
 from .messages import warn
 from .registry.kinds import SHORTHANDS, SLOT_GROUPS, SLOTS, slot_named
 from .registry.registry import Registry, default_registry
-from .run.checkpoint import CHECKPOINT_FIX, load_checkpoint
+from .run.checkpoint import CHECKPOINT_FIX, atomic_write, load_checkpoint, output_error
 from .run.evaluation import DEFAULT_SAMPLES, Evaluator
 from .run.progress import Reporter
 from .run.reporting import Reporters, build_reporters
@@ -243,9 +243,9 @@ def sample(run_dir: str | Path, n: int = 64, *, seed: int = 0, device: str = "au
                 which = f", class {label}" if label is not None else ""
                 save_png(out, raw, spec, data, title=f"{cfg.label()}  {n} samples{which}", columns=columns)
             else:
-                torch.save(coords, out)
+                atomic_write(out, lambda f: torch.save(coords, f))
         except OSError as err:
-            raise ConfigError(f"cannot write {out}: {err.strerror or first_line(err)}") from None
+            raise output_error(out, err) from None
     return coords
 
 

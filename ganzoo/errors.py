@@ -46,6 +46,11 @@ class PluginError(GanzooError):
     """A plugin that broke while loading or that yielded something malformed."""
 
 
+class OutputError(GanzooError):
+    """A file ganzoo writes could not be written (a full disk, no permission, its folder deleted); nothing was left
+    half-written."""
+
+
 class TrainingDiverged(GanzooError):
     """A loss became NaN or infinite."""
 

@@ -6,6 +6,7 @@ intact; ``weights_only`` so that loading a checkpoint someone sent you can never
 
 from __future__ import annotations
 
+import errno
 import os
 import pickle
 import zipfile
@@ -14,7 +15,7 @@ from typing import Any
 
 import torch
 
-from ..errors import CheckpointError, first_line
+from ..errors import CheckpointError, OutputError, first_line
 
 FORMAT = "ganzoo-checkpoint"
 VERSION = 1
@@ -22,9 +23,33 @@ VERSION = 1
 CHECKPOINT_FIX = "copy a good checkpoints/step_*.pt of the run over it, or start a new run"
 
 
+def os_error(err: BaseException) -> OSError | None:
+    """The operating system's error behind ``err``, if any: writers such as ``torch.save`` turn a full disk into
+    their own ``RuntimeError`` ("unexpected pos ...") whose context is the real ``OSError``."""
+    seen = set()
+    while err is not None and id(err) not in seen:
+        if isinstance(err, OSError):
+            return err
+        seen.add(id(err))
+        err = err.__cause__ or err.__context__
+    return None
+
+
+def output_error(path: Path, err: OSError, kept: str = "") -> OutputError:
+    """One line for a file that could not be written, with what was kept."""
+    reason = err.strerror or first_line(err)
+    return OutputError(f"cannot write {path}: {reason}" + (f"; {kept}" if kept else "")
+                       + ("; free some space and run again" if err.errno in (errno.ENOSPC, errno.EDQUOT) else ""))
+
+
 def atomic_write(path: Path, write) -> None:
-    """Call ``write(file)`` on a temporary file beside ``path``, then rename it over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Call ``write(file)`` on a temporary file beside ``path``, then rename it over ``path``: the file is whole or
+    absent, never truncated. A failure of the operating system (a full disk, no permission) is an
+    :class:`OutputError` saying that the previous file, if any, is untouched."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise output_error(path, err) from None
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         with open(tmp, "wb") as f:
@@ -32,8 +57,17 @@ def atomic_write(path: Path, write) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except Exception as err:
+        cause = os_error(err)
+        if cause is None:
+            raise
+        kept = "the previous file is kept whole" if path.exists() else "nothing was written"
+        raise output_error(path, cause, kept) from None
     finally:
-        tmp.unlink(missing_ok=True)
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:  # its folder is gone: nothing to clean
+            pass
     try:  # make the rename itself durable; not every platform lets a directory be opened
         fd = os.open(path.parent, os.O_RDONLY)
         try:

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from ..config import TrainConfig
-from ..errors import CheckpointError, ConfigError
-from .checkpoint import atomic_write
+from ..errors import CheckpointError, ConfigError, OutputError
+from .checkpoint import atomic_write, output_error
 
 
 def finite_or_none(record: dict[str, Any]) -> dict[str, Any]:
@@ -117,7 +117,8 @@ class RunDir:
         at step 1), so the same ``--out`` can be used again; a directory that existed before is left (emptied)."""
         if self.latest.is_file():
             return
-        for path in (self.config_path, self.metrics_path, self.lock_path):
+        for path in (self.config_path, self.metrics_path, self.lock_path, self.loss_curve,
+                     *(self.samples.glob("*.png") if self.samples.is_dir() else ())):
             path.unlink(missing_ok=True)
         for folder in (self.checkpoints, self.samples, *([] if existed else [self.path])):
             try:
@@ -164,11 +165,17 @@ class RunDir:
 
         Non-finite numbers are written as null: ``NaN`` and ``Infinity`` are not JSON."""
         line = (json.dumps(finite_or_none(record)) + "\n").encode()
-        fd = os.open(self.metrics_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
-            os.write(fd, line)
-        finally:
-            os.close(fd)
+            fd = os.open(self.metrics_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                os.write(fd, line)
+            finally:
+                os.close(fd)
+        except OSError as err:
+            if not self.path.is_dir():
+                raise OutputError(f"the run directory {self.path} was deleted or moved while training; "
+                                  f"training stopped") from None
+            raise output_error(self.metrics_path, err, "training stopped") from None
 
     def read_metrics(self) -> list[dict[str, Any]]:
         """Every complete metrics line (a partial last line from a crash is skipped)."""

@@ -19,7 +19,15 @@ from torch import nn
 
 from ..config import TrainConfig
 from ..data.batches import real_batches
-from ..errors import CheckpointError, ConfigError, TrainingDiverged, first_line
+from ..errors import (
+    CheckpointError,
+    ConfigError,
+    GanzooError,
+    OutputError,
+    PluginError,
+    TrainingDiverged,
+    first_line,
+)
 from ..registry.registry import Registry
 from ..run.checkpoint import CHECKPOINT_FIX, atomic_write, save_checkpoint
 from ..run.evaluation import Evaluator
@@ -28,7 +36,8 @@ from ..run.reporting import Reporters, RunInfo
 from ..run.rundir import RunDir
 from ..run.samples import generate, noise, save_png
 from . import distributed
-from .assemble import Penalty, assemble
+from .assemble import Penalty, assemble, chosen
+from .blame import Culprits
 from .compiled import compile_error, compile_models, resolve_mode
 from .conditioning import GRID_COLUMNS, LabelSampler
 from .device import describe, resolve_device
@@ -107,10 +116,26 @@ class Trainer:
         self.evaluator = (Evaluator(registry, config, self.data, self.device, self.reporter.progress,
                                     self.cond)
                           if config.eval_every and self.world.is_main else None)
+        self.culprits = self._culprits(registry, parts)
         if resume_from is not None:
             self._restore(resume_from)
 
     # -- setup ----------------------------------------------------------------------------------------------------
+
+    def _culprits(self, registry: Registry, parts) -> Culprits:
+        """Each chosen component's live objects, for naming the one a failure came from."""
+        culprits = Culprits()
+        live = {"generator": [self.G], "discriminator": [self.D], "loss": [parts.loss],
+                "augment": parts.augmentations, "regularisers": [p.regulariser for p in parts.penalties],
+                "constraints": [c for c, _ in parts.constraints],
+                "opt_g": [self.g.optimizer], "opt_d": [self.d.optimizer]}
+        taken: dict[str, int] = {}
+        for slot, record, _ in chosen(registry, self.config):
+            index = taken[slot] = taken.get(slot, -1) + 1
+            objects = live.get(slot, [])
+            if index < len(objects):
+                culprits.add(record.owner, objects[index])
+        return culprits
 
     def _amp_dtype(self) -> torch.dtype | None:
         if not self.config.amp:
@@ -192,6 +217,15 @@ class Trainer:
         state = self.state()  # on every rank: gathering the ranks' RNG states is collective
         if not self.world.is_main:
             return
+        try:
+            self._write_checkpoint(state, periodic)
+        except OutputError as err:
+            if not self.run_dir.latest.is_file():
+                raise
+            raise OutputError(f"{err}; the last checkpoint ({self.run_dir.latest}) is whole: continue with "
+                              f"`ganzoo train --resume {self.run_dir.path}`") from None
+
+    def _write_checkpoint(self, state: dict, periodic: bool) -> None:
         if periodic:  # serialise once, then copy: the two files are the same bytes
             kept = self.run_dir.periodic_checkpoint(self.step)
             save_checkpoint(kept, state)
@@ -239,7 +273,7 @@ class Trainer:
         with lock:
             try:
                 return self._fit()
-            except ConfigError:  # a user's mistake met in training (out of memory): leave no half-started run
+            except (ConfigError, PluginError):  # out of memory, a plugin's bug: leave no half-started run
                 if new_run and self.world.is_main:
                     self.run_dir.discard_unstarted(existed)
                 raise
@@ -274,6 +308,11 @@ class Trainer:
                 if self.compiled is None:
                     raise
                 raise compile_error(err) from None
+            except Exception as err:
+                owner = self.culprits.blame(err) if not isinstance(err, GanzooError) else None
+                if owner is None:
+                    raise
+                raise self._plugin_failure(owner, err) from None
         except BaseException:
             self.reporters.end(self.step, "failed", None)
             raise
@@ -285,6 +324,16 @@ class Trainer:
         curve = self.run_dir.loss_curve if self.run_dir.loss_curve.is_file() and result.interrupted is None else None
         self.reporters.end(self.step, result.interrupted, curve)
         return result
+
+    def _plugin_failure(self, owner: str, err: BaseException) -> PluginError:
+        """One line naming the component that raised, and what the run directory holds now."""
+        if self.run_dir.latest.is_file():
+            kept = (f"the last checkpoint ({self.run_dir.latest}) is kept: once fixed, continue with "
+                    f"`ganzoo train --resume {self.run_dir.path}`")
+        else:
+            kept = "no checkpoint had been written, so the run directory is cleared for the same command to start again"
+        return PluginError(f"{owner} failed in training step {self.step + 1}: {type(err).__name__}: "
+                           f"{first_line(err)}; {kept}")
 
     def _out_of_memory(self, err: BaseException) -> ConfigError:
         kept = (f"the last checkpoint ({self.run_dir.latest}) is kept" if self.run_dir.latest.is_file()

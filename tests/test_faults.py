@@ -1,0 +1,167 @@
+"""Faults outside the trainer's happy path (issue 23): a full disk, a run directory deleted mid-training, a plugin
+that raises mid-training. Each is one line and a non-zero exit, and nothing is left truncated or unusable."""
+
+from __future__ import annotations
+
+import builtins
+import errno
+import shutil
+
+import pytest
+import torch
+
+from ganzoo import GANLoss, LossSpec, hookimpl
+from ganzoo.run import checkpoint
+from ganzoo.run.checkpoint import load_checkpoint
+from ganzoo.training.trainer import Trainer
+
+TINY = ["--set", "dataset.n=64", "--set", "generator.hidden=8", "--set", "discriminator.hidden=8",
+        "--batch-size", "16", "--sample-every", "0", "-q"]
+
+
+def _one_error(result) -> str:
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and "Traceback" not in result.stderr, result.stderr
+    return errors[0]
+
+
+class _FullDisk:
+    """A file whose writes fail with ENOSPC once ``room`` bytes are written, as on a full disk."""
+
+    def __init__(self, f, room: int) -> None:
+        self._f, self._room = f, room
+
+    def write(self, data) -> int:
+        self._room -= len(data)
+        if self._room < 0:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return self._f.write(data)
+
+    def __getattr__(self, name):
+        return getattr(self._f, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._f.close()
+
+
+def _fill_disk_after(monkeypatch, writes: int, room: int = 1000) -> None:
+    """Let the first ``writes`` atomic writes through, then make the disk full."""
+    calls = {"n": 0}
+
+    def fake_open(path, mode="r", *args, **kwargs):
+        f = builtins.open(path, mode, *args, **kwargs)
+        calls["n"] += 1
+        return _FullDisk(f, room) if calls["n"] > writes else f
+
+    monkeypatch.setattr(checkpoint, "open", fake_open, raising=False)
+
+
+def test_a_full_disk_while_checkpointing_is_one_line_and_the_last_checkpoint_stays_whole(invoke, tmp_path,
+                                                                                          monkeypatch):
+    run = tmp_path / "run"
+    _fill_disk_after(monkeypatch, writes=3)  # config.toml, step_10.pt and latest.pt fit; step_20.pt does not
+    result = invoke("train", *TINY, "--steps", "30", "--checkpoint-every", "10", "--out", run, expect=1)
+    line = _one_error(result)
+    assert f"cannot write {run / 'checkpoints' / 'step_0000020.pt'}: No space left on device" in line
+    assert f"the last checkpoint ({run / 'checkpoints' / 'latest.pt'}) is whole" in line and "--resume" in line
+    assert load_checkpoint(run / "checkpoints" / "latest.pt")["step"] == 10  # whole, and the last good one
+    assert not list(run.rglob(".*.tmp-*"))  # no half-written temporary left behind
+    monkeypatch.undo()
+    invoke("train", "--resume", run, "-q")  # and it resumes once there is room
+    assert load_checkpoint(run / "checkpoints" / "latest.pt")["step"] == 30
+
+
+def test_a_full_disk_while_sampling_leaves_no_truncated_file(invoke, tmp_path, monkeypatch):
+    run = tmp_path / "run"
+    invoke("train", *TINY, "--steps", "2", "--out", run)
+    _fill_disk_after(monkeypatch, writes=0, room=100)
+    for name in ("x.pt", "x.png"):
+        line = _one_error(invoke("sample", run, "-n", "64", "-o", tmp_path / name, expect=1))
+        assert f"cannot write {tmp_path / name}: No space left on device; nothing was written" in line
+        assert not (tmp_path / name).exists()
+    assert not list(tmp_path.glob(".*.tmp-*"))
+
+
+def test_a_run_directory_deleted_mid_training_is_one_line(invoke, tmp_path, monkeypatch):
+    run = tmp_path / "run"
+    step = Trainer.train_step
+
+    def delete_at_step_3(self):
+        if self.step == 3:
+            shutil.rmtree(run)
+        step(self)
+
+    monkeypatch.setattr(Trainer, "train_step", delete_at_step_3)
+    line = _one_error(invoke("train", *TINY, "--steps", "20", "--log-every", "5", "--out", run, expect=1))
+    assert f"the run directory {run} was deleted or moved while training" in line
+
+
+class _Fragile(GANLoss):
+    """A loss with a bug that shows at step 5 (while ``broken`` is set)."""
+
+    broken = True
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def discriminator_loss(self, real_logits, fake_logits, ctx):
+        self.calls += 1
+        if self.broken and self.calls == 5:
+            raise ValueError("operands could not be broadcast together")
+        return torch.nn.functional.softplus(-real_logits).mean() + torch.nn.functional.softplus(fake_logits).mean()
+
+    def generator_loss(self, fake_logits, ctx):
+        return torch.nn.functional.softplus(-fake_logits).mean()
+
+
+class _FragilePlugin:
+    @hookimpl
+    def ganzoo_losses(self):
+        yield LossSpec(name="fragile", factory=_Fragile, description="breaks at step 5")
+
+
+@pytest.fixture
+def fragile(plugin, monkeypatch):
+    monkeypatch.setattr(_Fragile, "broken", True)
+    plugin(_FragilePlugin(), name="fragile-plugin")
+
+
+def test_a_plugin_raising_mid_training_is_named_and_the_run_resumes_from_its_checkpoint(invoke, tmp_path, fragile,
+                                                                                       monkeypatch):
+    run = tmp_path / "run"
+    line = _one_error(invoke("train", *TINY, "-l", "fragile", "--steps", "8", "--checkpoint-every", "2", "--out", run,
+                             expect=1))
+    assert "loss 'fragile' failed in training step 5: ValueError: operands could not be broadcast" in line
+    assert f"the last checkpoint ({run / 'checkpoints' / 'latest.pt'}) is kept" in line and "--resume" in line
+    assert load_checkpoint(run / "checkpoints" / "latest.pt")["step"] == 4
+    monkeypatch.setattr(_Fragile, "broken", False)  # the plugin is fixed
+    invoke("train", "--resume", run, "-q")
+    assert load_checkpoint(run / "checkpoints" / "latest.pt")["step"] == 8
+
+
+def test_a_plugin_raising_before_the_first_checkpoint_leaves_the_directory_free_for_the_same_command(
+        invoke, tmp_path, fragile, monkeypatch):
+    run = tmp_path / "run"
+    command = ["train", *TINY, "-l", "fragile", "--steps", "8", "--out", run]
+    line = _one_error(invoke(*command, expect=1))
+    assert "loss 'fragile' failed in training step 5" in line and "no checkpoint had been written" in line
+    monkeypatch.setattr(_Fragile, "broken", False)
+    invoke(*command)  # the same --out is not "not empty"
+    assert load_checkpoint(run / "checkpoints" / "latest.pt")["step"] == 8
+
+
+def test_a_failing_submodule_of_a_model_names_the_model(registry, tmp_path):
+    """The innermost frame inside a component names it: a layer deep in D names the discriminator."""
+    from ganzoo.config import resolve_config
+    from ganzoo.errors import PluginError
+    from ganzoo.run.rundir import RunDir
+
+    cfg = resolve_config(registry, {"steps": 3, "batch_size": 8}, sets=["dataset.n=32"])
+    trainer = Trainer(cfg, registry, RunDir(tmp_path / "r"))
+    layer = next(m for m in trainer.D.modules() if isinstance(m, torch.nn.Linear))
+    layer.register_forward_pre_hook(lambda m, args: 1 / 0)  # a bug inside D's forward
+    with pytest.raises(PluginError, match="discriminator 'mlp' failed in training step 1: ZeroDivisionError"):
+        trainer.fit()
