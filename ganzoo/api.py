@@ -11,7 +11,8 @@ import torch
 from .config import TrainConfig, config_from_dict, option_params, resolve_config, resumable_options
 from .config.toml import read_toml
 from .data.contract import Data
-from .errors import CheckpointError, ConfigError, GanzooError, did_you_mean, first_line
+from .data.fingerprint import recorded_spec, standalone_data
+from .errors import CheckpointError, ConfigError, DatasetError, GanzooError, did_you_mean, first_line
 from .messages import warn
 from .registry.kinds import SHORTHANDS, SLOT_GROUPS, SLOTS, slot_named
 from .registry.registry import Registry, default_registry
@@ -44,6 +45,7 @@ def train(
     recipe: str | None = None,
     tensorboard: bool = False,
     report: Iterable[str] = (),
+    data_changed_ok: bool = False,
     **options: Any,
 ) -> RunResult:
     """Train a mix of components. ``options`` are the ``ganzoo train`` options by their Python names
@@ -51,7 +53,8 @@ def train(
     ``reg=["r1"]``, ``constraint="clip"``, ``opt="rmsprop"``, ``opt_d="sgd"``, ``betas=[0.0, 0.9]``); ``set``
     holds ``"kind.param=value"`` strings; ``recipe`` names a starting configuration (see ``ganzoo recipes``);
     ``report`` names reporters that mirror the run (``["mlflow"]``; see ``ganzoo list reporters``), and
-    ``tensorboard=True`` is ``report=["tensorboard"]``."""
+    ``tensorboard=True`` is ``report=["tensorboard"]``. ``resume`` continues a run from its checkpoint; it refuses
+    data that changed since then unless ``data_changed_ok``."""
     registry = registry or default_registry()
     names = [*([report] if isinstance(report, str) else report), *(["tensorboard"] if tensorboard else [])]
     # built now, so that a missing optional package fails before any work
@@ -64,7 +67,9 @@ def train(
         if recipe is not None:
             raise ConfigError(f"cannot use --recipe when resuming {resume}: the checkpoint fixes the settings; "
                               f"start a new run with the recipe")
-        return _resume(registry, Path(resume), flags, config, list(set), reporter, reporters)
+        return _resume(registry, Path(resume), flags, config, list(set), reporter, reporters, data_changed_ok)
+    if data_changed_ok:
+        raise ConfigError("--data-changed-ok applies to --resume only: a new run has no earlier data to compare")
     cfg = resolve_config(registry, flags, config, set, recipe=recipe)
     world = distributed.world_from_env()
     with distributed.session(world, cfg.device):
@@ -109,7 +114,7 @@ def _check_new_run(run: RunDir) -> None:
 
 
 def _resume(registry: Registry, path: Path, flags: dict, config_file, sets: list[str],
-            reporter: Reporter | None, reporters: Reporters) -> RunResult:
+            reporter: Reporter | None, reporters: Reporters, data_changed_ok: bool = False) -> RunResult:
     run = RunDir(path)
     ckpt = load_checkpoint(run.require_checkpoint())
     fixed = [k for k in flags if k not in resumable_options()]
@@ -129,7 +134,8 @@ def _resume(registry: Registry, path: Path, flags: dict, config_file, sets: list
         )
     world = distributed.world_from_env()
     with distributed.session(world, cfg.device):
-        return Trainer(cfg, registry, run, reporter, resume_from=ckpt, world=world, reporters=reporters).fit()
+        return Trainer(cfg, registry, run, reporter, resume_from=ckpt, world=world, reporters=reporters,
+                       data_changed_ok=data_changed_ok).fit()
 
 
 def _fixed_settings(data: Any) -> dict:
@@ -172,9 +178,11 @@ def _check_own_run(run: RunDir, ckpt: dict) -> None:
 def _saved_config(registry: Registry, run: RunDir, ckpt: dict) -> TrainConfig:
     """The config stored in a checkpoint, re-checked against the plugins installed now."""
     try:
-        return config_from_dict(registry, ckpt["config"])
+        return config_from_dict(registry, ckpt["config"], recorded_spec(ckpt.get("data")))
     except (KeyError, TypeError, AttributeError, ValueError):
         raise CheckpointError(f"{run.latest} has no readable training config") from None
+    except DatasetError as err:
+        raise DatasetError(f"{run.path} was trained on data that cannot be read now: {err}") from None
     except GanzooError as err:
         raise CheckpointError(f"{run.latest} cannot be used here: {err}; install the plugins the run was trained "
                               f"with (see `ganzoo plugins`)") from None
@@ -186,8 +194,8 @@ def _load_sampler(run_dir: Path, device: torch.device, registry: Registry, use_e
     _check_own_run(run, ckpt)
     cfg = _saved_config(registry, run, ckpt)
     data = None
-    spec = data_spec(registry, cfg)
-    if spec is None:  # the dataset cannot tell its shape without loading
+    spec = recorded_spec(ckpt.get("data")) or data_spec(registry, cfg)
+    if spec is None:  # the dataset cannot tell its shape without loading, and the checkpoint does not say
         data = load_data(registry, cfg)
         spec = data.spec
     models = build_models(registry, cfg, spec)
@@ -198,7 +206,7 @@ def _load_sampler(run_dir: Path, device: torch.device, registry: Registry, use_e
     except (RuntimeError, KeyError, TypeError, AttributeError) as err:
         raise CheckpointError(f"{run.latest} does not fit its generator ({first_line(err)}); {CHECKPOINT_FIX}") \
             from None
-    return cfg, spec, generator.to(device), data, models.conditioning
+    return cfg, spec, generator.to(device), data, models.conditioning, ckpt.get("data")
 
 
 def _check_label(label: int | None, cond: Conditioning, cfg: TrainConfig, run_dir) -> None:
@@ -228,12 +236,12 @@ def sample(run_dir: str | Path, n: int = 64, *, seed: int = 0, device: str = "au
         raise ConfigError(f"-o {out}: the file must end in .png (picture) or .pt (tensor)")
     registry = registry or default_registry()
     dev = resolve_device(device)
-    cfg, spec, generator, data, cond = _load_sampler(Path(run_dir), dev, registry, use_ema)
+    cfg, spec, generator, data, cond, recorded = _load_sampler(Path(run_dir), dev, registry, use_ema)
     _check_label(label, cond, cfg, run_dir)
     labels = cond.sample_labels(n, label)
     raw = generate(generator, noise(n, cfg.latent_dim, seed, dev), labels)
-    if spec.kind == "points" and data is None:
-        data = load_data(registry, cfg)
+    if spec.kind == "points" and data is None:  # the checkpoint's map to data coordinates stands in for the data
+        data = standalone_data(recorded, spec) or load_data(registry, cfg)
     coords = to_data_coords(raw, spec, data)
     if out is not None:
         try:
@@ -271,8 +279,13 @@ def evaluate_run(run_dir: str | Path, n: int | None = None, *, seed: int = 12345
     _check_seed(seed)
     registry = registry or default_registry()
     dev = resolve_device(device)
-    cfg, _, generator, data, cond = _load_sampler(Path(run_dir), dev, registry, use_ema)
-    evaluator = Evaluator(registry, cfg, data if data is not None else load_data(registry, cfg), dev, progress, cond)
+    cfg, _, generator, data, cond, _ = _load_sampler(Path(run_dir), dev, registry, use_ema)
+    if data is None:
+        try:
+            data = load_data(registry, cfg)
+        except DatasetError as err:
+            raise DatasetError(f"evaluating {run_dir} needs the data it was trained on: {err}") from None
+    evaluator = Evaluator(registry, cfg, data, dev, progress, cond)
     if not evaluator.metrics:
         raise ConfigError(f"no installed metric applies to dataset '{cfg.dataset.name}' (see `ganzoo plugins`)"
                           + "".join(f"; {note}" for note in evaluator.notes))

@@ -91,6 +91,8 @@ def _slot_flags(options: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
 @click.option("--out", type=click.Path(file_okay=False),
               help="run directory [default: runs/<time>-<g>-<d>-<loss>-<data>]")
 @click.option("--resume", type=click.Path(file_okay=False), help="continue the run in this directory")
+@click.option("--data-changed-ok", is_flag=True,
+              help="with --resume: continue although the data changed since the checkpoint")
 @click.option("-q", "--quiet", is_flag=True, help="print only the summary")
 @click.option("--report", "reports", multiple=True, metavar="NAME",
               help="mirror the run's metrics and samples to a reporter, e.g. mlflow or tensorboard (repeatable; see "
@@ -98,7 +100,8 @@ def _slot_flags(options: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
 @click.option("--tensorboard", is_flag=True, help="--report tensorboard: losses, D outputs, metrics and samples as "
                                                   "TensorBoard event files in the run directory (needs `pip install "
                                                   "'ganzoo[tensorboard]'`)")
-def train_command(sets, config_file, recipe, out, resume, quiet, reports, tensorboard, **options) -> int:
+def train_command(sets, config_file, recipe, out, resume, data_changed_ok, quiet, reports, tensorboard,
+                  **options) -> int:
     """Train a GAN from any mix of components (defaults: mlp / mlp / nonsaturating / parabola), e.g.
     `ganzoo train --dataset mnist -g cgan -d projection -l hinge --reg r1 --augment diffaugment`."""
     from ..api import train
@@ -118,7 +121,8 @@ def train_command(sets, config_file, recipe, out, resume, quiet, reports, tensor
             raise ConfigError(flag_message(key, err)) from None
     reporter = make_reporter(quiet)
     result = train(config=config_file, set=[*shorthand_sets, *sets], out=out, resume=resume, reporter=reporter,
-                   recipe=recipe, tensorboard=tensorboard, report=reports, **components, **typed)
+                   recipe=recipe, tensorboard=tensorboard, report=reports, data_changed_ok=data_changed_ok,
+                   **components, **typed)
     console = Console()
     if result.interrupted and not result.is_main:  # rank 0 tells the user; the other ranks only exit alike
         return EXIT_SIGNAL.get(result.interrupted, 1)

@@ -102,8 +102,9 @@ def _suggestions(spec: ComponentSpec) -> dict[str, Any]:
 class _Resolver:
     """Merges the layers slot by slot, then the options; see the module docstring for the rules."""
 
-    def __init__(self, registry: Registry, layers: list[_Layer], sets: Iterable[str], suggest: bool) -> None:
-        self.registry, self.layers, self.suggest = registry, layers, suggest
+    def __init__(self, registry: Registry, layers: list[_Layer], sets: Iterable[str], suggest: bool,
+                 known_data: DataSpec | None = None) -> None:
+        self.registry, self.layers, self.suggest, self.known_data = registry, layers, suggest, known_data
         self.sets = parse_set(sets)
         self.data: DataSpec | None = None
         self.components: dict[str, Any] = {}
@@ -169,7 +170,10 @@ class _Resolver:
 
     def _dataset_layers(self, spec, choice: Choice) -> None:
         """The data is known: add its suggestions and the defaults for its kind, just above ganzoo's defaults."""
-        self.data = spec.data_spec(choice.params) if spec.shape is not None else None
+        if self.known_data is not None:  # recorded by the run: the data itself need not be there
+            self.data = self.known_data
+        else:
+            self.data = spec.data_spec(choice.params) if spec.shape is not None else None
         if self.suggest and spec.suggested:
             self.layers.insert(1, _Layer(f"dataset '{choice.name}' suggests", _suggestions(spec)))
         if self.suggest and self.data is not None:
@@ -322,11 +326,12 @@ def resolve_config(
     return TrainConfig(components=components, recipe=recipe or (base.recipe if base else None), **options)
 
 
-def config_from_dict(registry: Registry, data: Mapping[str, Any]) -> TrainConfig:
+def config_from_dict(registry: Registry, data: Mapping[str, Any], data_spec: DataSpec | None = None) -> TrainConfig:
     """Rebuild a config saved by :meth:`TrainConfig.to_dict` (e.g. from a checkpoint), checking it again; the
-    settings are taken as they are (no suggestions), and older layouts still read."""
+    settings are taken as they are (no suggestions), and older layouts still read. ``data_spec``: the data's shape
+    as the run recorded it, so that the data need not be readable (sampling a run whose data moved)."""
     saved = check_layout(data, "saved config")
     layers = [_Layer("ganzoo's defaults", check_layout(TrainConfig().to_dict(), "defaults"), bottom=True),
               _Layer(None, saved)]
-    components, options = _Resolver(registry, layers, (), suggest=False).run()
+    components, options = _Resolver(registry, layers, (), suggest=False, known_data=data_spec).run()
     return TrainConfig(components=components, recipe=data.get("recipe"), **options)

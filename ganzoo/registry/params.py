@@ -8,6 +8,7 @@ reads the same way, whoever declared it.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -46,6 +47,9 @@ class Param:
     switches a feature off (``0`` for "every 0 steps: never"): it is accepted outside the bounds, and an optional
     parameter (default None) stores it as None. ``length`` fixes how many items a list holds (Adam's betas: 2); a
     list is never empty.
+
+    ``path=True`` marks a ``str`` parameter that names a file or folder: its value is stored absolute (``~`` expanded,
+    relative to the working directory), so a run's ``config.toml`` finds its data from anywhere.
     """
 
     name: str
@@ -59,6 +63,7 @@ class Param:
     below: float | None = None
     off: Any = None
     length: int | None = None
+    path: bool = False
 
     def __post_init__(self) -> None:
         if self.type not in SCALAR_TYPES + LIST_TYPES:
@@ -71,6 +76,8 @@ class Param:
             raise TypeError(f"parameter '{self.name}': bounds apply to numbers only, not {self.type_name}")
         if self.length is not None and self.type not in LIST_TYPES:
             raise TypeError(f"parameter '{self.name}': length applies to lists only")
+        if self.path and self.type is not str:
+            raise TypeError(f"parameter '{self.name}': path applies to str parameters only")
         if self.choices is not None:
             object.__setattr__(self, "choices", tuple(self.choices))
         if self.default is not None:
@@ -149,6 +156,8 @@ class Param:
             value = self._coerce_scalar(self.type, value, where)
         for item in value if isinstance(value, list) else [value]:
             self._check(item, value, where)
+        if self.path and value:
+            value = os.path.abspath(os.path.expanduser(value))
         return value
 
     def _check(self, item: Any, value: Any, where: str) -> None:

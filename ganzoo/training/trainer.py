@@ -19,6 +19,7 @@ from torch import nn
 
 from ..config import TrainConfig
 from ..data.batches import real_batches
+from ..data.fingerprint import data_record
 from ..errors import (
     CheckpointError,
     ConfigError,
@@ -67,7 +68,7 @@ class Trainer:
 
     def __init__(self, config: TrainConfig, registry: Registry, run_dir: RunDir, reporter: Reporter | None = None,
                  resume_from: dict | None = None, world: World | None = None,
-                 reporters: Reporters | None = None) -> None:
+                 reporters: Reporters | None = None, data_changed_ok: bool = False) -> None:
         self.config, self.run_dir = config, run_dir
         self.world = world or World()
         self.reporter = (reporter or Reporter()) if self.world.is_main else Reporter()
@@ -117,7 +118,10 @@ class Trainer:
                                     self.cond)
                           if config.eval_every and self.world.is_main else None)
         self.culprits = self._culprits(registry, parts)
+        #: What checkpoints record of the data (its digest; for points, the map to data coordinates).
+        self.data_record = data_record(self.data)
         if resume_from is not None:
+            self._check_same_data(resume_from.get("data"), data_changed_ok)
             self._restore(resume_from)
 
     # -- setup ----------------------------------------------------------------------------------------------------
@@ -166,7 +170,17 @@ class Trainer:
             },
             "rng_ranks": distributed.gather_rng(self.device, self.world),
             "batches": self.real.state(),
+            "data": self.data_record,
         }
+
+    def _check_same_data(self, then: dict | None, changed_ok: bool) -> None:
+        """A resumed run trains on the data it started on, unless the user says the change is wanted."""
+        if not isinstance(then, dict) or then.get("digest") == self.data_record["digest"] or changed_ok:
+            return
+        raise ConfigError(
+            f"the data of {self.run_dir.path} changed since its checkpoint ({self.config.dataset.name}: "
+            f"{then.get('n')} samples then, {self.data_record['n']} now, different contents); restore it, or pass "
+            f"--data-changed-ok to continue on the new data")
 
     def _restore(self, ckpt: dict) -> None:
         try:

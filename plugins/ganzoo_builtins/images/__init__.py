@@ -9,7 +9,7 @@ from ganzoo import DatasetSpec, Param, hookimpl
 from . import folder, named
 
 _ROOT = Param("root", str, None, "folder holding the dataset in torchvision's layout (default: $GANZOO_DATA, else "
-                                 "~/.cache/ganzoo/data)")
+                                 "~/.cache/ganzoo/data)", path=True)
 _DOWNLOAD = Param("download", bool, True, "download the files when they are missing")
 _LIMIT = Param("limit", int, None, "only N images, spread evenly over the dataset so every class keeps its share "
                                    "(data-limited training)", min=1)
@@ -36,7 +36,7 @@ def ganzoo_datasets():
         name="folder", aliases=("imagefolder",), factory=folder.folder, shape=folder.shape,
         description="Any folder of images (PNG, JPEG, WebP, BMP, GIF...); class subfolders become labels.",
         params=(
-            Param("path", str, None, "the folder (nested folders are walked; hidden files are skipped)"),
+            Param("path", str, None, "the folder (nested folders are walked; hidden files are skipped)", path=True),
             Param("size", int, None, f"square side: the shorter side is resized to it, then centre-cropped "
                                      f"({_AUTO_SIZE})", min=1),
             _CHANNELS,

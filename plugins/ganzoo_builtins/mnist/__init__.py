@@ -85,7 +85,7 @@ def _shape(**_params) -> DataSpec:
 def _params(family: Family) -> tuple[Param, ...]:
     return (
         Param("root", str, None, f"folder holding {family.cls}/raw/ (default: $GANZOO_DATA, else "
-                                 f"~/.cache/ganzoo/data)"),
+                                 f"~/.cache/ganzoo/data)", path=True),
         Param("download", bool, True, "download the files when they are missing"),
         Param("train", bool, True, "use the training split (false: the test split)"),
         Param(family.subset, list[int], None, f"only these {family.what}, e.g. 0,1,7", min=0, max=9),

@@ -187,7 +187,7 @@ def ganzoo_datasets():
         shape=_shape,
         description="Points (N, D) from your file: CSV/TSV/text (header optional), .npy or .pt; labels optional.",
         params=(
-            Param("path", str, None, f"the file ({FORMATS}); required"),
+            Param("path", str, None, f"the file ({FORMATS}); required", path=True),
             Param("columns", list[str], None, "columns to use, by header name or 0-based index, e.g. x,y or 0,1 "
                                               "(default: all but the label column)"),
             Param("label_column", str, None, "column of integer class labels (name or 0-based index), used as they "
