@@ -186,6 +186,11 @@ def _cut_npy(ctx: Ctx) -> None:
     (ctx.tmp / "cut.npy").write_bytes(data[:100])
 
 
+def _float32_limit(ctx: Ctx) -> None:
+    rows = [f"{i / 10},3.4e38" for i in range(64)]
+    (ctx.tmp / "huge.csv").write_text("x,y\n" + "\n".join(rows) + "\n")
+
+
 def _pickled_pt(ctx: Ctx) -> None:
     torch.save({"points": torch.zeros(4, 2), "note": Ctx}, ctx.tmp / "objects.pt")  # a class: not weights-only
 
@@ -351,6 +356,9 @@ CASES = [
     Case("points-file-pickled-pt", ["train", "--dataset", "points-file", "--set", "dataset.path=objects.pt"],
          "objects.pt: holds pickled Python objects", "save the points with torch.save({'points': tensor}, path)",
          _pickled_pt),
+    Case("points-file-float32-limit", ["train", "--dataset", "points-file", "--set", "dataset.path=huge.csv"],
+         "dataset 'points-file': its samples are not finite numbers once standardised for training (dimension 1)",
+         "rescale the data", _float32_limit),
     Case("points-file-cut-npy", ["train", "--dataset", "points-file", "--set", "dataset.path=cut.npy"],
          "cut.npy: cannot be read as .npy", "is it damaged or cut short?", _cut_npy),
     Case("mnist-download-fails", ["train", "--dataset", "mnist", "--out", "{out}"], "MNIST files not found in",

@@ -16,7 +16,7 @@ from torch import nn
 
 from ..config import TrainConfig
 from ..data.contract import Data, DataSpec
-from ..errors import IncompatibleError, PluginError
+from ..errors import DatasetError, IncompatibleError, PluginError
 from ..registry.kinds import SLOTS
 from ..registry.registry import Registry
 from ..registry.specs import ComponentSpec, DatasetSpec
@@ -97,7 +97,31 @@ def check_compatible(registry: Registry, config: TrainConfig, data: DataSpec) ->
 
 
 def load_data(registry: Registry, config: TrainConfig) -> Data:
-    return registry.get("dataset", config.dataset.name).load(config.dataset.params)
+    spec = registry.get("dataset", config.dataset.name)
+    data = spec.load(config.dataset.params)
+    _check_finite(data, spec.owner)
+    return data
+
+
+#: Samples checked for non-finite values before training (all of them for small data).
+FINITE_PROBE = 65536
+
+
+def _check_finite(data: Data, owner: str) -> None:
+    """Non-finite samples in the model's space (values near float32's limit, a standardisation that overflowed)
+    would read as a diverged training run; they are the data's fault, and named as such before any step."""
+    if not data.samples.is_floating_point():  # stored pixels: always finite
+        return
+    probe = data.take(slice(0, FINITE_PROBE))
+    finite = torch.isfinite(probe).reshape(len(probe), -1).all(dim=0)
+    if bool(finite.all()):
+        return
+    bad = (~finite).nonzero().flatten().tolist()
+    where = f"dimension {bad[0]}" if data.spec.kind == "points" else "some pixels"
+    raise DatasetError(
+        f"{owner}: its samples are not finite numbers once standardised for training ({where}"
+        f"{f' and {len(bad) - 1} more' if len(bad) > 1 else ''}): values near float32's limit (3.4e38) overflow; "
+        f"rescale the data (e.g. to units near 1)")
 
 
 def build_models(registry: Registry, config: TrainConfig, data: DataSpec) -> Models:
