@@ -165,3 +165,27 @@ def test_a_failing_submodule_of_a_model_names_the_model(registry, tmp_path):
     layer.register_forward_pre_hook(lambda m, args: 1 / 0)  # a bug inside D's forward
     with pytest.raises(PluginError, match="discriminator 'mlp' failed in training step 1: ZeroDivisionError"):
         trainer.fit()
+
+
+def test_a_run_still_before_its_first_checkpoint_says_it_is_training(invoke, tmp_path):
+    import os
+    import subprocess
+    import sys
+    import time
+
+    run = tmp_path / "run"
+    env = {**os.environ, "GANZOO_LOAD_PLUGINS": "", "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "ganzoo", "train", *TINY, "--steps", "1000000",
+                             "--checkpoint-every", "1000000", "--out", str(run)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not (run / "metrics.jsonl").is_file() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        line = _one_error(invoke("sample", run, "-o", tmp_path / "s.png", expect=1))
+        assert f"is still training (PID {proc.pid}) and has not written its first checkpoint yet" in line
+    finally:
+        proc.kill()
+        proc.wait()
+    line = _one_error(invoke("sample", run, "-o", tmp_path / "s.png", expect=1))  # its trainer is gone: the usual advice
+    assert "stopped before its first checkpoint" in line

@@ -146,12 +146,28 @@ class RunDir:
     def sample_path(self, step: int) -> Path:
         return self.samples / f"step_{step:07d}.png"
 
+    def trainer_pid(self) -> int | None:
+        """The PID of the live process on this machine that holds the run's lock, read without taking the lock
+        (a reader must never block a trainer), or None."""
+        try:
+            holder = self.lock_path.read_text(errors="replace").split()
+            pid = int(holder[0])
+        except (OSError, ValueError, IndexError):
+            return None
+        if len(holder) < 2 or holder[1] != socket.gethostname() or pid == os.getpid() or not _alive(pid):
+            return None
+        return pid
+
     def require_checkpoint(self) -> Path:
         """The latest checkpoint, or a one-line error saying what is there instead."""
         if not self.path.is_dir():
             raise CheckpointError(f"run directory {self.path} does not exist; give the directory a run printed "
                                   f"(by default under runs/)")
         if not self.latest.is_file():
+            trainer = self.trainer_pid()
+            if trainer is not None:
+                raise CheckpointError(f"{self.path} is still training (PID {trainer}) and has not written its first "
+                                      f"checkpoint yet (every --checkpoint-every steps); try again once it has")
             again = (f"start it again with `ganzoo train --config {self.config_path}` and a new --out"
                      if self.config_path.is_file() else "give the directory of a run that saved one")
             raise CheckpointError(
