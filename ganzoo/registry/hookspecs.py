@@ -40,5 +40,5 @@ for _kind in KINDS.values():
 
 @hookspec
 def ganzoo_commands(cli) -> None:
-    """Add commands to the ``ganzoo`` command line: ``cli`` is the top-level :class:`click.Group`; call
-    ``cli.add_command(...)``."""
+    """Add commands to the ``ganzoo`` command line: ``cli`` is a :class:`click.Group` whose commands join the
+    top-level ones; call ``cli.add_command(...)``. A built-in command keeps its name."""
