@@ -1,5 +1,6 @@
 """The plugin guide keeps up with the code: every hook in ``ganzoo.registry.hookspecs`` is documented with its
-signature and every field of the record it yields, so a new hook cannot ship undocumented."""
+signature and every field of the record it yields, so a new hook cannot ship undocumented, and the guide's field
+tables are the records' docstrings, rendered."""
 
 from __future__ import annotations
 
@@ -12,12 +13,19 @@ from pathlib import Path
 
 import pytest
 
-from ganzoo import Param
-from ganzoo.registry import hookspecs
+from ganzoo import Param, StepContext
+from ganzoo.registry import fielddocs, hookspecs
+from ganzoo.registry.kinds import KINDS
 from ganzoo.registry.specs import ComponentSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 GUIDE = (ROOT / "docs" / "plugins.md").read_text()
+#: Every record whose fields the guide describes: the fields all components share, each kind's record, Param and
+#: the step's context.
+RECORDS = [ComponentSpec, *(kind.record for kind in KINDS.values()), Param, StepContext]
+#: Fields plugins never set or read: StepContext.scorer is what the trainer puts behind ``ctx.score()``, which the
+#: guide describes beneath the table.
+UNDOCUMENTED: set[tuple[type, str]] = set()
 
 
 def _hooks() -> dict[str, typing.Callable]:
@@ -59,6 +67,42 @@ def test_every_hook_is_documented_with_its_signature_and_record_fields(name):
     for field in dataclasses.fields(record):
         where = common if field.name in shared else section
         assert f"`{field.name}`" in where, f"docs/plugins.md does not describe {record.__name__}.{field.name}"
+
+
+@pytest.mark.parametrize("record", RECORDS, ids=lambda r: r.__name__)
+def test_every_record_field_has_a_bullet_in_its_docstring(record):
+    """The docstring is where a field is described, once: a new field cannot ship without its bullet, and a bullet
+    cannot outlive its field."""
+    missing = {name for name in fielddocs.undocumented(record) if (record, name) not in UNDOCUMENTED}
+    assert not missing, f"{record.__name__}'s docstring has no '- ``field``: meaning' bullet for {sorted(missing)}"
+    named = {name for doc in fielddocs.field_docs(record, shared=True) for name in doc.names}
+    stale = named - {f.name for f in dataclasses.fields(record)}
+    assert not stale, f"{record.__name__}'s docstring describes fields it does not have: {sorted(stale)}"
+
+
+def test_the_guides_field_tables_are_the_docstrings_rendered():
+    tabled = [record for record in RECORDS if fielddocs.field_docs(record)]  # records with fields of their own
+    assert sorted(fielddocs.marked(GUIDE)) == sorted(record.__name__ for record in tabled)  # each table, once
+    for record in tabled:
+        assert fielddocs.table(record) in GUIDE, (f"docs/plugins.md's table of {record.__name__} differs from its "
+                                                  f"docstring: run `python -m ganzoo.registry.fielddocs`")
+
+
+def test_rendering_turns_rst_bullets_into_markdown_rows():
+    class Record:
+        """Intro, not a field.
+
+        - ``a``, ``b``: two fields, see :class:`ganzoo.DOutput` and ``x | y``,
+          over two lines.
+        - ``c``: one; ``d``: another after a semicolon.
+
+        Prose again, not a field.
+        """
+
+    assert fielddocs.table(Record).splitlines() == [
+        "| field | meaning |", "| --- | --- |",
+        "| `a`, `b` | two fields, see `ganzoo.DOutput` and `x \\| y`, over two lines. |",
+        "| `c` | one |", "| `d` | another after a semicolon. |"]
 
 
 def test_params_and_environment_are_documented():

@@ -65,6 +65,32 @@ def test_in_process_plugin_appears_and_goes(plugin, registry, invoke):
     assert "tiny" not in [g["name"] for g in listing["generators"]]
 
 
+class CommandPlugin:
+    @hookimpl
+    def ganzoo_commands(self, cli):
+        @cli.command("greet")
+        def greet():
+            """Say hello."""
+            print("hello from a command")
+
+        @cli.command("train")
+        def train():
+            """Try to take a built-in command's name."""
+            print("not the real train")
+
+
+def test_plugin_commands_follow_the_registry_whatever_ran_before(plugin, registry, invoke):
+    """The CLI group lives as long as the process, the registry changes under it: a plugin registered after the CLI
+    first looked up plugin commands still adds its own, and takes them away when it goes (tests in any order)."""
+    assert "no command 'greet'" in invoke("greet", expect=2).stderr  # the CLI has looked for plugin commands
+    plugin(CommandPlugin(), name="commands")
+    assert invoke("greet").stdout == "hello from a command\n"
+    assert "greet" in invoke("--help").stdout
+    assert "not the real train" not in invoke("train", "--help").stdout  # a built-in command keeps its name
+    registry.unregister("commands")
+    assert "no command 'greet'" in invoke("greet", expect=2).stderr
+
+
 def test_unknown_names_suggest_the_closest(registry):
     with pytest.raises(UnknownComponentError, match="unknown generator 'mpl'; did you mean 'mlp'"):
         registry.get("generator", "mpl")

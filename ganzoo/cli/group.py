@@ -24,25 +24,17 @@ def _fail(message: str, code: int = 1) -> None:
 
 
 class GanzooGroup(click.Group):
-    """A click group that turns every user error into one line and finds plugin commands lazily."""
+    """A click group that turns every user error into one line and finds plugin commands lazily (a built-in
+    command keeps its name)."""
 
-    _plugins_added = False
-
-    def _add_plugin_commands(self) -> None:
-        if not self._plugins_added:
-            self._plugins_added = True
-            default_registry().add_commands(self)
-
+    # Plugin commands are looked up in the registry on every call rather than added to this module-level group
+    # once: the registry changes under a running process (``ganzoo.register`` in a notebook, each test's plugins),
+    # and a command added once would outlive its plugin and hide the commands of plugins registered later.
     def list_commands(self, ctx: click.Context) -> list[str]:
-        self._add_plugin_commands()
-        return super().list_commands(ctx)
+        return sorted({*super().list_commands(ctx), *default_registry().commands()})
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        command = super().get_command(ctx, name)
-        if command is None:
-            self._add_plugin_commands()
-            command = super().get_command(ctx, name)
-        return command
+        return super().get_command(ctx, name) or default_registry().commands().get(name)
 
     def resolve_command(self, ctx: click.Context, args: list[str]):
         name = args[0] if args else ""

@@ -1,4 +1,4 @@
-"""The hooks a ganzoo plugin implements: one ``ganzoo_{plural}`` hook per kind in ``ganzoo/kinds.py``, plus
+"""The hooks a ganzoo plugin implements: one ``ganzoo_{plural}`` hook per kind in ``kinds.py``, plus
 ``ganzoo_commands``.
 
 A plugin is a module (or object) with functions decorated by ``ganzoo.hookimpl``, registered through the
@@ -8,7 +8,7 @@ A plugin is a module (or object) with functions decorated by ``ganzoo.hookimpl``
     my_plugin = "my_package"
 
 Each record hook returns (or yields) records of its kind; the record class's docstring is the hook's contract
-(written once, in ``ganzoo/specs.py``). Implement only the hooks you need; an implementation may take fewer
+(written once, in ``specs.py`` and ``records.py``). Implement only the hooks you need; an implementation may take fewer
 arguments than the specification, so hooks can gain arguments without breaking old plugins.
 """
 
@@ -40,5 +40,5 @@ for _kind in KINDS.values():
 
 @hookspec
 def ganzoo_commands(cli) -> None:
-    """Add commands to the ``ganzoo`` command line: ``cli`` is the top-level :class:`click.Group`; call
-    ``cli.add_command(...)``."""
+    """Add commands to the ``ganzoo`` command line: ``cli`` is a :class:`click.Group` whose commands join the
+    top-level ones; call ``cli.add_command(...)``. A built-in command keeps its name."""

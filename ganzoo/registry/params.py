@@ -39,17 +39,19 @@ def _number(x: float) -> str:
 class Param:
     """One parameter of a component (or one training option).
 
-    ``type`` is one of int, float, bool, str, list[int], list[float], list[str]. A ``default`` of ``None`` means
-    "optional, not set". ``choices`` restricts the allowed values.
-
-    Bounds apply to numbers, and to every item of a list of numbers: ``min``/``max`` are inclusive, ``above``/``below``
-    exclusive (a learning rate: ``above=0``; a dropout probability: ``min=0, below=1``). ``off`` is the value that
-    switches a feature off (``0`` for "every 0 steps: never"): it is accepted outside the bounds, and an optional
-    parameter (default None) stores it as None. ``length`` fixes how many items a list holds (Adam's betas: 2); a
-    list is never empty.
-
-    ``path=True`` marks a ``str`` parameter that names a file or folder: its value is stored absolute (``~`` expanded,
-    relative to the working directory), so a run's ``config.toml`` finds its data from anywhere.
+    - ``name``: an identifier, as runs set it (``--set generator.NAME=...``).
+    - ``type``: one of ``int``, ``float``, ``bool``, ``str``, ``list[int]``, ``list[float]``, ``list[str]``; lists
+      are written ``256,512`` on the command line and are never empty.
+    - ``default``: the value when none is given; ``None`` means "optional, not set".
+    - ``help``: one line for ``ganzoo list`` and ``--help``.
+    - ``choices``: the allowed values (for lists, of every item).
+    - ``min``, ``max``: inclusive bounds, for numbers and every item of a list of numbers.
+    - ``above``, ``below``: exclusive bounds (a learning rate: ``above=0``; a probability: ``min=0, below=1``).
+    - ``off``: the value that switches a feature off (``0`` for "every 0 steps: never"): it is accepted outside the
+      bounds, and an optional parameter (default ``None``) stores it as ``None``.
+    - ``length``: how many items a list holds (Adam's betas: ``length=2``).
+    - ``path``: ``True`` marks a ``str`` that names a file or folder: its value is stored absolute (``~`` expanded,
+      relative to the working directory), so a run's ``config.toml`` finds its data from any directory.
     """
 
     name: str

@@ -60,11 +60,19 @@ class Record:
 class MetricSpec(Record):
     """Metrics: ``compute(ctx) -> {key: number}`` for every dataset where ``applies(data)`` is true.
 
-    ``ctx`` is a :class:`ganzoo.EvalContext` (generated samples, the real data, a held-out split, a cache that lives
-    as long as the evaluator). ``keys`` describes each returned key in one line, for tables and docs; ``better``
-    says which way each key improves ("lower" or "higher"; omit for plain information). ``unavailable(data)``
-    optionally says, in one line with the fix, why a metric that would apply cannot run here (e.g. its weights are
-    not installed); it is then left out and the line shown, and every other metric keeps working.
+    - ``name``: the metric's name.
+    - ``description``: one line.
+    - ``compute``: ``compute(ctx) -> {key: number}``; ``ctx`` is a :class:`ganzoo.EvalContext` with ``samples``
+      (normalised space), ``coords()`` (data coordinates), ``data``, ``held_out()`` (a held-out split),
+      ``full_data()``, a private ``state`` dict (a cache that lives as long as the evaluator), ``progress``, and for
+      a conditional generator ``labels`` (what each sample was drawn for) and ``label_kind`` (``"classes"`` or
+      InfoGAN's ``"codes"``).
+    - ``applies``: ``applies(data) -> bool``, given the loaded ``Data`` (default: always).
+    - ``keys``: ``{key: one-line meaning}`` for each returned key, for tables and docs.
+    - ``better``: ``{key: "lower" or "higher"}``, which way each key improves; omit keys that are plain information.
+    - ``unavailable``: optional ``unavailable(data) -> one line or None``: why a metric that would apply cannot run
+      here (an optional package or weights file missing) and how to get it; the metric is then left out and
+      ``ganzoo evaluate`` prints the line, and every other metric keeps working.
     """
 
     name: str
@@ -87,14 +95,19 @@ class MetricSpec(Record):
 
 @dataclass(frozen=True)
 class DefaultsSpec(Record):
-    """Defaults for a kind of data: ``settings(data: DataSpec) -> mapping or None``, training settings that suit
-    every dataset of that kind (all 2-D points; images of a size), laid out like a config file; None where the
-    record does not apply.
+    """Defaults for a kind of data: training settings that suit every dataset of that kind (all 2-D points; images
+    of a size).
+
+    - ``name``: the record's name.
+    - ``settings``: ``settings(data: DataSpec) -> mapping or None``: laid out like a config file (options,
+      optimizers, and the ``generator``, ``discriminator`` and ``loss`` to use); None where the record does not
+      apply.
+    - ``description``: one line.
 
     They may choose the generator, discriminator and loss (``{"generator": "dcgan"}``) and set options and
     optimizers, and they sit just above ganzoo's own defaults, beneath the dataset's own suggestions and everything
-    the user writes (see ``ganzoo/config.py``). So a third-party point dataset gets the point settings the built-in
-    ones get. The built-in records apply first; a third-party plugin's record applies on top of them.
+    the user writes (see ``ganzoo/config/resolve.py``). So a third-party point dataset gets the point settings the
+    built-in ones get. The built-in records apply first; a third-party plugin's record applies on top of them.
     """
 
     name: str
@@ -120,10 +133,14 @@ class DefaultsSpec(Record):
 class RecipeSpec(Record):
     """Recipes: a named, complete training configuration, what ``ganzoo train --recipe NAME`` starts from.
 
-    ``settings`` has the layout of a config file (and of ``TrainConfig.to_dict()``): top-level options (``steps``,
-    ``batch_size``, ``lr_g``...) and one table per component, ``generator``/``discriminator``/``loss``/``dataset``,
-    each with a ``name`` and its parameters. It is checked like a config file when used (``ganzoo recipes`` shows
-    problems). ``description`` is one line; ``citation`` says what the recipe reproduces (a paper, a tutorial).
+    - ``name``: the recipe's name.
+    - ``description``: one line.
+    - ``citation``: one line: what the recipe reproduces (a paper, a tutorial).
+    - ``settings``: laid out like a config file (and like ``TrainConfig.to_dict()``): top-level options (``steps``,
+      ``batch_size``, ``lr_g``...) and one table per slot (``generator``, ``discriminator``, ``loss``, ``dataset``,
+      ``opt_g``, ``opt_d``, or ``opt`` for both), each with a ``name`` and its parameters, and lists for
+      ``augment``, ``regularisers`` and ``constraints``. It is checked like a config file when used
+      (``ganzoo recipes`` shows problems).
     """
 
     name: str

@@ -101,6 +101,7 @@ class Registry:
         self._plugins: dict[str, PluginInfo] = {}
         self._objects: dict[str, object] = {}
         self._components: dict[str, list[Provided]] | None = None
+        self._commands: dict[str, click.Command] | None = None
         self._collecting = False
 
     # -- loading --------------------------------------------------------------------------------------------------
@@ -138,7 +139,7 @@ class Registry:
                 continue
             self._plugins[key] = info
             self._objects[key] = plugin
-        self._components = None
+        self._components = self._commands = None
         self._warn_not_installed(allow, installed)
 
     def _warn_not_installed(self, allow: set[str] | None, installed: set[str]) -> None:
@@ -159,7 +160,7 @@ class Registry:
         self.pm.check_pending()
         info = PluginInfo(name=name, dist=dist, version=version)
         self._plugins[name], self._objects[name] = info, plugin
-        self._components = None
+        self._components = self._commands = None
         return info
 
     def unregister(self, name: str) -> None:
@@ -168,7 +169,7 @@ class Registry:
         if plugin is not None:
             self.pm.unregister(plugin)
         self._plugins.pop(name, None)
-        self._components = None
+        self._components = self._commands = None
 
     def _fail(self, info: PluginInfo, err: BaseException, what: str) -> None:
         message = f"{type(err).__name__}: {first_line(err, 300)}" if str(err).strip() else type(err).__name__
@@ -251,13 +252,19 @@ class Registry:
         others = [p for name, p in self._objects.items() if name != key]
         return self.pm.subset_hook_caller(hook_name, remove_plugins=others)(**kwargs)
 
-    def add_commands(self, cli: click.Group) -> None:
-        """Let every plugin add its commands to ``cli`` (isolated like the component hooks)."""
-        for impl in self.pm.hook.ganzoo_commands.get_hookimpls():
-            try:
-                self._call_one("ganzoo_commands", impl.plugin_name, cli=cli)
-            except Exception as err:  # noqa: BLE001
-                self._fail(self._plugins[impl.plugin_name], err, "hook ganzoo_commands() failed")
+    def commands(self) -> dict[str, click.Command]:
+        """The commands plugins add through ``ganzoo_commands``, by name (each hook isolated like the component
+        hooks). They are gathered on a group of their own and forgotten whenever the plugins change, so a plugin
+        registered after the CLI first ran still adds its commands, and an unregistered one takes them away."""
+        if self._commands is None:
+            group = click.Group("ganzoo")
+            for impl in self.pm.hook.ganzoo_commands.get_hookimpls():
+                try:
+                    self._call_one("ganzoo_commands", impl.plugin_name, cli=group)
+                except Exception as err:  # noqa: BLE001
+                    self._fail(self._plugins[impl.plugin_name], err, "hook ganzoo_commands() failed")
+            self._commands = dict(group.commands)
+        return self._commands
 
     # -- querying -------------------------------------------------------------------------------------------------
 

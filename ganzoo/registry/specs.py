@@ -3,7 +3,8 @@
 A record names a component, describes it in one line, declares its parameters once and holds the factory that builds
 it. It may also say which data it accepts, what it needs from the rest of the mix and which training settings suit
 it, so an incompatible mix is rejected before any training and a component's needs never live in README prose.
-Each record's docstring is the contract of its hook: ``ganzoo/hookspecs.py`` derives the hooks from them.
+Each record's docstring is the contract of its hook: ``hookspecs.py`` derives the hooks from them, and its field
+bullets are the field tables of docs/plugins.md (``fielddocs.py`` renders them).
 """
 
 from __future__ import annotations
@@ -23,23 +24,27 @@ from .records import MetricSpec, Record
 class ComponentSpec(Record):
     """Fields shared by every kind of component.
 
-    - ``name``: unique within its kind, lower case (``mlp``, ``wgan-gp``).
-    - ``factory``: builds the component; its arguments depend on the kind (see the subclasses).
+    - ``name``: the component's name, unique within its kind and lower case (``mlp``, ``wgan-gp``), as runs choose
+      it (``-g NAME``, ``--set generator.PARAM=...``).
+    - ``factory``: builds the component; its arguments depend on the kind (see each kind's record).
     - ``description``: one line for ``ganzoo list``.
-    - ``params``: the declared parameters; the factory receives them as keyword arguments.
+    - ``params``: a tuple of ``Param`` records, the declared parameters: the factory receives them as keyword
+      arguments.
     - ``aliases``: other names that resolve to this component.
-    - ``data_kinds``: which data kinds (``image``, ``points``) the component accepts.
-    - ``check``: an optional further requirement, ``check(spec) -> reason or None`` (e.g. "H and W divisible by 4").
-    - ``data_defaults``: optional ``data_defaults(spec) -> {param: value}``, defaults that suit a kind of data
+    - ``data_kinds``: which kinds of data the component accepts: ``("image", "points")`` by default.
+    - ``check``: optional ``check(data_spec) -> reason or None``, a further requirement ("it needs images of at
+      least 16x16", "H and W divisible by 4").
+    - ``data_defaults``: optional ``data_defaults(data_spec) -> {param: value}``, defaults that suit a kind of data
       better than the declared ones (e.g. smaller layers for 2-D points); the user's settings still win.
-    - ``suggested``: training settings the component needs or works best with, laid out like a config file
-      (options such as ``d_steps``, and the optimizers: ``{"d_steps": 5, "opt": {"betas": [0.0, 0.9]}}``). They
-      count as written in the layer that chose the component, beneath that layer's own values (a dataset's count
-      just above ganzoo's defaults instead): see ``ganzoo/config.py``.
-    - ``citation``: the paper or tutorial the component implements, for ``ganzoo list``.
-    - ``alias_of``: for a component that is only another name for shared code (one loader, another file set; one
-      class, other defaults), one line naming that component and what differs, e.g. ``"mnist, reading torchvision's
-      KMNIST files"``; ``ganzoo list`` shows "alias of ..." so nobody compares the two as different models.
+    - ``suggested``: training settings the component needs or works best with, laid out like a config file: options
+      (``d_steps``, ``lr_d``...) and the optimizers (``{"opt": "rmsprop"}``, ``{"opt": {"betas": [0.0, 0.9]}}``).
+      They count as written in the layer that chose the component, beneath that layer's own values (a dataset's
+      count just above the defaults for its kind of data instead): see "Settings and suggestions" in
+      docs/plugins.md.
+    - ``citation``: one line: the paper or tutorial the component implements, shown by ``ganzoo list``.
+    - ``alias_of``: for a component that is only another name for shared code (one loader on other files, one class
+      with other defaults): one line naming that component and what differs, e.g. ``"mnist, reading torchvision's
+      KMNIST files"``; ``ganzoo list`` shows it as "alias of ..." so nobody compares the two as different models.
     """
 
     kind: ClassVar[str] = "component"
@@ -104,11 +109,13 @@ class GeneratorSpec(ComponentSpec):
     """Generators: ``factory(latent_dim, data: DataSpec, **params) -> nn.Module`` mapping noise (B, latent_dim) to
     samples (B, *data.shape) in the dataset's normalised space (images in [-1, 1], points standardised).
 
-    ``conditional=True``: the module is called as ``G(z, labels)`` with ``labels`` int64 class indices of shape (B,)
-    in ``[0, data.classes)``; the trainer draws them for every generated batch (the data's class frequencies, or
-    uniform with ``--label-dist uniform``), and a dataset without labels is refused before training. With
-    ``label_classes(**params) -> K`` the generator's labels are codes of its own, drawn uniformly from K values
-    whatever the data (InfoGAN's categorical code): the data then need no labels.
+    - ``conditional``: ``True``: the module is called as ``G(z, labels)``, with ``labels`` int64 class indices
+      ``(B,)`` in ``[0, data.classes)``. The trainer draws them for every generated batch (the data's class
+      frequencies, or uniformly with ``--label-dist uniform``); a dataset without labels is refused before
+      training. Sample grids show one row per class, and ``ganzoo sample --label K`` draws class K.
+    - ``label_classes``: with ``conditional=True``: ``label_classes(**params) -> K`` makes the labels codes of G's
+      own, drawn uniformly from K values whatever the data (InfoGAN's categorical code); the data then need no
+      labels, and ``--label K`` fixes the code.
     """
 
     kind: ClassVar[str] = "generator"
@@ -131,17 +138,20 @@ class DiscriminatorSpec(ComponentSpec):
     """Discriminators: ``factory(data: DataSpec, **params) -> nn.Module`` mapping a batch (B, *data.shape) to
     **logits** of shape (B,): no sigmoid, the loss applies it stably.
 
-    ``outputs`` names further per-sample outputs the module returns: it then returns a dict with ``"logits"`` (B,)
-    and one tensor (B, ...) per name, e.g. ``{"logits": s, "classes": c, "features": h}``. Losses and regularisers
-    read them (an auxiliary class head, InfoGAN's code predictions, features for feature matching) and say which
-    they need (``needs_outputs``); a mix whose discriminator lacks one is refused before training.
-
-    ``conditional=True``: the module is called as ``D(x, labels)``; the real batch comes with its own labels and the
-    generated batch with the labels it was generated for (a projection discriminator).
-
-    ``per_sample=True`` promises that each output depends on its own sample only (no BatchNorm, no minibatch
-    statistics), so the trainer may score the real and the generated batch in one forward pass: one matrix product
-    of 2B rows instead of two of B, about 3-5% faster per step on a CPU. Leave it False when unsure: it is only speed.
+    - ``per_sample``: ``True`` promises that each output depends on its own sample only: no BatchNorm, no minibatch
+      statistics or minibatch discrimination. The trainer then scores the real and the generated batch in one
+      forward pass (one matrix product of 2B rows instead of two of B: 3-5% faster per step on a CPU). Default
+      ``False``, and leave it so when unsure: it is only speed; a ``BatchNorm`` layer found in D overrides it.
+      Dropout then draws its masks in one call, and a spectral norm runs one power iteration per D update instead
+      of two.
+    - ``conditional``: ``True``: called as ``D(x, labels)``; the real batch comes with its own labels and the
+      generated batch with the labels it was generated for (a projection discriminator). The generator must be
+      conditional on the data's labels too.
+    - ``outputs``: names of further per-sample outputs (an auxiliary class head ``classes``, InfoGAN's
+      ``code_logits``, hidden ``features``): the module then returns a dict with ``"logits"`` ``(B,)`` and one
+      tensor ``(B, ...)`` per name, e.g. ``{"logits": s, "classes": c, "features": h}``. Losses and regularisers
+      read them and say which they need (``needs_outputs``): a mix whose loss or regulariser needs an output this D
+      lacks is refused before training.
     """
 
     kind: ClassVar[str] = "discriminator"
@@ -165,9 +175,10 @@ class DiscriminatorSpec(ComponentSpec):
 class _StepTerm(ComponentSpec):
     """What a loss or a regulariser may need from the rest of the mix, checked before training.
 
-    - ``needs_outputs``: discriminator outputs it reads beside the logits (``("classes",)``).
-    - ``needs_labels``: ``"real"`` (the real batch's labels: a labelled dataset) and/or ``"fake"`` (the generated
-      batch's labels: a conditional generator).
+    - ``needs_outputs``: discriminator outputs it reads beside the logits, e.g. ``("features",)`` or
+      ``("classes",)``.
+    - ``needs_labels``: the labels it reads: ``"real"`` (the real batch's labels: a labelled dataset) and/or
+      ``"fake"`` (the generated batch's labels: a conditional generator).
     """
 
     needs_outputs: tuple[str, ...] = ()
@@ -195,19 +206,23 @@ class DatasetSpec(ComponentSpec):
     """Datasets: ``factory(**params) -> Data`` (build it with ``Data.images(pixels, labels=...)`` or
     ``Data.points(xy, ...)``).
 
-    ``shape`` tells the data spec without loading anything (``shape(**params) -> DataSpec``, with ``classes`` for
-    labelled data), so compatibility is checked before a download. A dataset's ``suggested`` options (e.g.
-    ``steps``) sit just above ganzoo's defaults, whoever chooses the dataset: they are tuning, not requirements.
+    - ``shape``: ``shape(**params) -> DataSpec``: the sample shape (and ``classes`` for labelled data) without
+      loading anything, so an incompatible mix is refused before a download.
+    - ``test_split``: parameter overrides that load the held-out split (``{"train": False}``), for metrics that need
+      one.
+    - ``full_data``: parameter overrides that load the whole training set when parameters select part of it
+      (``{"limit": None}``): metrics train their judges (a feature classifier) on it, so a data-limited run is
+      judged like any other.
+    - ``metrics``: :class:`MetricSpec` records only this dataset knows how to compute.
+
+    A dataset's ``suggested`` options (e.g. ``steps``) sit just above the defaults for its kind of data, whoever
+    chooses the dataset: they are tuning, not requirements.
     """
 
     kind: ClassVar[str] = "dataset"
     shape: Callable[..., DataSpec] | None = None
-    #: Parameter overrides that load the held-out split (e.g. ``{"train": False}``), for metrics that need one.
     test_split: Mapping[str, Any] | None = None
-    #: Parameter overrides that load the whole training set when parameters select part of it (``{"limit": None}``):
-    #: metrics train their judges (a feature classifier) on it, so a data-limited run is judged like any other.
     full_data: Mapping[str, Any] | None = None
-    #: Metrics that only this dataset knows how to compute (see :class:`MetricSpec`).
     metrics: tuple[MetricSpec, ...] = ()
 
     def __post_init__(self) -> None:
@@ -266,6 +281,9 @@ class RegulariserSpec(_StepTerm):
     ``every`` (apply it every N updates of its player, default ``every``): the factory never sees them. With
     ``every`` > 1 it is lazy (stylegan2): every N updates it runs as an optimizer step of its own, scaled by N, and
     that player's Adam learning rate and betas are rescaled by N / (N + 1) so the extra steps do not speed it up.
+
+    - ``weight``: the penalty's default factor.
+    - ``every``: its default interval, in updates of its player.
     """
 
     kind: ClassVar[str] = "regulariser"
@@ -295,8 +313,10 @@ class RegulariserSpec(_StepTerm):
 @dataclass(frozen=True)
 class ConstraintSpec(ComponentSpec):
     """Constraints: ``factory(**params) -> Constraint``, whose ``apply(module)`` changes a player's weights in
-    place after each of its optimizer steps (WGAN's weight clipping). ``player`` is ``"discriminator"`` or
-    ``"generator"``."""
+    place after each of its optimizer steps (WGAN's weight clipping).
+
+    - ``player``: whose weights it constrains: ``"discriminator"`` (the default) or ``"generator"``.
+    """
 
     kind: ClassVar[str] = "constraint"
     player: str = "discriminator"

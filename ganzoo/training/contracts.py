@@ -69,12 +69,15 @@ class StepContext:
       step, and carries G's graph in G's).
     - ``discriminator``: the plain D module (for a gradient penalty on inputs of your own; no augmentation, no
       labels). Prefer :meth:`score`, which runs D the way the step does.
-    - ``real_labels``, ``fake_labels``: class indices (B,) of each batch, or None in an unconditional mix.
+    - ``real_labels``, ``fake_labels``: class indices ``(B,)`` of each batch, or ``None`` in an unconditional mix.
     - ``real_out``, ``fake_out``: what D returned for each batch (:class:`DOutput`). In G's step ``real_out`` is
       the output of D's last update on the real batch, detached: a relativistic G loss reads it with no extra
       forward pass (it is D's output before that update, which is what a standard alternating step has).
     - ``z``: the noise the fake batch was generated from (InfoGAN's continuous codes are its first entries).
     - ``player``: ``"discriminator"`` or ``"generator"``; ``step``: the training step (from 0).
+    - ``scorer``: set by the trainer: how :meth:`score` runs D (augmented, with labels for a conditional D);
+      ``score(x, labels=None)`` returns a :class:`DOutput`, differentiable in ``x`` and D's weights, for gradient
+      penalties.
     """
 
     real: torch.Tensor
