@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ import torch
 
 from .config import TrainConfig, config_from_dict, option_params, resolve_config, resumable_options
 from .config.toml import read_toml
-from .data.contract import Data
+from .data.contract import Data, DataSpec
 from .data.fingerprint import recorded_spec, standalone_data
 from .errors import CheckpointError, ConfigError, DatasetError, GanzooError, did_you_mean, first_line
 from .messages import warn
@@ -238,6 +239,10 @@ def sample(run_dir: str | Path, n: int = 64, *, seed: int = 0, device: str = "au
     dev = resolve_device(device)
     cfg, spec, generator, data, cond, recorded = _load_sampler(Path(run_dir), dev, registry, use_ema)
     _check_label(label, cond, cfg, run_dir)
+    if out is not None and out.suffix.lower() == ".png" and n > PNG_LIMIT[spec.kind]:
+        raise ConfigError(f"-n {n:,}: a picture shows at most {PNG_LIMIT[spec.kind]:,} samples and stays readable; "
+                          f"write a tensor (-o FILE.pt) for more")
+    _check_sample_count(n, spec, cfg.latent_dim, "-n")
     labels = cond.sample_labels(n, label)
     raw = generate(generator, noise(n, cfg.latent_dim, seed, dev), labels)
     if spec.kind == "points" and data is None:  # the checkpoint's map to data coordinates stands in for the data
@@ -255,6 +260,31 @@ def sample(run_dir: str | Path, n: int = 64, *, seed: int = 0, device: str = "au
         except OSError as err:
             raise output_error(out, err) from None
     return coords
+
+
+#: Samples an evaluation takes at most.
+EVAL_LIMIT = 200_000
+#: Samples a picture can show and stay readable: an image grid of 100x100, a scatter of 100,000 points.
+PNG_LIMIT = {"image": 10_000, "points": 100_000}
+
+
+def _free_memory() -> int | None:
+    """Bytes of memory free now (Linux and most Unixes), or None where the system does not say."""
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _check_sample_count(n: int, spec: DataSpec, latent_dim: int, what: str, copies: int = 2) -> None:
+    """Refuse, before any work, a count whose samples cannot fit in memory: ``copies`` float32 copies of every
+    sample (the generated batch and its data coordinates) and the noise, against half the memory free now."""
+    need = n * 4 * (copies * spec.numel + latent_dim)
+    free = _free_memory()
+    if free is not None and need > free // 2:
+        raise ConfigError(f"{what} {n:,}: {n:,} samples of {spec.describe()} need about {need / 2**30:.1f} GB of "
+                          f"memory, over half the {free / 2**30:.1f} GB free; ask for fewer (runs with other "
+                          f"--seed values give more)")
 
 
 def _check_seed(seed: int) -> None:
@@ -276,10 +306,14 @@ def evaluate_run(run_dir: str | Path, n: int | None = None, *, seed: int = 12345
     n = DEFAULT_SAMPLES if n is None else n
     if n < 2:
         raise ConfigError(f"--samples must be at least 2, got {n}")
+    if n > EVAL_LIMIT:
+        raise ConfigError(f"--samples {n:,}: metrics hold every sample (and its features) in memory, so they take "
+                          f"at most {EVAL_LIMIT:,} (FID's usual count is 50,000)")
     _check_seed(seed)
     registry = registry or default_registry()
     dev = resolve_device(device)
-    cfg, _, generator, data, cond, _ = _load_sampler(Path(run_dir), dev, registry, use_ema)
+    cfg, spec, generator, data, cond, _ = _load_sampler(Path(run_dir), dev, registry, use_ema)
+    _check_sample_count(n, spec, cfg.latent_dim, "--samples", copies=4)  # samples, coordinates and features
     if data is None:
         try:
             data = load_data(registry, cfg)

@@ -189,3 +189,20 @@ def test_a_run_still_before_its_first_checkpoint_says_it_is_training(invoke, tmp
         proc.wait()
     line = _one_error(invoke("sample", run, "-o", tmp_path / "s.png", expect=1))  # its trainer is gone: the usual advice
     assert "stopped before its first checkpoint" in line
+
+
+def test_sampling_or_evaluating_more_than_memory_holds_is_refused_up_front(invoke, tmp_path, monkeypatch):
+    from ganzoo import api
+
+    run = tmp_path / "run"
+    invoke("train", *TINY, "--steps", "2", "--out", run)
+    line = _one_error(invoke("sample", run, "-n", "200000", "-o", tmp_path / "big.png", expect=1))
+    assert "a picture shows at most 100,000 samples" in line and "-o FILE.pt" in line
+    monkeypatch.setattr(api, "_free_memory", lambda: 2**30)  # 1 GiB free
+    line = _one_error(invoke("sample", run, "-n", "10000000", "-o", tmp_path / "big.pt", expect=1))
+    assert "-n 10,000,000: 10,000,000 samples of" in line and "GB of memory, over half the 1.0 GB free" in line
+    assert not (tmp_path / "big.pt").exists()
+    invoke("sample", run, "-n", "100000", "-o", tmp_path / "fits.pt")  # 100,000 points fit in 1 GiB
+    assert torch.load(tmp_path / "fits.pt").shape == (100_000, 2)
+    line = _one_error(invoke("evaluate", run, "--samples", "10000000", expect=1))
+    assert "--samples 10,000,000: metrics hold every sample" in line and "at most 200,000" in line
