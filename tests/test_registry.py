@@ -236,3 +236,41 @@ def test_two_entry_points_naming_one_module_keep_the_first(monkeypatch):
     info = {p.name: p for p in registry.plugins()}
     assert info["mlp"].status == "ok" and info["mlp"].provides["generators"] == ["mlp"]
     assert info["again"].status == "skipped" and "same module" in info["again"].error
+
+
+class _AnotherMlp:
+    """A third-party plugin that also names its generator ``mlp``."""
+
+    @hookimpl
+    def ganzoo_generators(self):
+        from torch import nn
+
+        yield GeneratorSpec(name="mlp", description="someone else's mlp",
+                            factory=lambda latent_dim, data: nn.Sequential(nn.Linear(latent_dim, data.shape[0])))
+
+
+def test_a_third_party_mlp_leaves_the_default_run_alone_and_is_reachable_by_its_plugin_name(plugin, invoke,
+                                                                                            tmp_path):
+    from ganzoo.config.toml import read_toml
+
+    plugin(_AnotherMlp(), name="other-zoo", dist="ganzoo-other", version="1.0")
+    invoke("train", "--steps", "2", "--set", "dataset.n=32", "--sample-every", "0", "-q", "--out", tmp_path / "a")
+    assert read_toml(tmp_path / "a" / "config.toml")["generator"]["name"] == "ganzoo:mlp"  # the built-in
+    result = invoke("train", "-g", "mlp", "--steps", "2", "--out", tmp_path / "b", expect=1)
+    assert "generator 'mlp' is provided by 2 plugins" in result.stderr  # a name the user typed is never guessed
+    for qualified in ("other-zoo:mlp", "ganzoo-other:mlp"):  # the plugin's name, or its distribution's
+        invoke("train", "-g", qualified, "--steps", "2", "--set", "dataset.n=32", "--sample-every", "0", "-q",
+               "--out", tmp_path / qualified.replace(":", "-"))
+
+
+class _ReturnsAString:
+    @hookimpl
+    def ganzoo_generators(self):
+        return "mlp"
+
+
+def test_a_hook_that_returns_instead_of_yielding_is_named_as_such(registry, plugin, capsys):
+    plugin(_ReturnsAString(), name="returns-a-string")
+    registry.components("generators")
+    err = capsys.readouterr().err
+    assert "ganzoo_generators() returned str 'mlp', not records: yield each ganzoo.GeneratorSpec" in err

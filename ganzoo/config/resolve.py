@@ -49,6 +49,9 @@ class _Layer:
     bottom: bool = False
     #: The user's own settings (flags, their config file): a parameter they give a group must reach a component.
     own: bool = False
+    #: ganzoo's own choices (its defaults, the defaults by kind of data): a name that a third-party plugin also
+    #: provides means the built-in component here, since no user chose it.
+    builtin_names: bool = False
 
     def parts(self) -> list[tuple[dict[str, Any], bool]]:
         """``(settings, soft)`` pairs, lowest first."""
@@ -145,8 +148,10 @@ class _Resolver:
                     if table.get("name") is not None:
                         name, chooser, where = table["name"], i, layer.where
             effective.append(name)
+        chooser_layer = self.layers[chooser]
         with _blame(where):
-            spec = self.registry.get(slot.kind, name)
+            spec = self.registry.get(slot.kind, name,
+                                     prefer_builtin=chooser_layer.bottom or chooser_layer.builtin_names)
         given: dict[str, Any] = {}
         for layer, at in zip(self.layers, effective):
             if not _names(self.registry, slot.kind, at, spec):
@@ -204,7 +209,7 @@ class _Resolver:
             names.append(spec.name)
         if not names:
             return None
-        return _Layer(f"defaults for {data.describe()} ({', '.join(names)})", merged)
+        return _Layer(f"defaults for {data.describe()} ({', '.join(names)})", merged, builtin_names=True)
 
     def _many(self, slot: Slot) -> tuple[Choice, ...]:
         items: list[dict[str, Any]] = []

@@ -78,6 +78,15 @@ class Provided:
         return f"{self.plugin.prefix}:{self.spec.name}"
 
 
+def _records(result: object, hook_name: str, expected: type) -> Iterable:
+    """A hook's result as records: a generator or list of them; a lone record or a string is the plugin's mistake
+    (a ``return`` where ``yield`` was meant), named as such instead of as its first character."""
+    if isinstance(result, (str, bytes, expected)) or not isinstance(result, Iterable):
+        raise PluginError(f"{hook_name}() returned {type(result).__name__} {result!r:.60}, not records: yield each "
+                          f"ganzoo.{expected.__name__} (or return a list of them)")
+    return result
+
+
 def _env_flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
 
@@ -206,7 +215,8 @@ class Registry:
                 if key in failed or key not in gathered:
                     continue
                 try:
-                    records = [r for result in self._call_one(hook_name, key) if result is not None for r in result]
+                    records = [r for result in self._call_one(hook_name, key) if result is not None
+                               for r in _records(result, hook_name, expected)]
                     for record in records:
                         if not isinstance(record, expected):
                             raise PluginError(
@@ -289,12 +299,13 @@ class Registry:
             f"unknown component kind '{kind}'{did_you_mean(kind, names)} (kinds: {', '.join(COMPONENT_KINDS)})"
         )
 
-    def get(self, kind: str, name: str) -> ComponentSpec:
-        """Resolve a name, alias or qualified ``dist:name`` to its record."""
+    def get(self, kind: str, name: str, prefer_builtin: bool = False) -> ComponentSpec:
+        """Resolve a name, alias or qualified ``prefix:name`` to its record. ``prefer_builtin``: a name several
+        plugins provide means the built-in one (for ganzoo's own defaults, which no user chose)."""
         plural = self.plural(kind)
         try:
             return self._match(self.components(plural), KINDS[plural].singular, name,
-                               f"`ganzoo list {plural}`").spec
+                               f"`ganzoo list {plural}`", prefer_builtin).spec
         except UnknownComponentError as err:
             broken = [p for p in self._plugins.values() if p.status == "error"]
             if not broken:
@@ -305,13 +316,19 @@ class Registry:
                                         f"(see `ganzoo plugins`)") from None
 
     @staticmethod
-    def _match(providers: list[Provided], singular: str, name: str, listing: str) -> Provided:
-        """The one provider of ``name``: "did you mean" when there is none, a conflict error when there are two."""
+    def _match(providers: list[Provided], singular: str, name: str, listing: str,
+               prefer_builtin: bool = False) -> Provided:
+        """The one provider of ``name``: "did you mean" when there is none, a conflict error when there are two.
+        A qualifier may be the distribution (``ganzoo-ring:ring``) or the plugin's name as ``ganzoo plugins``
+        shows it."""
         def names(p: Provided) -> tuple[str, ...]:
             return (p.spec.name, *getattr(p.spec, "aliases", ()))  # recipes have no aliases
 
         prefix, _, short = name.rpartition(":")
-        matches = [p for p in providers if short in names(p) and (not prefix or p.plugin.prefix == canonical(prefix))]
+        matches = [p for p in providers if short in names(p)
+                   and (not prefix or canonical(prefix) in (p.plugin.prefix, canonical(p.plugin.name)))]
+        if len(matches) > 1 and prefer_builtin and sum(p.plugin.builtin for p in matches) == 1:
+            return next(p for p in matches if p.plugin.builtin)
         if not matches:
             known = [n for p in providers for n in names(p)] + [p.qualified for p in providers]
             raise UnknownComponentError(f"unknown {singular} '{name}'{did_you_mean(name, known)} (see {listing})")
