@@ -116,7 +116,8 @@ def _updates(G, D, dev, batch: int, next_real, clock: _Clock) -> None:
         opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
         opt_g.step()
-        d_loss = (loss(torch.sigmoid(_logits(D(real))), valid) + loss(torch.sigmoid(_logits(D(gen.detach()))), fake)) / 2
+        d_loss = (loss(torch.sigmoid(_logits(D(real))), valid)
+                  + loss(torch.sigmoid(_logits(D(gen.detach()))), fake)) / 2
         opt_d.zero_grad(set_to_none=True)
         d_loss.backward()
         opt_d.step()

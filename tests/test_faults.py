@@ -52,7 +52,7 @@ def _fill_disk_after(monkeypatch, writes: int, room: int = 1000) -> None:
     calls = {"n": 0}
 
     def fake_open(path, mode="r", *args, **kwargs):
-        f = builtins.open(path, mode, *args, **kwargs)
+        f = builtins.open(path, mode, *args, **kwargs)  # noqa: SIM115 - closed by the writer's `with`
         calls["n"] += 1
         return _FullDisk(f, room) if calls["n"] > writes else f
 
@@ -187,7 +187,8 @@ def test_a_run_still_before_its_first_checkpoint_says_it_is_training(invoke, tmp
     finally:
         proc.kill()
         proc.wait()
-    line = _one_error(invoke("sample", run, "-o", tmp_path / "s.png", expect=1))  # its trainer is gone: the usual advice
+    # its trainer is gone: the usual advice
+    line = _one_error(invoke("sample", run, "-o", tmp_path / "s.png", expect=1))
     assert "stopped before its first checkpoint" in line
 
 

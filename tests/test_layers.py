@@ -11,7 +11,10 @@ ROOT = Path(__file__).resolve().parent.parent
 CORE = ROOT / "ganzoo"
 
 #: Lowest first. A module may import its own layer and the layers below it, never one above.
-LAYERS = ["errors", "messages", "blocks", "data", "registry", "config", "run", "training", "api", "ganzoo", "cli", "__main__"]
+LAYERS = ["errors", "messages", "blocks", "data", "registry", "config", "run", "training", "api", "ganzoo", "cli",
+          "__main__"]
+#: A file does one job; past this many lines it is doing several (STYLE.md).
+MAX_LINES = 400
 
 
 def _module(path: Path) -> str:
@@ -108,3 +111,9 @@ def test_the_architecture_doc_lists_every_layer_and_subpackage():
     packages = sorted(p.name for p in CORE.iterdir() if (p / "__init__.py").is_file())
     for package in packages:
         assert f"`{package}/`" in doc, f"docs/architecture.md does not describe ganzoo/{package}/"
+
+
+def test_no_file_of_the_core_or_the_built_in_plugins_passes_the_line_limit():
+    long = {str(path.relative_to(ROOT)): n for folder in (CORE, ROOT / "plugins") for path in folder.rglob("*.py")
+            if (n := len(path.read_text().splitlines())) > MAX_LINES}
+    assert not long, f"split these files (over {MAX_LINES} lines): {long}"

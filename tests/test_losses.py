@@ -265,8 +265,8 @@ def test_wgan_gp_with_five_critic_steps_learns_the_parabola(tmp_path, one_thread
     """WGAN-GP first spreads its mass over the data (x coverage up, sliced Wasserstein distance down)."""
     import ganzoo
 
-    options = dict(d_steps=5, betas=(0.0, 0.9), lr_d=1e-3, lr_g=1e-3,
-                   set=["dataset.n=512", "generator.hidden=64,64", "discriminator.hidden=64,64"])
+    options = {"d_steps": 5, "betas": (0.0, 0.9), "lr_d": 1e-3, "lr_g": 1e-3,
+               "set": ["dataset.n=512", "generator.hidden=64,64", "discriminator.hidden=64,64"]}
     ganzoo.train("mlp", "mlp", "wgan-gp", "parabola", steps=1, out=tmp_path / "untrained", **options)
     ganzoo.train("mlp", "mlp", "wgan-gp", "parabola", steps=200, out=tmp_path / "trained", **options)
     before, after = (ganzoo.evaluate(tmp_path / run, 2000) for run in ("untrained", "trained"))

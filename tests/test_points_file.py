@@ -117,7 +117,9 @@ def test_a_large_clean_file_takes_numpys_path_and_a_bad_one_names_its_line(regis
     path = tmp_path / "large.csv"
     path.write_text("x,y\n" + "".join(f"{x:.5f},{y:.5f}\n" for x, y in rows))
     with monkeypatch.context() as patch:
-        scanned = lambda *a: pytest.fail("a clean file was scanned line by line")
+        def scanned(*a):
+            pytest.fail("a clean file was scanned line by line")
+
         patch.setattr(points_file.text.TextFile, "_scan", scanned)
         assert len(_load(registry, path=str(path))) == 100_000
     with path.open("a") as f:

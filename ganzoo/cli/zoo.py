@@ -195,7 +195,7 @@ def compare_command(run_dirs: tuple[str, ...], output: str, as_json: bool) -> No
     if as_json:
         click.echo(json.dumps({
             "runs": [str(run.path) for run in runs],
-            "differences": {key: values for key, values in differences},
+            "differences": dict(differences),
             "metrics": {key: [run.final.get(key) for run in runs] for key in keys},
             "png": output,
         }, indent=2))

@@ -232,7 +232,7 @@ class _Resolver:
                                   f"({slot.name}: {listed}); write {slot.name}.NAME.PARAM=VALUE")
             sets.setdefault(chosen[0][1], {}).update(sets.pop(None))
         choices = []
-        for spec, name in chosen:
+        for spec, _name in chosen:
             given: dict[str, Any] = {}
             for layer in self.layers:
                 for table in layer.values.get(slot.name, []):

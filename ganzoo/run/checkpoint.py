@@ -6,6 +6,7 @@ intact; ``weights_only`` so that loading a checkpoint someone sent you can never
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import pickle
@@ -64,10 +65,8 @@ def atomic_write(path: Path, write) -> None:
         kept = "the previous file is kept whole" if path.exists() else "nothing was written"
         raise output_error(path, cause, kept) from None
     finally:
-        try:
+        with contextlib.suppress(OSError):  # its folder is gone: nothing to clean
             tmp.unlink(missing_ok=True)
-        except OSError:  # its folder is gone: nothing to clean
-            pass
     try:  # make the rename itself durable; not every platform lets a directory be opened
         fd = os.open(path.parent, os.O_RDONLY)
         try:

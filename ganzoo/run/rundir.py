@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -121,10 +122,8 @@ class RunDir:
                      *(self.samples.glob("*.png") if self.samples.is_dir() else ())):
             path.unlink(missing_ok=True)
         for folder in (self.checkpoints, self.samples, *([] if existed else [self.path])):
-            try:
+            with contextlib.suppress(OSError):
                 folder.rmdir()  # only when empty: anything else is not ours to remove
-            except OSError:
-                pass
 
     def remove_stale_temporaries(self) -> None:
         """Delete the hidden ``.NAME.tmp-PID`` files of atomic writes whose process died mid-write (``kill -9``);

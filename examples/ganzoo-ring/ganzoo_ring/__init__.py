@@ -1,7 +1,7 @@
 """ganzoo-ring: an example third-party ganzoo plugin.
 
-It shows the two halves of a plugin: a model (the ``strided`` discriminator, DCGAN-style) and a dataset that brings its own
-quality metric (the ``ring`` of Gaussians). It uses nothing but ganzoo's public API, ``from ganzoo import ...``.
+It shows the two halves of a plugin: a model (the ``strided`` discriminator, DCGAN-style) and a dataset that brings
+its own quality metric (the ``ring`` of Gaussians). It uses nothing but ganzoo's public API, ``from ganzoo import ...``.
 """
 
 from ganzoo import DatasetSpec, DiscriminatorSpec, MetricSpec, Param, hookimpl

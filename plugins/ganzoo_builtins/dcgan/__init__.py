@@ -31,7 +31,9 @@ ACGAN = ("Odena, Olah & Shlens 2017, 'Conditional Image Synthesis with Auxiliary
 def _sized(alternative: str) -> Callable[[DataSpec], str | None]:
     def check(data: DataSpec) -> str | None:
         problem = side_problem(data)
-        return f"{problem}; choose one (e.g. --set dataset.size=32 where the dataset takes a size) or use {alternative}" if problem else None
+        if not problem:
+            return None
+        return f"{problem}; choose one (e.g. --set dataset.size=32 where the dataset takes a size) or use {alternative}"
     return check
 
 

