@@ -61,6 +61,19 @@ class DOutput:
         return f"DOutput({shapes})"
 
 
+class Drawing:
+    """How a step runs G and draws its inputs; the trainer gives one to every :class:`StepContext`."""
+
+    def generate(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        raise NotImplementedError
+
+    def noise(self, n: int) -> torch.Tensor:
+        raise NotImplementedError
+
+    def labels(self, n: int) -> torch.Tensor | None:
+        raise NotImplementedError
+
+
 @dataclass
 class StepContext:
     """Everything beyond the logits that a loss or regulariser may need, for the player being updated.
@@ -72,12 +85,18 @@ class StepContext:
     - ``real_labels``, ``fake_labels``: class indices ``(B,)`` of each batch, or ``None`` in an unconditional mix.
     - ``real_out``, ``fake_out``: what D returned for each batch (:class:`DOutput`). In G's step ``real_out`` is
       the output of D's last update on the real batch, detached: a relativistic G loss reads it with no extra
-      forward pass (it is D's output before that update, which is what a standard alternating step has).
+      forward pass (it is D's output before that update, which is what a standard alternating step has). A lazy
+      regulariser's own step (``every`` > 1) gets the same fields as an eager one: in D's, fresh outputs for both
+      batches, with gradients.
     - ``z``: the noise the fake batch was generated from (InfoGAN's continuous codes are its first entries).
     - ``player``: ``"discriminator"`` or ``"generator"``; ``step``: the training step (from 0).
     - ``scorer``: set by the trainer: how :meth:`score` runs D (augmented, with labels for a conditional D);
       ``score(x, labels=None)`` returns a :class:`DOutput`, differentiable in ``x`` and D's weights, for gradient
       penalties.
+    - ``generator``: the plain G module, for a regulariser on G's weights (BigGAN's orthogonal regularisation).
+    - ``drawing``: set by the trainer: how :meth:`generate`, :meth:`noise` and :meth:`labels` run G and draw its
+      inputs the way the step does (mixed precision, compiled or not, the right module under DDP). In D's step G's
+      weights are not updated, so wrap a generation there in ``torch.no_grad()``.
     """
 
     real: torch.Tensor
@@ -91,6 +110,26 @@ class StepContext:
     player: str = "discriminator"
     step: int = 0
     scorer: Callable[[torch.Tensor, torch.Tensor | None], DOutput] | None = field(default=None, repr=False)
+    generator: nn.Module | None = field(default=None, repr=False)
+    drawing: Drawing | None = field(default=None, repr=False)
+
+    def generate(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """G(z) (``labels`` for a conditional G: from :meth:`labels`) as the step runs it, differentiable in G's
+        weights: a second generated batch (mode seeking compares two)."""
+        return self._drawing().generate(z, labels)
+
+    def noise(self, n: int) -> torch.Tensor:
+        """``n`` latent vectors drawn as the step draws them, on the step's device."""
+        return self._drawing().noise(n)
+
+    def labels(self, n: int) -> torch.Tensor | None:
+        """Labels for ``n`` generated samples, drawn as the step draws them (None for an unconditional G)."""
+        return self._drawing().labels(n)
+
+    def _drawing(self) -> Drawing:
+        if self.drawing is None:
+            raise RuntimeError("this StepContext was built outside a training step: it cannot run the generator")
+        return self.drawing
 
     def score(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> DOutput:
         """D's outputs for ``x`` as the step computes them: through the augmentations and with ``labels`` for a

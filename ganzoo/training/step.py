@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from .assemble import Penalty
-from .contracts import DOutput, StepContext
+from .contracts import DOutput, Drawing, StepContext
 from .players import Player
 
 MAIN_STATS = ("d_loss", "g_loss", "d_real", "d_fake")
@@ -102,7 +102,7 @@ def frozen(parameters: list[nn.Parameter]):
             p.requires_grad_(True)
 
 
-class Step:
+class Step(Drawing):
     """The phases of one step over a trainer's modules, players and data (read from the trainer at each step, since
     a resume may replace the batch source)."""
 
@@ -117,13 +117,12 @@ class Step:
             t.compiled.step_begin()
         before = t.d.updates
         seen = self.d_phase()
-        self.lazy_phase(t.d, before, lambda: self.context("discriminator", seen.batch, seen.fake.detach(),
-                                                          seen.real_out, None))
+        self.lazy_phase(t.d, before, lambda: self.d_context(seen.batch, seen.fake.detach()))
         before = t.g.updates
         with frozen(t.d_trainable):
             batch = self.g_phase(seen)
             if t.g.lazy:  # a fresh generated batch, since the last one's graph is spent
-                self.lazy_phase(t.g, before, lambda: self.g_context(batch, self.generate(t.g_fwd, batch),
+                self.lazy_phase(t.g, before, lambda: self.g_context(batch, self.run_g(t.g_fwd, batch),
                                                                     seen.real_out))
         self.finish()
 
@@ -134,8 +133,19 @@ class Step:
         real = t.real(n)
         return Batch(real.samples, real.labels, torch.randn(n, t.config.latent_dim, device=t.device), t.fake_labels(n))
 
-    def generate(self, G: nn.Module, batch: Batch) -> torch.Tensor:
+    def run_g(self, G: nn.Module, batch: Batch) -> torch.Tensor:
         return G(batch.z, batch.fake_labels) if self.t.cond.generator else G(batch.z)
+
+    # what a StepContext's generate / noise / labels call (a regulariser's second generated batch)
+    def generate(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        G = self.t.g_fwd
+        return G(z, labels) if self.t.cond.generator else G(z)
+
+    def noise(self, n: int) -> torch.Tensor:
+        return torch.randn(n, self.t.config.latent_dim, device=self.t.device)
+
+    def labels(self, n: int) -> torch.Tensor | None:
+        return self.t.fake_labels(n)
 
     def score(self, D: nn.Module, x: torch.Tensor, labels: torch.Tensor | None) -> DOutput:
         """D as every step sees it: augmented input, and the labels for a conditional D."""
@@ -154,7 +164,15 @@ class Step:
                 fake_out: DOutput | None) -> StepContext:
         t = self.t
         return StepContext(batch.real, fake, t.D, batch.real_labels, batch.fake_labels, real_out, fake_out, batch.z,
-                           player, t.step, scorer=lambda x, labels=None: self.score(t.D, x, labels))
+                           player, t.step, scorer=lambda x, labels=None: self.score(t.D, x, labels), generator=t.G,
+                           drawing=self)
+
+    def d_context(self, batch: Batch, fake: torch.Tensor) -> StepContext:
+        """D's context for a lazy regulariser's own step: fresh outputs for both batches, with gradients, as an
+        eager one gets (through the plain D under DDP: a lazy step averages its gradients by hand)."""
+        t = self.t
+        real_out, fake_out = self.score_both(t.D if t.world.enabled else t.d_fwd, batch, fake)
+        return self.context("discriminator", batch, fake, real_out, fake_out)
 
     def g_context(self, batch: Batch, fake: torch.Tensor, real_out: DOutput) -> StepContext:
         return self.context("generator", batch, fake, real_out, self.score(self.t.d_for_g, fake, batch.fake_labels))
@@ -186,7 +204,7 @@ class Step:
             keep_graph = i == t.config.d_steps - 1
             with self.precision.autocast:
                 with nullcontext() if keep_graph else torch.no_grad():
-                    fake = self.generate(t.g_fwd, batch)
+                    fake = self.run_g(t.g_fwd, batch)
                 real_out, fake_out = self.score_both(t.d_fwd, batch, fake.detach())
                 ctx = self.context("discriminator", batch, fake.detach(), real_out, fake_out)
                 loss = self._with_penalties(t.loss.discriminator_loss(real_out.logits, fake_out.logits, ctx), t.d, ctx)
@@ -205,7 +223,7 @@ class Step:
                 batch = Batch(batch.real, batch.real_labels, torch.randn_like(batch.z), t.fake_labels(len(batch.z)))
             with self.precision.autocast:
                 if j > 0:
-                    fake = self.generate(t.g_fwd, batch)
+                    fake = self.run_g(t.g_fwd, batch)
                 ctx = self.g_context(batch, fake, seen.real_out)
                 loss = self._with_penalties(t.loss.generator_loss(ctx.fake_out.logits, ctx), t.g, ctx)
             t.g.update(loss, self.precision.scaler)

@@ -57,6 +57,14 @@ def _scores_per_sample(spec, D: nn.Module) -> bool:
     return spec.per_sample and not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in D.modules())
 
 
+def _stateful(obj: object) -> bool:
+    """Whether a plugin object keeps state a checkpoint must hold: a module with buffers or parameters, or an
+    object with ``state_dict`` and ``load_state_dict`` of its own."""
+    if isinstance(obj, nn.Module):
+        return any(True for _ in obj.buffers()) or any(True for _ in obj.parameters())
+    return callable(getattr(obj, "state_dict", None)) and callable(getattr(obj, "load_state_dict", None))
+
+
 def _host_out_of_memory(err: RuntimeError) -> bool:
     """Whether torch's CPU allocator (or another device's) ran out: torch raises a plain RuntimeError there."""
     text = str(err)
@@ -117,7 +125,17 @@ class Trainer:
         self.evaluator = (Evaluator(registry, config, self.data, self.device, self.reporter.progress,
                                     self.cond)
                           if config.eval_every and self.world.is_main else None)
-        self.culprits = self._culprits(registry, parts)
+        components = self._components(registry, parts)
+        self.culprits = Culprits()
+        for _, owner, obj in components:
+            self.culprits.add(owner, obj)
+        #: The step's plugin objects that keep state of their own (moving averages, ADA's p), saved in checkpoints:
+        #: modules (their buffers) and objects with ``state_dict`` / ``load_state_dict``.
+        self.plugin_states = {key: obj for key, _, obj in components
+                              if not key.startswith(("generator", "discriminator", "opt_")) and _stateful(obj)}
+        for obj in self.plugin_states.values():
+            if isinstance(obj, nn.Module):
+                obj.to(self.device)
         #: What checkpoints record of the data (its digest; for points, the map to data coordinates).
         self.data_record = data_record(self.data)
         if resume_from is not None:
@@ -126,9 +144,10 @@ class Trainer:
 
     # -- setup ----------------------------------------------------------------------------------------------------
 
-    def _culprits(self, registry: Registry, parts) -> Culprits:
-        """Each chosen component's live objects, for naming the one a failure came from."""
-        culprits = Culprits()
+    def _components(self, registry: Registry, parts) -> list[tuple[str, str, object]]:
+        """Each chosen component's live object as ``(key, owner, object)``; the key (``regularisers.0``) names it
+        in checkpoints, the owner in messages."""
+        found = []
         live = {"generator": [self.G], "discriminator": [self.D], "loss": [parts.loss],
                 "augment": parts.augmentations, "regularisers": [p.regulariser for p in parts.penalties],
                 "constraints": [c for c, _ in parts.constraints],
@@ -138,8 +157,8 @@ class Trainer:
             index = taken[slot] = taken.get(slot, -1) + 1
             objects = live.get(slot, [])
             if index < len(objects):
-                culprits.add(record.owner, objects[index])
-        return culprits
+                found.append((f"{slot}.{index}", record.owner, objects[index]))
+        return found
 
     def _amp_dtype(self) -> torch.dtype | None:
         if not self.config.amp:
@@ -171,6 +190,7 @@ class Trainer:
             "rng_ranks": distributed.gather_rng(self.device, self.world),
             "batches": self.real.state(),
             "data": self.data_record,
+            "plugins": {key: obj.state_dict() for key, obj in self.plugin_states.items()},
         }
 
     def _check_same_data(self, then: dict | None, changed_ok: bool) -> None:
@@ -203,6 +223,9 @@ class Trainer:
         else:  # a checkpoint from before players had schedules and update counts
             self.g.optimizer.load_state_dict(ckpt["opt_g"])
             self.d.optimizer.load_state_dict(ckpt["opt_d"])
+        for key, state in (ckpt.get("plugins") or {}).items():
+            if key in self.plugin_states:
+                self.plugin_states[key].load_state_dict(state)
         if self.precision.scaler.is_enabled() and ckpt.get("scaler"):
             self.precision.scaler.load_state_dict(ckpt["scaler"])
         self.step, self.elapsed = int(ckpt["step"]), float(ckpt.get("elapsed", 0.0))
