@@ -134,7 +134,7 @@ def test_a_plugin_raising_mid_training_is_named_and_the_run_resumes_from_its_che
     run = tmp_path / "run"
     line = _one_error(invoke("train", *TINY, "-l", "fragile", "--steps", "8", "--checkpoint-every", "2", "--out", run,
                              expect=1))
-    assert "loss 'fragile' failed in training step 5: ValueError: operands could not be broadcast" in line
+    assert "loss 'fragile' (plugin 'fragile-plugin') raised in D's step at step 5: ValueError: operands" in line
     assert f"the last checkpoint ({run / 'checkpoints' / 'latest.pt'}) is kept" in line and "--resume" in line
     assert load_checkpoint(run / "checkpoints" / "latest.pt")["step"] == 4
     monkeypatch.setattr(_Fragile, "broken", False)  # the plugin is fixed
@@ -147,7 +147,8 @@ def test_a_plugin_raising_before_the_first_checkpoint_leaves_the_directory_free_
     run = tmp_path / "run"
     command = ["train", *TINY, "-l", "fragile", "--steps", "8", "--out", run]
     line = _one_error(invoke(*command, expect=1))
-    assert "loss 'fragile' failed in training step 5" in line and "no checkpoint had been written" in line
+    assert "loss 'fragile' (plugin 'fragile-plugin') raised in D's step at step 5" in line
+    assert "no checkpoint had been written" in line
     monkeypatch.setattr(_Fragile, "broken", False)
     invoke(*command)  # the same --out is not "not empty"
     assert load_checkpoint(run / "checkpoints" / "latest.pt")["step"] == 8
@@ -163,7 +164,7 @@ def test_a_failing_submodule_of_a_model_names_the_model(registry, tmp_path):
     trainer = Trainer(cfg, registry, RunDir(tmp_path / "r"))
     layer = next(m for m in trainer.D.modules() if isinstance(m, torch.nn.Linear))
     layer.register_forward_pre_hook(lambda m, args: 1 / 0)  # a bug inside D's forward
-    with pytest.raises(PluginError, match="discriminator 'mlp' failed in training step 1: ZeroDivisionError"):
+    with pytest.raises(PluginError, match=r"discriminator 'mlp' \(ganzoo [^)]*\) raised in D's step at step 1: Zero"):
         trainer.fit()
 
 
@@ -207,3 +208,56 @@ def test_sampling_or_evaluating_more_than_memory_holds_is_refused_up_front(invok
     assert torch.load(tmp_path / "fits.pt").shape == (100_000, 2)
     line = _one_error(invoke("evaluate", run, "--samples", "10000000", expect=1))
     assert "--samples 10,000,000: metrics hold every sample" in line and "at most 200,000" in line
+
+
+class _BrokenMetricPlugin:
+    @hookimpl
+    def ganzoo_metrics(self):
+        from ganzoo import MetricSpec
+
+        def compute(ctx):
+            raise KeyError("features")
+
+        yield MetricSpec(name="broken-metric", description="raises", compute=compute, keys={"b": "nothing"})
+
+
+def test_a_metric_that_raises_is_one_warning_and_left_out_while_training_and_the_others_go_on(invoke, plugin,
+                                                                                              tmp_path):
+    import json
+
+    plugin(_BrokenMetricPlugin(), name="broken-metric-plugin")
+    run = tmp_path / "run"
+    result = invoke("train", *TINY, "--steps", "6", "--eval-every", "2", "--eval-samples", "64", "--out", run)
+    warnings = [line for line in result.stderr.splitlines() if "metric 'broken-metric' failed" in line]
+    assert len(warnings) == 1 and "left out from now on: KeyError: 'features'" in warnings[0]  # once, not per eval
+    evals = [r for r in map(json.loads, (run / "metrics.jsonl").read_text().splitlines()) if "curve_error" in r]
+    assert [r["step"] for r in evals] == [2, 4, 6]  # the other metrics went on
+    result = invoke("evaluate", run, "--samples", "64")
+    assert "curve_error" in result.stdout and "metric 'broken-metric' failed" in result.stderr
+
+
+class _Vector(_Fragile):
+    broken = False
+
+    def discriminator_loss(self, real_logits, fake_logits, ctx):
+        return torch.nn.functional.softplus(-real_logits)  # forgot the .mean()
+
+
+class _VectorPlugin:
+    @hookimpl
+    def ganzoo_losses(self):
+        yield LossSpec(name="vector", factory=_Vector, description="returns a vector")
+
+
+def test_a_loss_that_returns_a_vector_is_named_before_backward_fails(invoke, plugin, tmp_path):
+    plugin(_VectorPlugin(), name="vector-plugin")
+    line = _one_error(invoke("train", *TINY, "-l", "vector", "--steps", "3", "--out", tmp_path / "r", expect=1))
+    assert "loss 'vector' returned a D loss of shape (16,); it must be a scalar tensor (reduce it with .mean())" in line
+
+
+def test_ganzoo_traceback_shows_where_a_plugin_raised(invoke, tmp_path, fragile, monkeypatch):
+    from ganzoo.training.trainer import Trainer as _Trainer  # noqa: F401 - the CLI's trainer
+
+    monkeypatch.setenv("GANZOO_TRACEBACK", "1")
+    with pytest.raises(ValueError, match="operands could not be broadcast"):
+        invoke("train", *TINY, "-l", "fragile", "--steps", "8", "--out", tmp_path / "r", expect=None)

@@ -16,7 +16,8 @@ from torch import nn
 
 from ..config import TrainConfig
 from ..data.contract import Data
-from ..errors import GanzooError, PluginError
+from ..errors import GanzooError, PluginError, first_line
+from ..messages import warn
 from ..registry.registry import Registry
 from ..registry.specs import DatasetSpec, MetricSpec
 from .samples import generate, noise, to_data_coords
@@ -175,17 +176,20 @@ class Evaluator:
         """Compute every metric for samples in the model's normalised space (and the labels they were drawn for)."""
         results: dict[str, float] = {}
         kind = None if labels is None else ("codes" if self.conditioning.own_labels else "classes")
-        for metric in self.metrics:
+        for metric in list(self.metrics):
             ctx = EvalContext(samples, self.data, self.dataset, dict(self.config.dataset.params), self.device,
                               self._states[metric.name], self.progress, self._held_out, self._full_data, labels,
                               kind)
             try:
                 values = dict(metric.compute(ctx))
-            except GanzooError:
-                raise
-            except Exception as err:  # noqa: BLE001 - a plugin's metric failing is reported, not a traceback
-                raise PluginError(f"metric '{metric.name}' failed: {type(err).__name__}: {err}") from None
+            except Exception as err:  # noqa: BLE001 - one metric failing must not stop training or the others
+                self.metrics.remove(metric)
+                reason = str(err) if isinstance(err, GanzooError) else f"{type(err).__name__}: {first_line(err)}"
+                warn(f"metric '{metric.name}' failed and is left out from now on: {reason}")
+                continue
             for key, value in values.items():
                 name = key if key not in results else f"{metric.name}.{key}"
                 results[name] = float(value) if value is not None else math.nan
+        if not results and not self.metrics:
+            raise PluginError("every metric failed (see the warnings above); nothing was measured")
         return results

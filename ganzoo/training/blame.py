@@ -23,6 +23,25 @@ def _codes(obj: object) -> Iterable[types.CodeType]:
         yield from _codes(func)
 
 
+#: The step's phase methods (``step.py``) and how a message names them.
+PHASES = {"d_phase": "D's step", "g_phase": "G's step", "finish": "the end of a step"}
+
+
+def phase(err: BaseException) -> str | None:
+    """Which phase of the step ``err`` was raised in, or None (outside a step)."""
+    found = None
+    tb = err.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if code.co_name in PHASES and code.co_filename.endswith("step.py"):
+            found = PHASES[code.co_name]
+        elif code.co_name == "lazy_phase" and code.co_filename.endswith("step.py"):
+            player = getattr(tb.tb_frame.f_locals.get("player"), "name", "")
+            found = f"{'D' if player == 'discriminator' else 'G'}'s lazy regularisers' step"
+        tb = tb.tb_next
+    return found
+
+
 class Culprits:
     """The chosen components' objects, submodules and functions, each mapped to its owner (``loss 'bce'``)."""
 

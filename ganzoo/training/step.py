@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ..errors import PluginError
 from .assemble import Penalty
 from .contracts import DOutput, Drawing, StepContext
 from .players import Player
@@ -88,6 +89,14 @@ class DPhase:
     batch: Batch  # the last D update's batch
     fake: torch.Tensor  # its generated samples, with G's graph: G's first update reuses them
     real_out: DOutput  # D's output on ``batch.real`` (detached): G's context reads it (relativistic losses)
+
+
+def _scalar(value, owner: str, what: str) -> torch.Tensor:
+    """A loss or penalty as the step needs it: a scalar tensor (its shape is known on the host: no sync)."""
+    if not isinstance(value, torch.Tensor) or value.dim() != 0:
+        got = f"shape {tuple(value.shape)}" if isinstance(value, torch.Tensor) else type(value).__name__
+        raise PluginError(f"{owner} returned a {what} of {got}; it must be a scalar tensor (reduce it with .mean())")
+    return value
 
 
 @contextmanager
@@ -184,7 +193,7 @@ class Step(Drawing):
         for pen in penalties:
             method = (pen.regulariser.discriminator_penalty if player.name == "discriminator"
                       else pen.regulariser.generator_penalty)
-            value = method(ctx)
+            value = _scalar(method(ctx), f"regulariser '{pen.name}'", "penalty")
             self.stats.add_penalty(pen, player.name, value)
             term = value.float() * (pen.weight * scale)
             total = term if total is None else total + term
@@ -207,7 +216,8 @@ class Step(Drawing):
                     fake = self.run_g(t.g_fwd, batch)
                 real_out, fake_out = self.score_both(t.d_fwd, batch, fake.detach())
                 ctx = self.context("discriminator", batch, fake.detach(), real_out, fake_out)
-                loss = self._with_penalties(t.loss.discriminator_loss(real_out.logits, fake_out.logits, ctx), t.d, ctx)
+                loss = _scalar(t.loss.discriminator_loss(real_out.logits, fake_out.logits, ctx), t.loss_owner, "D loss")
+                loss = self._with_penalties(loss, t.d, ctx)
             t.d.update(loss, self.precision.scaler)
         with torch.no_grad():
             self.stats.add_d(loss, t.d_output(real_out.logits.float()).mean(),
@@ -225,7 +235,8 @@ class Step(Drawing):
                 if j > 0:
                     fake = self.run_g(t.g_fwd, batch)
                 ctx = self.g_context(batch, fake, seen.real_out)
-                loss = self._with_penalties(t.loss.generator_loss(ctx.fake_out.logits, ctx), t.g, ctx)
+                loss = _scalar(t.loss.generator_loss(ctx.fake_out.logits, ctx), t.loss_owner, "G loss")
+                loss = self._with_penalties(loss, t.g, ctx)
             t.g.update(loss, self.precision.scaler)
         self.stats.add_g(loss)
         return batch

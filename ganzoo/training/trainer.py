@@ -11,6 +11,7 @@ the GPU.
 from __future__ import annotations
 
 import copy
+import os
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from ..errors import (
     TrainingDiverged,
     first_line,
 )
+from ..registry.kinds import SLOTS
 from ..registry.registry import Registry
 from ..run.checkpoint import CHECKPOINT_FIX, atomic_write, save_checkpoint
 from ..run.evaluation import Evaluator
@@ -38,7 +40,7 @@ from ..run.rundir import RunDir
 from ..run.samples import generate, noise, save_png
 from . import distributed
 from .assemble import Penalty, assemble, chosen
-from .blame import Culprits
+from .blame import Culprits, phase
 from .compiled import compile_error, compile_models, resolve_mode
 from .conditioning import GRID_COLUMNS, LabelSampler
 from .device import describe, resolve_device
@@ -93,6 +95,7 @@ class Trainer:
         self.G = parts.generator.to(self.device)
         self.D = parts.discriminator.to(self.device)
         self.loss, self.augmentations = parts.loss, parts.augmentations
+        self.loss_owner = f"loss '{config.loss.name}'"
         # what the D(x) / D(G(z)) statistics show: probabilities for BCE losses, raw outputs for critics
         self.d_output = torch.sigmoid if self.loss.probability_outputs else (lambda logits: logits)
         self.g, self.d = players_for(registry, config, self.G, self.D, parts.penalties, parts.constraints)
@@ -127,8 +130,8 @@ class Trainer:
                           if config.eval_every and self.world.is_main else None)
         components = self._components(registry, parts)
         self.culprits = Culprits()
-        for _, owner, obj in components:
-            self.culprits.add(owner, obj)
+        for key, owner, obj in components:
+            self.culprits.add(f"{owner} ({self._provider(registry, key.split('.')[0], owner)})", obj)
         #: The step's plugin objects that keep state of their own (moving averages, ADA's p), saved in checkpoints:
         #: modules (their buffers) and objects with ``state_dict`` / ``load_state_dict``.
         self.plugin_states = {key: obj for key, _, obj in components
@@ -143,6 +146,15 @@ class Trainer:
             self._restore(resume_from)
 
     # -- setup ----------------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _provider(registry: Registry, slot: str, owner: str) -> str:
+        """``dist version`` of the plugin that provides a chosen component, for messages."""
+        name = owner.split("'")[1]
+        for provided in registry.components(SLOTS[slot].kind):
+            if provided.spec.name == name:
+                return provided.plugin.label
+        return "unknown plugin"
 
     def _components(self, registry: Registry, parts) -> list[tuple[str, str, object]]:
         """Each chosen component's live object as ``(key, owner, object)``; the key (``regularisers.0``) names it
@@ -347,7 +359,7 @@ class Trainer:
                 raise compile_error(err) from None
             except Exception as err:
                 owner = self.culprits.blame(err) if not isinstance(err, GanzooError) else None
-                if owner is None:
+                if owner is None or os.environ.get("GANZOO_TRACEBACK"):
                     raise
                 raise self._plugin_failure(owner, err) from None
         except BaseException:
@@ -369,8 +381,9 @@ class Trainer:
                     f"`ganzoo train --resume {self.run_dir.path}`")
         else:
             kept = "no checkpoint had been written, so the run directory is cleared for the same command to start again"
-        return PluginError(f"{owner} failed in training step {self.step + 1}: {type(err).__name__}: "
-                           f"{first_line(err)}; {kept}")
+        where = phase(err)
+        return PluginError(f"{owner} raised in {where + ' at ' if where else ''}step {self.step + 1}: "
+                           f"{type(err).__name__}: {first_line(err)}; {kept} (GANZOO_TRACEBACK=1 shows where)")
 
     def _out_of_memory(self, err: BaseException) -> ConfigError:
         kept = (f"the last checkpoint ({self.run_dir.latest}) is kept" if self.run_dir.latest.is_file()
