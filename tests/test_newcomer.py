@@ -1,0 +1,96 @@
+"""What a newcomer sees first: help that tells the values a run uses, progress that stays readable on a narrow
+terminal and in a pipe, speeds that never read "0", samples that look like the run's progress, and legible
+pictures (issue 23's newcomer list)."""
+
+from __future__ import annotations
+
+import re
+from io import StringIO
+
+from rich.console import Console
+
+from ganzoo.run.progress import PlainReporter, RichReporter, rate_text
+
+RECORD = {"steps_per_sec": 0.24, "d_loss": 1.2345, "g_loss": 0.8765, "d_real": 0.55, "d_fake": 0.45}
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+# -- progress -------------------------------------------------------------------------------------------------------
+
+
+def test_rates_below_one_step_a_second_read_as_seconds_per_step():
+    assert rate_text(0.238) == "4.2 s/step"
+    assert rate_text(4.5) == "4.5 steps/s" and rate_text(123.4) == "123 steps/s"
+    assert rate_text(0) == rate_text(None) == "-"
+
+
+def _bar_line(bar: RichReporter, width: int) -> str:
+    """The bar as a terminal of ``width`` columns draws it."""
+    console = Console(width=width, file=StringIO(), record=True)
+    console.print(bar.bars.get_renderable())
+    return console.export_text().rstrip("\n")
+
+
+def test_the_bar_keeps_step_eta_and_speed_at_80_columns():
+    clock = FakeClock()
+    bar = RichReporter(Console(file=StringIO()), clock=clock)
+    bar.start(25_000, 0, "header")
+    for _ in range(20):  # a slow run: 4.2 s a step
+        clock.now += 4.2
+        bar.advance()
+    bar.log({"step": 20, **RECORD})
+    bar.stop()
+    line = _bar_line(bar, 80).rstrip()
+    assert len(line) <= 80
+    assert "20/25000" in line and "4.2 s/step" in line, line
+    eta = re.search(r"ETA (\d+):(\d\d):(\d\d)", line)
+    assert eta, line
+    hours = int(eta[1]) + int(eta[2]) / 60
+    assert abs(hours - 24_980 * 4.2 / 3600) < 0.1  # the remaining steps at 4.2 s each
+    assert "D loss 1.234" in line and line.endswith("…")  # the losses are what gets cut
+    assert "D(G(z)) 0.450" in _bar_line(bar, 200)  # with room, every statistic shows
+
+
+def _plain(total: int, seconds_per_step: float, log_every: int = 50) -> list[str]:
+    clock, out = FakeClock(), StringIO()
+    reporter = PlainReporter(out, clock=clock)
+    reporter.start(total, 0, "header")
+    for step in range(1, total + 1):
+        clock.now += seconds_per_step
+        reporter.advance()
+        if step % log_every == 0 or step == total:
+            reporter.log({"step": step, **RECORD, "steps_per_sec": 1 / seconds_per_step})
+    return out.getvalue().splitlines()[1:]
+
+
+def test_a_slow_run_in_a_pipe_prints_a_line_at_least_every_30_seconds():
+    lines = _plain(200, 4.0)  # 800 s: the first total/20 mark (10 steps) is no log step; the first log is at 200 s
+    assert lines[0].startswith("step 8/200  ETA 0:12:48  4.0 s/step"), lines[0]  # after 32 s, not 200 s
+    steps = [int(re.match(r"step (\d+)/", line)[1]) for line in lines]
+    assert all(b - a <= 8 for a, b in zip(steps, steps[1:]))  # never 30 s (7.5 steps) and more apart
+    assert steps[-1] == 200 and "D loss 1.234" in lines[-1]
+
+
+def test_a_fast_run_in_a_pipe_prints_about_twenty_lines():
+    lines = _plain(25_000, 0.001)  # 25 s in all: the 30 s clock never fires
+    steps = [int(re.match(r"step (\d+)/", line)[1]) for line in lines]
+    assert steps == list(range(1250, 25_001, 1250))
+    assert "1000 steps/s" in lines[0] and "ETA 0:00:23" in lines[0]
+
+
+def test_one_cpu_thread_is_singular(monkeypatch):
+    import torch
+
+    from ganzoo.training.device import describe
+
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 1)
+    assert describe(torch.device("cpu")) == "cpu (1 thread)"
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 2)
+    assert describe(torch.device("cpu")) == "cpu (2 threads)"
