@@ -22,6 +22,40 @@ class FakeClock:
         return self.now
 
 
+# -- help -----------------------------------------------------------------------------------------------------------
+
+
+def test_train_help_shows_the_values_the_default_run_uses(registry, invoke):
+    """Every default in `ganzoo train --help` is what a plain `ganzoo train` resolves to (6000 steps, batch 128, lr
+    4e-4, EMA 0.99 on the parabola, not ganzoo's own 3000 / 64 / 2e-4 / none), and the options the data changes say
+    so."""
+    import click
+
+    from ganzoo.cli.tables import show
+    from ganzoo.cli.train import train_command
+    from ganzoo.config import option_params, resolve_config
+    from ganzoo.registry.kinds import SLOTS
+
+    run = resolve_config(registry)
+    ctx = click.Context(train_command)
+    helps = {p.name: p.get_help_record(ctx)[1] for p in train_command.params}
+    used = {**{name: show(getattr(run, name), "none") for name in option_params()},
+            **{s.name: run.component(s.name).name for s in SLOTS.values() if not s.many}}
+    for name, value in used.items():
+        assert re.search(r"\[default: ([^ ;,\]]+)", helps[name])[1] == value, (name, helps[name])
+    mnist = resolve_config(registry, {"dataset": "mnist"})
+    for name in ("steps", "batch_size", "latent_dim", "lr_g", "lr_d", "ema", "generator"):
+        assert "for parabola; other datasets: from the defaults for the kind of data" in helps[name], name
+    assert mnist.steps == 25_000 and mnist.latent_dim == 100  # what "other datasets" warns of
+    assert "what a chosen component suggests" in helps["d_steps"]  # -l wgan-gp: 5
+    assert "kind of data" not in helps["seed"] and "kind of data" not in helps["loss"]
+    text = " ".join(invoke("train", "--help").stdout.split())
+    for shown in ("[default: 6000 for parabola", "[default: 128 for parabola", "[default: 0.0004 for parabola",
+                  "[default: 0.99 for parabola"):
+        assert shown in text
+    assert "3000" not in text and "0.0002" not in text
+
+
 # -- progress -------------------------------------------------------------------------------------------------------
 
 
