@@ -5,7 +5,7 @@ pictures (issue 23's newcomer list)."""
 from __future__ import annotations
 
 import re
-from io import StringIO
+from io import BytesIO, StringIO
 
 from rich.console import Console
 
@@ -159,3 +159,32 @@ def test_a_short_runs_ema_has_caught_up_with_g(registry, tmp_path):
     moved = (generate(trainer.G, z) - generate(trainer.sampler, z)).norm(dim=1).mean()
     spread = generate(trainer.G, z).std(dim=0).norm()
     assert moved < 0.25 * spread  # measured 0.08
+
+
+# -- pictures -------------------------------------------------------------------------------------------------------
+
+
+def test_compare_keeps_each_sample_picture_legible_as_runs_are_added():
+    """Scatter plots (720 x 540 px) stay near their own size in every panel: the figure grows (in rows of three)
+    instead of shrinking them until their titles and legends cannot be read."""
+    import numpy as np
+
+    from ganzoo.run.plot import DPI, PANEL_MIN, comparison_figure
+
+    picture = np.random.default_rng(0).random((540, 720, 3))
+    series = [("a", [1, 2, 3], [1.0, 0.9, 0.8], [0.7, 0.8, 0.9])]
+    sizes = []
+    for runs in (2, 3, 4, 7):
+        fig = comparison_figure([(f"run {i}\n(step 10)", picture) for i in range(runs)], series)
+        fig.savefig(BytesIO(), format="png")  # lays the figure out as compare's PNG is
+        panels = [ax.get_window_extent() for ax in fig.axes if ax.images]
+        assert len(panels) == runs
+        assert all(p.width >= 0.95 * max(720, PANEL_MIN * DPI) for p in panels), [p.width for p in panels]
+        sizes.append(tuple(fig.get_size_inches()))
+    widths, heights = zip(*sizes)
+    assert widths[0] < widths[1] == widths[2] == widths[3]  # up to three side by side...
+    assert heights[1] < heights[2] < heights[3]  # ...then another row for each three more
+    small = comparison_figure([("a", np.zeros((62, 62, 3))), ("b", None)], series)
+    small.savefig(BytesIO(), format="png")
+    (panel,) = [ax.get_window_extent() for ax in small.axes if ax.images]
+    assert panel.width >= 0.95 * PANEL_MIN * DPI  # a tiny image grid is shown at the minimum size, not as a dot

@@ -100,17 +100,40 @@ def loss_png(f: BinaryIO, steps: Sequence[int], d_loss: Sequence[float], g_loss:
     fig.savefig(f, format="png")
 
 
+#: Each run's sample picture in ``compare`` is shown at least this wide (inches), at most at its own size, with at
+#: most this many side by side: a picture shrunk further would make its titles and legends unreadable.
+PANEL_MIN, PANEL_MAX, PANEL_COLUMNS = 3.6, 7.2, 3
+#: Inches around each picture for its two-line caption and the layout's padding, and the loss curves' height.
+CAPTION, MARGIN, LOSSES = 0.8, 0.25, 4.2
+
+
+def comparison_figure(panels: Sequence[tuple[str, np.ndarray | None]],
+                      series: Sequence[tuple[str, Sequence[int], Sequence[float], Sequence[float]]]):
+    """Each run's latest sample picture (captioned), in rows of at most three, and below them all their loss curves.
+
+    Panels are as large as the largest picture's own pixels (between 3.6 and 7.2 inches wide), so a scatter plot's
+    title and legend stay readable; the figure grows with the number of runs instead of shrinking them."""
+    import math
+
+    shapes = [image.shape[:2] for _, image in panels if image is not None]
+    width = min(max([PANEL_MIN, *(w / DPI for _, w in shapes)]), PANEL_MAX)
+    aspect = max([h / w for h, w in shapes], default=0.75)
+    height = width * aspect + CAPTION
+    columns = max(min(len(panels), PANEL_COLUMNS), 1)
+    rows = max(math.ceil(len(panels) / columns), 1)
+    fig = _figure(max((width + MARGIN) * columns, 7.2), height * rows + LOSSES)
+    grid = fig.add_gridspec(rows + 1, columns, height_ratios=[height] * rows + [LOSSES])
+    for i, (caption, image) in enumerate(panels):
+        ax = fig.add_subplot(grid[i // columns, i % columns])
+        ax.set_axis_off()
+        ax.set_title(caption, fontsize=11)
+        if image is not None:
+            ax.imshow(image, interpolation="antialiased")
+    _loss_axes(fig.add_subplot(grid[rows, :]), series)
+    return fig
+
+
 def comparison_png(f: BinaryIO, panels: Sequence[tuple[str, np.ndarray | None]],
                    series: Sequence[tuple[str, Sequence[int], Sequence[float], Sequence[float]]]) -> None:
-    """Each run's latest sample picture side by side (captioned), and below them all their loss curves."""
-    columns = max(len(panels), 1)
-    fig = _figure(max(3.2 * columns, 7.2), 3.4 + 4.2)
-    grid = fig.add_gridspec(2, columns, height_ratios=[3.4, 4.2])
-    for i, (caption, image) in enumerate(panels):
-        ax = fig.add_subplot(grid[0, i])
-        ax.set_axis_off()
-        ax.set_title(caption, fontsize=9)
-        if image is not None:
-            ax.imshow(image, interpolation="nearest")
-    _loss_axes(fig.add_subplot(grid[1, :]), series)
-    fig.savefig(f, format="png")
+    """:func:`comparison_figure` as a PNG."""
+    comparison_figure(panels, series).savefig(f, format="png")
