@@ -188,3 +188,80 @@ def test_compare_keeps_each_sample_picture_legible_as_runs_are_added():
     small.savefig(BytesIO(), format="png")
     (panel,) = [ax.get_window_extent() for ax in small.axes if ax.images]
     assert panel.width >= 0.95 * PANEL_MIN * DPI  # a tiny image grid is shown at the minimum size, not as a dot
+
+
+def _texts(fig) -> list[str]:
+    return [t.get_text() for ax in fig.axes for t in ax.texts] + [t.get_text() for t in fig.texts]
+
+
+def test_a_conditional_image_grid_is_near_square_with_each_class_named(tmp_path):
+    """Two classes of 32 images: an 8 x 8 grid, four rows per class, each block labelled on the left; ten classes
+    of ten: one labelled row each; 64 classes of one: a square grid with the class in each picture's corner."""
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    from ganzoo.data.contract import DataSpec
+    from ganzoo.run.samples import class_grid_figure, save_png
+    from ganzoo.training.conditioning import Conditioning
+
+    def written(classes: int, shape: tuple[int, int, int]) -> tuple[list[str], np.ndarray]:
+        labels = Conditioning(classes=classes).grid_labels(None, 64)
+        images = torch.rand(len(labels), *shape) * 2 - 1
+        path = tmp_path / f"{classes}.png"
+        save_png(path, images, DataSpec("image", shape, classes), labels=labels)
+        with Image.open(path) as png:
+            picture = np.asarray(png.convert("L"))
+        return _texts(class_grid_figure((images + 1) / 2, labels)), picture
+
+    texts, png = written(2, (3, 32, 32))
+    assert texts == ["class 0", "class 1"]
+    left = 90  # the labels' margin, then 8 columns of 32 px pictures, enlarged twice, with 2 px gaps
+    assert png.shape == (8 * 34 * 2 + 4, left + 8 * 34 * 2 + 4)
+    assert 0.8 < png.shape[0] / png.shape[1] < 1.25
+    for block in range(2):  # each label sits at the middle of its block of four rows, left of the pictures
+        middle = (block * 4 + 2) * 34 * 2
+        assert (png[middle - 10:middle + 10, :left] < 128).any() and (png[middle + 60:middle + 80, :left] > 250).all()
+    texts, png = written(10, (1, 28, 28))
+    assert texts == [f"class {k}" for k in range(10)] and png.shape == (10 * 30 * 2 + 4, left + 10 * 30 * 2 + 4)
+    labels = Conditioning(classes=100).sample_labels(64)  # `ganzoo sample -n 64` of 100 classes: one each
+    fig = class_grid_figure(torch.rand(64, 1, 28, 28), labels)
+    assert _texts(fig) == [str(k) for k in range(64)] + ["class in each corner"]  # a row each: 8 times too tall
+    assert 0.8 < fig.get_figheight() / fig.get_figwidth() < 1.25
+    code = Conditioning(classes=3, own_labels=True)
+    assert _texts(class_grid_figure(torch.rand(30, 1, 8, 8), code.grid_labels(None, 30), code.label_word))[0] == \
+        "code 0"
+
+
+def test_a_conditional_point_plot_shows_a_thousand_points_coloured_by_class(registry, plugin, tmp_path):
+    """cGAN on four labelled blobs: its sample plot holds 1,000 generated points, 250 per class, each class in its
+    own colour (read from the written PNG) and named in the legend."""
+    import numpy as np
+    import torch
+    from helpers import labelled
+    from PIL import Image, ImageColor
+
+    from ganzoo.config import resolve_config
+    from ganzoo.run.plot import PALETTE, scatter_figure
+    from ganzoo.run.rundir import RunDir
+    from ganzoo.run.samples import generate, to_data_coords
+    from ganzoo.training.trainer import Trainer
+
+    plugin(labelled, name="labelled")
+    cfg = resolve_config(registry, {"generator": "cgan", "discriminator": "cgan", "dataset": "blobs", "steps": 1,
+                                    "batch_size": 8}, sets=["dataset.n=256", "generator.hidden=16"])
+    trainer = Trainer(cfg, registry, RunDir(tmp_path / "r"))
+    assert torch.bincount(trainer.sample_labels).tolist() == [250] * 4
+    trainer.run_dir.create()
+    with Image.open(trainer.write_samples()) as png:
+        pixels = np.asarray(png.convert("RGB")).reshape(-1, 3).astype(float)
+    for colour in PALETTE[:4]:  # a point alone: its colour at alpha 0.7 over white
+        seen = 0.7 * np.array(ImageColor.getrgb(colour)) + 0.3 * 255
+        assert (np.abs(pixels - seen).max(axis=1) <= 3).sum() >= 100, colour
+    samples = to_data_coords(generate(trainer.sampler, trainer.sample_z, trainer.sample_labels), trainer.data.spec,
+                             trainer.data).numpy()
+    fig = scatter_figure(samples, None, None, "", (trainer.sample_labels.numpy(), "class"))
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert legend == [f"class {k}" for k in range(4)]
+    assert [len(c.get_offsets()) for c in fig.axes[0].collections] == [250] * 4
+    assert np.isfinite(samples).all()
