@@ -125,9 +125,9 @@ class PlainReporter(Reporter):
         self.stream = stream or sys.stdout
         self.clock = clock
         self.every = 1
-        self.total = 0
-        self.step = 0
+        self.total = self.step = self._first = self._last = 0
         self.stats = ""
+        self._started = self._last_time = clock()
 
     def _print(self, text: str) -> None:
         print(text, file=self.stream, flush=True)
