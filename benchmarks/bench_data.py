@@ -199,7 +199,8 @@ def main() -> None:
     folder = build_folder(args.data_root, work / f"digits-{args.images}", args.images)
     args.folder = str(folder)
     dev = torch.device(args.device)
-    name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"cpu, {torch.get_num_threads()} threads"
+    threads = torch.get_num_threads()
+    name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"cpu, {threads} thread{'s' * (threads != 1)}"
     print(f"# bench_data: {name}; torch {torch.__version__}; {args.images} JPEGs {SIDE}x{SIDE} RGB in {folder}\n")
 
     with tempfile.TemporaryDirectory() as tmp:

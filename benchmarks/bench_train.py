@@ -306,7 +306,7 @@ def main() -> None:
     refs = [ref for ref in ("textbook", "bare", "bare+compile", "ganzoo-float32") if ref in loops]
     dev = torch.device(args.device)
     threads = args.threads or torch.get_num_threads()
-    name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"cpu, {threads} threads"
+    name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"cpu, {threads} thread{'s' * (threads != 1)}"
     print(f"# bench_train: {name}; torch {torch.__version__}; {_windows(args)} interleaved windows of {args.steps} "
           f"steps per loop after {args.warmup} warm-up steps; "
           f"amp {'on' if args.amp else 'off'}\n", flush=True)

@@ -227,8 +227,8 @@ def sample(run_dir: str | Path, n: int = 64, *, seed: int = 0, device: str = "au
     points as (x, y). With ``out`` ending in ``.png`` or ``.pt`` they are also written there.
 
     A conditional generator draws them for class ``label``, or without one for every class in turn (sample ``i``
-    has label ``i // ceil(n / classes)``; a PNG shows one row per class). InfoGAN's ``label`` is its categorical
-    code."""
+    has label ``i // ceil(n / classes)``; a PNG names each class beside its rows, or in each picture's corner
+    when there are few per class). InfoGAN's ``label`` is its categorical code."""
     if n < 1:
         raise ConfigError(f"-n must be at least 1, got {n}")
     _check_seed(seed)
@@ -252,9 +252,9 @@ def sample(run_dir: str | Path, n: int = 64, *, seed: int = 0, device: str = "au
         try:
             out.parent.mkdir(parents=True, exist_ok=True)
             if out.suffix.lower() == ".png":
-                columns = -(-n // cond.classes) if cond.generator and label is None else None
-                which = f", class {label}" if label is not None else ""
-                save_png(out, raw, spec, data, title=f"{cfg.label()}  {n} samples{which}", columns=columns)
+                which = f", {cond.label_word} {label}" if label is not None else ""
+                save_png(out, raw, spec, data, title=f"{cfg.label()}  {n} samples{which}", labels=labels,
+                         label_word=cond.label_word)
             else:
                 atomic_write(out, lambda f: torch.save(coords, f))
         except OSError as err:

@@ -400,13 +400,13 @@ def test_sample_with_a_label_and_one_row_per_class(registry, mnist_files, tmp_pa
     invoke("train", "-g", "cgan", "-d", "cgan", "--dataset", "mnist", "--steps", "2", "--batch-size", "8",
            "--set", f"dataset.root={root}", "--set", "dataset.download=false", "--set", "generator.hidden=16",
            "--out", run, "-q")
-    with Image.open(run / "samples" / "step_0000002.png") as grid:  # 10 classes x 10 samples, 28 px + 2 px padding
-        assert grid.size == (10 * 30 + 2, 10 * 30 + 2)
+    with Image.open(run / "samples" / "step_0000002.png") as grid:  # 10 classes x 10 samples, 28 px + 2 px padding,
+        assert grid.size == (90 + (10 * 30 + 2) * 2, (10 * 30 + 2) * 2)  # twice enlarged, 90 px of class labels
     out = invoke("sample", run, "-n", "12", "--label", "3", "-o", tmp_path / "three.pt").stdout
     assert "12 samples of class 3" in out and torch.load(tmp_path / "three.pt").shape == (12, 1, 28, 28)
     invoke("sample", run, "-n", "20", "-o", tmp_path / "all.png")
-    with Image.open(tmp_path / "all.png") as grid:  # 2 per class: 10 rows of 2
-        assert grid.size == (2 * 30 + 2, 10 * 30 + 2)
+    with Image.open(tmp_path / "all.png") as grid:  # 2 per class: 5 x 4, each class in a corner, and a caption
+        assert grid.size == ((5 * 30 + 2) * 2, (4 * 30 + 2) * 2 + 30)
     result = invoke("sample", run, "-n", "4", "--label", "10", "-o", tmp_path / "x.pt", expect=1)
     assert "has 10 classes, numbered 0 to 9" in result.stderr and result.stderr.count("\n") == 1
     for label in (0, 9):

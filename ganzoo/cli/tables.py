@@ -7,7 +7,7 @@ from typing import Any
 
 from rich.table import Table
 
-from ..run.progress import STAT_LABELS
+from ..run.progress import STAT_LABELS, rate_text
 
 
 def show(value: Any, missing: str = "-") -> str:
@@ -41,7 +41,7 @@ def summary_table(result) -> Table:
     table.add_row("combination", result.label)
     table.add_row("device", result.device)
     table.add_row("steps", f"{result.step}/{result.total_steps}")
-    table.add_row("time", f"{result.seconds:.1f} s ({result.steps_per_sec:.0f} steps/s)")
+    table.add_row("time", f"{result.seconds:.1f} s ({rate_text(result.steps_per_sec)})")
     for key, label in STAT_LABELS.items():
         if key in result.final:
             table.add_row(label, f"{result.final[key]:.4f}")

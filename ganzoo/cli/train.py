@@ -7,26 +7,89 @@ from typing import Any
 import click
 from rich.console import Console
 
-from ..errors import ConfigError, ParameterError
+from ..config import option_params
+from ..errors import ConfigError, GanzooError, ParameterError
 from ..registry.kinds import GROUP_HELP, SHORTHANDS, SLOT_GROUPS, SLOTS
 from .tables import show
 
 EXIT_SIGNAL = {"SIGINT": 130, "SIGTERM": 143}
 
 
-def _option_decorators():
-    from ..config import option_params
+def _keys(layout: Any) -> set[str]:
+    """The options and slots a layout of settings names (a group such as ``opt`` names each of its slots)."""
+    keys = set(layout) if isinstance(layout, dict) else set()
+    return keys | {slot for group in keys & set(SLOT_GROUPS) for slot in SLOT_GROUPS[group]}
 
+
+def _run_defaults() -> tuple[dict[str, Any], str, set[str], set[str]]:
+    """The default run's settings (option and slot names to values), its dataset, what the data layers set for some
+    dataset (its suggestions, the defaults for its kind of data) and what some component's suggestions set."""
+    from ..config import resolve_config
+    from ..registry.registry import default_registry
+
+    registry = default_registry()
+    config = resolve_config(registry)
+    values = {name: getattr(config, name) for name in option_params()}
+    values.update({slot.name: config.component(slot.name).name for slot in SLOTS.values() if not slot.many})
+    by_data, by_components = set(), set()
+    for kind in {slot.kind for slot in SLOTS.values()}:
+        for provided in registry.components(kind):
+            spec = provided.spec
+            (by_data if kind == SLOTS["dataset"].kind else by_components).update(_keys(spec.suggested))
+            if kind != SLOTS["dataset"].kind or spec.shape is None:
+                continue
+            try:  # the defaults for this dataset's kind of data, where its shape is known without its files
+                data = spec.data_spec(spec.resolve({}, None))
+                for defaults in registry.defaults():
+                    by_data |= _keys(defaults.spec.for_data(data) or {})
+            except GanzooError:
+                continue  # a dataset that needs a path (folder, points-file) tells its shape only from its files
+    return values, config.dataset.name, by_data, by_components
+
+
+def _shown_default(ctx: click.Context, name: str, declared: Any) -> str:
+    """The default ``--help`` shows: the value the default run uses, and where another run's value comes from."""
+    if "ganzoo_defaults" not in ctx.meta:
+        try:
+            ctx.meta["ganzoo_defaults"] = _run_defaults()
+        except GanzooError:  # a broken third-party defaults record: help still shows, with ganzoo's own defaults
+            ctx.meta["ganzoo_defaults"] = None
+    known = ctx.meta["ganzoo_defaults"]
+    if known is None:
+        return f"{show(declared, 'none')} before the defaults for the kind of data"
+    values, dataset, by_data, by_components = known
+    text = show(values.get(name, declared), "none")
+    if name in by_data:
+        text += f" for {dataset}; other datasets: from the defaults for the kind of data and the dataset"
+    if name in by_components:
+        text += ", or what a chosen component suggests"
+    return text
+
+
+class _DefaultShown(click.Option):
+    """An option whose help ends in the default a run really uses: the defaults for the kind of data and the
+    dataset's suggestions change ganzoo's own (6000 steps on the parabola, not 3000). Worked out when help is shown,
+    so that training never pays for it."""
+
+    def __init__(self, *args: Any, default_for: str, declared: Any, bounds: str = "", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.base_help, self.default_for, self.declared, self.bounds = self.help, default_for, declared, bounds
+
+    def get_help_record(self, ctx: click.Context):
+        self.help = f"{self.base_help} [default: {_shown_default(ctx, self.default_for, self.declared)}{self.bounds}]"
+        return super().get_help_record(ctx)
+
+
+def _option_decorators():
     decorators = []
     for name, param in option_params().items():
         flag = "--" + name.replace("_", "-")
-        bounds = f"; {param.range}" if param.range else ""
-        help_text = f"{param.help} [default: {show(param.default, 'none')}{bounds}]"
+        shown = {"cls": _DefaultShown, "default_for": name, "declared": param.default, "help": param.help,
+                 "bounds": f"; {param.range}" if param.range else ""}
         if param.type is bool:
-            decorators.append(click.option(f"{flag}/--no-{flag[2:]}", name, default=None, help=help_text))
+            decorators.append(click.option(f"{flag}/--no-{flag[2:]}", name, default=None, **shown))
         else:
-            decorators.append(click.option(flag, name, default=None, metavar=param.type_name.upper(),
-                                           help=help_text))
+            decorators.append(click.option(flag, name, default=None, metavar=param.type_name.upper(), **shown))
     return decorators
 
 
@@ -40,9 +103,9 @@ def _slot_decorators():
                                            help=f"{slot.help} (repeatable, in order; `none` for none; see "
                                                 f"`ganzoo list {slot.kind}`)"))
         else:
-            decorators.append(click.option(*slot.flags, slot.name, metavar="NAME",
-                                           help=f"{slot.help} (see `ganzoo list {slot.kind}`) [default: "
-                                                f"{slot.default}]"))
+            decorators.append(click.option(*slot.flags, slot.name, metavar="NAME", cls=_DefaultShown,
+                                           default_for=slot.name, declared=slot.default,
+                                           help=f"{slot.help} (see `ganzoo list {slot.kind}`)"))
     for group in SLOT_GROUPS:
         decorators.append(click.option(f"--{group}", group, metavar="NAME", help=GROUP_HELP[group]))
     for shorthand in SHORTHANDS.values():
@@ -105,7 +168,7 @@ def train_command(sets, config_file, recipe, out, resume, data_changed_ok, quiet
     """Train a GAN from any mix of components (defaults: mlp / mlp / nonsaturating / parabola), e.g.
     `ganzoo train --dataset mnist -g cgan -d projection -l hinge --reg r1 --augment diffaugment`."""
     from ..api import train
-    from ..config import flag_message, option_params
+    from ..config import flag_message
     from ..run.progress import make_reporter
     from .tables import summary_table
 

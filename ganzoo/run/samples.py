@@ -11,7 +11,7 @@ from torch import nn
 
 from ..data.contract import Data, DataSpec
 from .checkpoint import atomic_write
-from .plot import scatter_png
+from .plot import grid_figure, scatter_png
 
 
 @torch.no_grad()
@@ -49,23 +49,27 @@ def to_data_coords(samples: torch.Tensor, spec: DataSpec, data: Data | None) -> 
 
 
 def save_png(path: Path | str, samples: torch.Tensor, spec: DataSpec, data: Data | None = None,
-             title: str = "", columns: int | None = None) -> None:
-    """Images: a grid, square unless ``columns`` says how many per row (a conditional run: one row per class).
-    Points: generated vs real samples, with the true curve when the dataset knows it.
+             title: str = "", labels: torch.Tensor | None = None, label_word: str = "class") -> None:
+    """Images: a square grid, or for a conditional G (``labels``, class-major) one block of rows per class with its
+    label beside it. Points: generated vs real samples, with the true curve when the dataset knows it, and coloured
+    by class for a conditional G.
 
     Written atomically, like checkpoints, so a reader (TensorBoard, ``compare``) never sees half a PNG, even after a
     ``kill -9`` mid-write."""
-    atomic_write(Path(path), lambda f: _draw(f, samples, spec, data, title, columns))
+    atomic_write(Path(path), lambda f: _draw(f, samples, spec, data, title, labels, label_word))
 
 
 def _draw(f: BinaryIO, samples: torch.Tensor, spec: DataSpec, data: Data | None, title: str,
-          columns: int | None) -> None:
+          labels: torch.Tensor | None, label_word: str) -> None:
     coords = to_data_coords(samples, spec, data)
     if spec.kind == "image":
+        if labels is not None:
+            class_grid_figure(coords, labels, label_word).savefig(f, format="png")
+            return
         from torchvision.utils import save_image
 
-        nrow = columns or max(1, math.ceil(math.sqrt(len(coords))))
-        save_image(coords, f, format="PNG", nrow=nrow, padding=2, pad_value=1.0)
+        save_image(coords, f, format="PNG", nrow=max(1, math.ceil(math.sqrt(len(coords)))), padding=2,
+                   pad_value=1.0)
         return
     real = curve = None
     if data is not None:
@@ -73,4 +77,35 @@ def _draw(f: BinaryIO, samples: torch.Tensor, spec: DataSpec, data: Data | None,
         if data.curve is not None and data.x_range is not None:
             xs = torch.linspace(*data.x_range, 200)
             curve = (xs.numpy(), data.curve(xs).numpy())
-    scatter_png(f, coords.numpy(), real, curve, title)
+    classes = None if labels is None else (labels.cpu().numpy(), label_word)
+    scatter_png(f, coords.numpy(), real, curve, title, classes)
+
+
+def class_grid_figure(images: torch.Tensor, labels: torch.Tensor, label_word: str = "class"):
+    """A conditional run's images (pixels in [0, 1], class-major ``labels``) as a near-square figure: each class a
+    block of rows, ``class 3`` written beside it; where that would be more than twice as tall as wide (many classes,
+    a few samples each), a square grid with each picture's class in its corner."""
+    from torchvision.utils import make_grid
+
+    values, counts = torch.unique_consecutive(labels.cpu(), return_counts=True)
+    n = len(images)
+    columns = min(int(counts.max()), math.ceil(math.sqrt(n)))
+    block_rows = [math.ceil(int(c) / columns) for c in counts]
+    (height, width), pad = images.shape[-2:], 2
+    if sum(block_rows) <= 2 * columns:  # one block of rows per class, each row filled from the left
+        cells, row_labels, row = [], [], 0
+        blank = torch.ones_like(images[0])
+        for value, count, rows, first in zip(values, counts, block_rows, torch.cumsum(counts, 0) - counts):
+            block = list(images[int(first):int(first + count)])
+            cells += block + [blank] * (rows * columns - len(block))
+            row_labels.append((f"{label_word} {int(value)}", row * (height + pad) + pad / 2,
+                               (row + rows) * (height + pad) + pad / 2))
+            row += rows
+        grid = make_grid(torch.stack(cells), nrow=columns, padding=pad, pad_value=1.0)
+        return grid_figure(grid.permute(1, 2, 0).numpy(), max(height, width), row_labels=row_labels)
+    columns = math.ceil(math.sqrt(n))
+    grid = make_grid(images, nrow=columns, padding=pad, pad_value=1.0)
+    corners = [(str(int(y)), (i % columns) * (width + pad) + pad, (i // columns) * (height + pad) + pad)
+               for i, y in enumerate(labels)]
+    return grid_figure(grid.permute(1, 2, 0).numpy(), max(height, width), cell_labels=corners,
+                       caption=f"{label_word} in each corner")

@@ -18,10 +18,10 @@ from ..errors import IncompatibleError, PluginError
 from ..registry.kinds import SLOTS
 from ..registry.registry import Registry
 
-#: Sample grids of a conditional run show one row per class, for at most this many classes.
+#: A conditional run's sample pictures show at most this many classes...
 GRID_CLASSES = 20
-#: Samples per class (one row) in a conditional run's sample grid.
-GRID_COLUMNS = 10
+#: ...each with an equal share of the picture's samples, and at least this many.
+GRID_PER_CLASS = 10
 
 
 @dataclass(frozen=True)
@@ -43,12 +43,19 @@ class Conditioning:
     def generator(self) -> bool:
         return self.classes is not None
 
-    def grid_labels(self, present: list[int] | None = None) -> torch.Tensor | None:
-        """Labels for a sample grid with one row per class (None for an unconditional G)."""
+    def grid_labels(self, present: list[int] | None = None, total: int = 64) -> torch.Tensor | None:
+        """Class-major labels for a sample picture of about ``total`` samples: every class present (up to 20) with
+        an equal share, at least 10 each (None for an unconditional G). 64 images of 2 classes: 32 each, drawn as
+        8 x 8; 1,000 points of 4 classes: 250 each."""
         if self.classes is None:
             return None
         classes = (present if present and not self.own_labels else list(range(self.classes)))[:GRID_CLASSES]
-        return torch.tensor(classes).repeat_interleave(GRID_COLUMNS)
+        return torch.tensor(classes).repeat_interleave(max(GRID_PER_CLASS, -(-total // len(classes))))
+
+    @property
+    def label_word(self) -> str:
+        """How pictures name a label: InfoGAN's are its own codes, not the data's classes."""
+        return "code" if self.own_labels else "class"
 
     def sample_labels(self, n: int, label: int | None = None) -> torch.Tensor | None:
         """Labels for ``n`` samples: all ``label``, or class-major blocks over every class (sample ``i`` has label

@@ -251,10 +251,15 @@ class Step(Drawing):
                           main=False)
 
     def finish(self) -> None:
-        """After the updates: the EMA generator follows G, and the schedules advance."""
+        """After the updates: the EMA generator follows G, and the schedules advance.
+
+        The EMA warms up: its decay is min(ema, (1 + step) / (10 + step)), so it averages over about the last ninth
+        of the steps until that reaches 1 / (1 - ema) steps. A fixed 0.999 would keep the random initial G in short
+        runs' samples (97% of it after 30 steps). The decay depends on the step alone, so resuming stays exact."""
         t = self.t
         if t.ema is not None:
-            torch._foreach_lerp_(t.ema_params, t.g_params, 1 - t.config.ema)
+            decay = min(t.config.ema, (1 + t.step) / (10 + t.step))
+            torch._foreach_lerp_(t.ema_params, t.g_params, 1 - decay)
         for player in (t.d, t.g):
             if player.scheduler is not None:
                 player.scheduler.step()

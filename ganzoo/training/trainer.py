@@ -42,7 +42,7 @@ from . import distributed
 from .assemble import Penalty, assemble, chosen
 from .blame import Culprits, phase
 from .compiled import compile_error, compile_models, resolve_mode
-from .conditioning import GRID_COLUMNS, LabelSampler
+from .conditioning import LabelSampler
 from .device import describe, resolve_device
 from .distributed import World
 from .loop import Loop, StopRequests, write_loss_curve
@@ -122,7 +122,8 @@ class Trainer:
         self.stats = StepStats(self.penalties, self.device)
         self.step_phases = Step(self)
         self.sample_labels = self.cond.grid_labels(sorted(set(parts.data.labels.tolist()))
-                                                   if parts.data.labels is not None else None)
+                                                   if parts.data.labels is not None else None,
+                                                   SAMPLE_COUNT[self.data.spec.kind])
         count = len(self.sample_labels) if self.sample_labels is not None else SAMPLE_COUNT[self.data.spec.kind]
         self.sample_z = noise(count, config.latent_dim, config.seed + 1, self.device)
         self.evaluator = (Evaluator(registry, config, self.data, self.device, self.reporter.progress,
@@ -309,7 +310,7 @@ class Trainer:
         title = f"{self.config.label()}  step {self.step}"
         labels = self.sample_labels
         save_png(path, generate(self.sampler, self.sample_z, labels), self.data.spec, self.data, title=title,
-                 columns=GRID_COLUMNS if labels is not None else None)
+                 labels=labels, label_word=self.cond.label_word)
         return path
 
     # -- the run --------------------------------------------------------------------------------------------------
