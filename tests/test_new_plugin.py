@@ -51,8 +51,9 @@ def test_every_kind_has_a_template_that_installs_and_trains(invoke, tmp_path):
     _run(python, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--no-index", "-e",
          package, cwd=tmp_path)
     result = _run(python, "-m", "pytest", "-q", "-p", "no:cacheprovider", package, cwd=tmp_path)
-    # G and D twice each (points, images), augmentation twice, one each for the other five, discovery, a run
-    assert "13 passed" in result.stdout, result.stdout[-2000:]
+    # G and D twice each (points, images), augmentation twice, one each for the other five (the regulariser three:
+    # alone, eager and lazy), discovery, a run
+    assert "15 passed" in result.stdout, result.stdout[-2000:]
     listing = json.loads(_run(python, "-m", "ganzoo", "list", "--json", cwd=tmp_path).stdout)
     provided = {kind for kind, items in listing.items() for c in items if c["provider"] == "ganzoo-everykind"}
     assert provided == {"generators", "discriminators", "losses", "datasets", "optimizers", "augmentations",
