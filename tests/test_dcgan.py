@@ -7,6 +7,7 @@ import math
 
 import pytest
 import torch
+from helpers.components import build
 from torch import nn
 
 import ganzoo
@@ -17,10 +18,6 @@ DISCRIMINATORS = ["dcgan", "cdcgan", "dcgan-projection", "dcgan-acgan"]
 SMALL = {"width": 8, "max_width": 32}
 CLASSES = 3
 
-
-def _build(registry, kind, name, *args, **params):
-    spec = registry.get(kind, name)
-    return spec.factory(*args, **spec.resolve(params))
 
 
 def _images(channels: int, side: int, classes: int | None = CLASSES) -> DataSpec:
@@ -34,13 +31,13 @@ def _images(channels: int, side: int, classes: int | None = CLASSES) -> DataSpec
 def test_every_generator_and_discriminator_builds_the_promised_shapes(registry, side, channels):
     data, labels = _images(channels, side), torch.tensor([0, 2, 1])
     for name in ("dcgan", "cdcgan"):
-        g = _build(registry, "generator", name, 12, data, **SMALL)
+        g = build(registry, "generator", name, 12, data, **SMALL)
         z = torch.randn(3, 12)
         fake = g(z, labels) if name == "cdcgan" else g(z)
         assert fake.shape == (3, channels, side, side) and fake.abs().max() <= 1  # tanh
     for name in DISCRIMINATORS:
         spec = registry.get("discriminator", name)
-        d = _build(registry, "discriminator", name, data, **SMALL)
+        d = build(registry, "discriminator", name, data, **SMALL)
         out = DOutput.of(d(fake, labels) if spec.conditional else d(fake))
         assert out.logits.shape == (3,) and out["features"].shape[0] == 3, name
         if "classes" in spec.outputs:  # dcgan-acgan's class head
@@ -51,8 +48,8 @@ def test_every_generator_and_discriminator_builds_the_promised_shapes(registry, 
 @pytest.mark.parametrize("side", [16, 32, 64, 128, 256])
 def test_depth_follows_the_side_and_max_width_caps_the_channels(registry, side):
     data = _images(3, side)
-    g = _build(registry, "generator", "dcgan", 100, data)
-    d = _build(registry, "discriminator", "dcgan", data)
+    g = build(registry, "generator", "dcgan", 100, data)
+    d = build(registry, "discriminator", "dcgan", data)
     ups = [m for m in g.modules() if isinstance(m, nn.ConvTranspose2d)]
     convs = [m for m in d.modules() if isinstance(m, nn.Conv2d)]
     doublings = int(math.log2(side)) - 2  # 4x4 -> side
@@ -64,7 +61,7 @@ def test_depth_follows_the_side_and_max_width_caps_the_channels(registry, side):
 
 def test_weights_start_as_in_the_paper(registry):
     data = _images(3, 64)
-    models = [_build(registry, "generator", "dcgan", 100, data), _build(registry, "discriminator", "dcgan", data)]
+    models = [build(registry, "generator", "dcgan", 100, data), build(registry, "discriminator", "dcgan", data)]
     weights = torch.cat([m.weight.flatten() for model in models for m in model.modules()
                          if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))])
     assert weights.std().item() == pytest.approx(0.02, rel=0.02) and abs(weights.mean().item()) < 1e-3
@@ -103,7 +100,7 @@ def test_mnist_size_is_refused_on_one_line_before_training(invoke, tmp_path):
 
 
 def test_the_conditional_generator_follows_its_label(registry):
-    g = _build(registry, "generator", "cdcgan", 8, _images(3, 16), **SMALL).eval()
+    g = build(registry, "generator", "cdcgan", 8, _images(3, 16), **SMALL).eval()
     z, zeros = torch.randn(4, 8), torch.zeros(4, dtype=torch.long)
     with torch.no_grad():
         a, other_label, other_z = g(z, zeros), g(z, zeros + 1), g(torch.randn(4, 8), zeros)
@@ -113,7 +110,7 @@ def test_the_conditional_generator_follows_its_label(registry):
 
 @pytest.mark.parametrize("name", ["cdcgan", "dcgan-projection"])
 def test_the_conditional_discriminators_logit_changes_with_the_label(registry, name):
-    d = _build(registry, "discriminator", name, _images(1, 32), **SMALL).eval()
+    d = build(registry, "discriminator", name, _images(1, 32), **SMALL).eval()
     x = torch.randn(4, 1, 32, 32)
     with torch.no_grad():
         with_0, with_1 = d(x, torch.zeros(4, dtype=torch.long)), d(x, torch.ones(4, dtype=torch.long))
@@ -121,7 +118,7 @@ def test_the_conditional_discriminators_logit_changes_with_the_label(registry, n
 
 
 def test_projection_is_psi_plus_the_label_embedding_dotted_with_phi(registry):
-    d = _build(registry, "discriminator", "dcgan-projection", _images(3, 16), **SMALL).eval()
+    d = build(registry, "discriminator", "dcgan-projection", _images(3, 16), **SMALL).eval()
     x, labels = torch.randn(5, 3, 16, 16), torch.tensor([0, 2, 2, 1, 0])
     with torch.no_grad():
         out, phi = d(x, labels), d.body(x).sum((2, 3))  # φ: the 4x4 block, sum-pooled
@@ -131,7 +128,7 @@ def test_projection_is_psi_plus_the_label_embedding_dotted_with_phi(registry):
 
 def test_spectral_norm_bounds_every_layer_and_batchnorm_is_what_stops_joint_scoring(registry):
     spec = registry.get("discriminator", "dcgan")
-    d = _build(registry, "discriminator", "dcgan", _images(3, 32), spectral_norm=True, batchnorm=False)
+    d = build(registry, "discriminator", "dcgan", _images(3, 32), spectral_norm=True, batchnorm=False)
     x = torch.randn(4, 3, 32, 32)
     for _ in range(30):  # power iterations run in training-mode forward passes
         d(x)
@@ -141,7 +138,7 @@ def test_spectral_norm_bounds_every_layer_and_batchnorm_is_what_stops_joint_scor
     for conv in convs:
         assert torch.linalg.matrix_norm(conv.weight.detach().flatten(1), ord=2).item() == pytest.approx(1, abs=0.05)
     assert _scores_per_sample(spec, d)
-    assert not _scores_per_sample(spec, _build(registry, "discriminator", "dcgan", _images(3, 32)))
+    assert not _scores_per_sample(spec, build(registry, "discriminator", "dcgan", _images(3, 32)))
 
 
 # A tiny distribution with a measurable answer: every image is one colour, drawn uniformly from the segment between

@@ -6,6 +6,7 @@ import math
 
 import pytest
 import torch
+from helpers.components import build
 
 from ganzoo import LossContext
 
@@ -13,8 +14,7 @@ LOG2 = math.log(2)
 
 
 def _loss(registry, name, **params):
-    spec = registry.get("loss", name)
-    return spec.factory(**spec.resolve(params))
+    return build(registry, "loss", name, **params)
 
 
 def _ctx():

@@ -7,6 +7,7 @@ import math
 
 import pytest
 import torch
+from helpers.components import build
 
 from ganzoo import DataSpec, DOutput, StepContext
 from ganzoo.registry.kinds import SLOTS
@@ -15,10 +16,6 @@ MNIST = DataSpec("image", (1, 28, 28), classes=10)
 VARIANTS = ["cgan-mnist", "acgan-mnist", "projection-mnist", "infogan-mnist", "wgan-clip-mnist", "sngan-mnist",
             "r1-mnist", "ragan-mnist", "diffaugment-mnist", "feature-matching-mnist"]
 
-
-def _build(registry, kind, name, *args, **params):
-    spec = registry.get(kind, name)
-    return spec.factory(*args, **spec.resolve(params))
 
 
 def _ctx(real_out=None, fake_out=None, **kw) -> StepContext:
@@ -32,7 +29,7 @@ def _bce(logit: float, target: float) -> float:
 
 
 def test_rasgan_by_hand(registry):
-    loss = _build(registry, "loss", "rasgan")
+    loss = build(registry, "loss", "rasgan")
     r, f = torch.tensor([2.0, 0.0]), torch.tensor([-1.0, 1.0])  # means: r 1, f 0
     d = (sum(_bce(x - 0.0, 1) for x in (2.0, 0.0)) / 2 + sum(_bce(x - 1.0, 0) for x in (-1.0, 1.0)) / 2) / 2
     assert loss.discriminator_loss(r, f, _ctx()).item() == pytest.approx(d, rel=1e-6)
@@ -41,7 +38,7 @@ def test_rasgan_by_hand(registry):
 
 
 def test_ralsgan_by_hand(registry):
-    loss = _build(registry, "loss", "ralsgan")
+    loss = build(registry, "loss", "ralsgan")
     r, f = torch.tensor([2.0, 0.0]), torch.tensor([-1.0, 1.0])
     # D: ½[mean((r - 0 - 1)²) + mean((f - 1 + 1)²)] = ½[(1 + 1)/2 + (1 + 1)/2] = 1
     assert loss.discriminator_loss(r, f, _ctx()).item() == pytest.approx(1.0)
@@ -50,7 +47,7 @@ def test_ralsgan_by_hand(registry):
 
 
 def test_relativistic_generator_gradient_flows_through_the_fake_mean_only(registry):
-    loss = _build(registry, "loss", "rasgan")
+    loss = build(registry, "loss", "rasgan")
     f = torch.tensor([-1.0, 1.0], requires_grad=True)
     r = torch.tensor([2.0, 0.0], requires_grad=True)
     loss.generator_loss(f, _ctx(real_out=DOutput(r.detach()))).backward()
@@ -58,7 +55,7 @@ def test_relativistic_generator_gradient_flows_through_the_fake_mean_only(regist
 
 
 def test_wgan_loss_by_hand(registry):
-    loss = _build(registry, "loss", "wgan")
+    loss = build(registry, "loss", "wgan")
     real, fake = torch.tensor([1.0, 3.0]), torch.tensor([-2.0, 0.0])
     assert loss.discriminator_loss(real, fake, _ctx()).item() == pytest.approx(-1 - 2)
     assert loss.generator_loss(fake, _ctx()).item() == pytest.approx(1.0)
@@ -72,7 +69,7 @@ def test_feature_matching_by_hand(registry):
     reg = spec.factory()
     assert reg.players() == ("generator",)
     assert reg.generator_penalty(_ctx(real, fake)).item() == pytest.approx(expected)
-    loss = _build(registry, "loss", "feature-matching")
+    loss = build(registry, "loss", "feature-matching")
     assert loss.generator_loss(fake.logits, _ctx(real, fake)).item() == pytest.approx(expected)
 
 
@@ -97,7 +94,7 @@ def test_infogan_generator_takes_its_own_codes_and_samples_by_code(registry):
 
 
 def test_projection_discriminator_is_psi_plus_the_label_embedding_dotted_with_phi(registry):
-    d = _build(registry, "discriminator", "projection", MNIST, hidden=[8])
+    d = build(registry, "discriminator", "projection", MNIST, hidden=[8])
     x, labels = torch.randn(5, 1, 28, 28), torch.tensor([0, 3, 3, 7, 9])
     out = DOutput.of(d(x, labels))
     phi = d.phi(x)
@@ -108,7 +105,7 @@ def test_projection_discriminator_is_psi_plus_the_label_embedding_dotted_with_ph
 @pytest.mark.parametrize("name", ["mlp", "maxpool", "cgan", "projection"])
 def test_spectral_norm_bounds_every_layers_largest_singular_value(registry, name):
     data = MNIST
-    d = _build(registry, "discriminator", name, data, spectral_norm=True)
+    d = build(registry, "discriminator", name, data, spectral_norm=True)
     d.train()
     x = torch.randn(4, *data.shape)
     labels = torch.zeros(4, dtype=torch.long)
