@@ -1,9 +1,11 @@
 """The built-in variant plugins' mathematics, by hand: relativistic losses, WGAN, feature matching, InfoGAN's
-mutual information, the projection discriminator and spectral normalisation; and each variant's recipe."""
+mutual information, the projection discriminator and spectral normalisation; and the paper each variant's recipe
+cites (test_recipes.py trains every recipe)."""
 
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 import torch
@@ -126,15 +128,11 @@ def test_acgan_discriminator_needs_labels_and_returns_class_logits(registry):
     assert out.logits.shape == (3,) and out["classes"].shape == (3, 10)
 
 
-@pytest.mark.parametrize("name", VARIANTS)
-def test_each_variant_recipe_cites_its_paper_and_trains(name, registry, tiny_mnist, tmp_path):
-    import ganzoo
-
-    provided = registry.recipe(name)
-    assert provided.plugin.builtin and "20" in provided.spec.citation  # a year: the paper it reproduces
-    result = ganzoo.train(recipe=name, steps=3, batch_size=8, log_every=1, sample_every=0, checkpoint_every=0,
-                          set=[f"dataset.root={tiny_mnist}", "dataset.download=false"], out=tmp_path / "run")
-    assert result.step == 3 and all(math.isfinite(v) for v in result.final.values())
+def test_each_variant_recipe_cites_its_paper(registry):
+    """Each recipe trains with exactly its settings in test_recipes.py; here, that it names the paper it follows."""
+    for name in VARIANTS:
+        provided = registry.recipe(name)
+        assert provided.plugin.builtin and re.search(r"\b(19|20)\d\d\b", provided.spec.citation), name  # a year
 
 
 def test_each_variant_is_one_plugin_module_of_at_most_100_lines_of_code():
