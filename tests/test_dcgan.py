@@ -7,11 +7,12 @@ import math
 
 import pytest
 import torch
+from helpers.colours import Colours, on_the_segment, place
 from helpers.components import build
 from torch import nn
 
 import ganzoo
-from ganzoo import Data, DatasetSpec, DataSpec, DOutput, Param, hookimpl
+from ganzoo import DataSpec, DOutput
 from ganzoo.training.trainer import _scores_per_sample
 
 DISCRIMINATORS = ["dcgan", "cdcgan", "dcgan-projection", "dcgan-acgan"]
@@ -141,42 +142,6 @@ def test_spectral_norm_bounds_every_layer_and_batchnorm_is_what_stops_joint_scor
     assert not _scores_per_sample(spec, build(registry, "discriminator", "dcgan", _images(3, 32)))
 
 
-# A tiny distribution with a measurable answer: every image is one colour, drawn uniformly from the segment between
-# two colours (plus pixel noise); its label says which half of the segment it lies in.
-ONE, OTHER = torch.tensor([0.9, 0.3, 0.1]), torch.tensor([0.1, 0.4, 0.9])
-
-
-def _colours(n: int, seed: int) -> Data:
-    gen = torch.Generator().manual_seed(seed)
-    t = torch.rand(n, generator=gen)
-    colour = t[:, None] * ONE + (1 - t[:, None]) * OTHER
-    pixels = colour[:, :, None, None] + 0.05 * torch.randn(n, 3, 16, 16, generator=gen)
-    return Data.images(pixels.clamp(0, 1), labels=(t > 0.5).long(), classes=2)
-
-
-class Colours:
-    @hookimpl
-    def ganzoo_datasets(self):
-        yield DatasetSpec(name="colours", factory=_colours, shape=lambda **_: DataSpec("image", (3, 16, 16), 2),
-                          description="16x16 images of one colour each, uniform between two colours (tests).",
-                          params=(Param("n", int, 512, "images"), Param("seed", int, 0, "sampler seed")))
-
-
-def _place(images: torch.Tensor) -> torch.Tensor:
-    """Each image's mean colour projected onto the segment: 0 at OTHER, 1 at ONE."""
-    colour = images.mean((2, 3))
-    return (colour - OTHER) @ (ONE - OTHER) / (ONE - OTHER).square().sum()
-
-
-def _on_the_segment(run) -> tuple[float, float, float]:
-    """The W1 distance of the samples' places to U(0, 1), their spread, and how far their colours lie off the
-    segment."""
-    images = ganzoo.sample(run, 1000, seed=1)
-    t = _place(images)
-    off = (images.mean((2, 3)) - t[:, None] * ONE - (1 - t[:, None]) * OTHER).norm(dim=1).mean().item()
-    return (t.sort().values - torch.linspace(0, 1, 1000)).abs().mean().item(), t.std().item(), off
-
-
 # every setting the measurement depends on is written out, so that defaults for image data cannot move it
 TINY = {"set": ["generator.width=16", "generator.max_width=64", "discriminator.width=16",
                 "discriminator.max_width=64"], "latent_dim": 16, "batch_size": 32, "lr_g": 2e-4, "lr_d": 2e-4,
@@ -188,7 +153,7 @@ def test_a_short_dcgan_run_learns_the_colour_distribution(plugin, tmp_path):
     plugin(Colours(), name="colours")
     ganzoo.train("dcgan", "dcgan", "nonsaturating", "colours", steps=1, out=tmp_path / "untrained", **TINY)
     ganzoo.train("dcgan", "dcgan", "nonsaturating", "colours", steps=300, out=tmp_path / "trained", **TINY)
-    before, after = _on_the_segment(tmp_path / "untrained"), _on_the_segment(tmp_path / "trained")
+    before, after = on_the_segment(tmp_path / "untrained"), on_the_segment(tmp_path / "trained")
     # measured: untrained W1 0.25, spread 0.00, off the segment 0.15 (one grey for every z); trained, seed 0 (seeds
     # 1-7): W1 0.009 (0.012-0.071), spread 0.29 (0.23-0.29; U(0, 1) has 0.29), off 0.026 (0.012-0.040)
     assert after[0] < 0.4 * before[0] and after[1] > 0.15 and after[2] < 0.5 * before[2], (before, after)
@@ -200,7 +165,7 @@ def test_the_conditional_variants_learn_on_dcgan_bodies(plugin, tmp_path, d, ext
     plugin(Colours(), name="colours")
     ganzoo.train("cdcgan", d, "nonsaturating", "colours", steps=150, out=tmp_path / "run", **TINY, **extra)
     for label in (0, 1):
-        t = _place(ganzoo.sample(tmp_path / "run", 500, seed=1, label=label))
+        t = place(ganzoo.sample(tmp_path / "run", 500, seed=1, label=label))
         # measured (seeds 0-2): 0.91-1.00 of each class's samples on its half; untrained (one grey): 1.0 and 0.0
         assert ((t > 0.5) == bool(label)).float().mean() > 0.8, (label, t.quantile(torch.tensor([0.1, 0.5, 0.9])))
 
