@@ -149,6 +149,7 @@ TINY = {"set": ["generator.width=16", "generator.max_width=64", "discriminator.w
         "log_every": 100}
 
 
+@pytest.mark.slow
 def test_a_short_dcgan_run_learns_the_colour_distribution(plugin, tmp_path):
     plugin(Colours(), name="colours")
     ganzoo.train("dcgan", "dcgan", "nonsaturating", "colours", steps=1, out=tmp_path / "untrained", **TINY)
@@ -159,6 +160,7 @@ def test_a_short_dcgan_run_learns_the_colour_distribution(plugin, tmp_path):
     assert after[0] < 0.4 * before[0] and after[1] > 0.15 and after[2] < 0.5 * before[2], (before, after)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("d, extra", [("cdcgan", {}), ("dcgan-projection", {}), ("dcgan-acgan", {"reg": ["ac"]})],
                          ids=["cdcgan", "dcgan-projection", "dcgan-acgan+ac"])
 def test_the_conditional_variants_learn_on_dcgan_bodies(plugin, tmp_path, d, extra):

@@ -260,6 +260,7 @@ def one_thread():
     torch.set_num_threads(before)
 
 
+@pytest.mark.slow
 def test_wgan_gp_with_five_critic_steps_learns_the_parabola(tmp_path, one_thread):
     """WGAN-GP first spreads its mass over the data (x coverage up, sliced Wasserstein distance down)."""
     import ganzoo

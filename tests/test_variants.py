@@ -104,7 +104,7 @@ def test_projection_discriminator_is_psi_plus_the_label_embedding_dotted_with_ph
     assert torch.allclose(out.logits, expected, atol=1e-6) and torch.equal(out["features"], phi)
 
 
-@pytest.mark.parametrize("name", ["mlp", "maxpool", "cgan", "projection"])
+@pytest.mark.parametrize("name", ["mlp", pytest.param("maxpool", marks=pytest.mark.slow), "cgan", "projection"])
 def test_spectral_norm_bounds_every_layers_largest_singular_value(registry, name):
     data = MNIST
     d = build(registry, "discriminator", name, data, spectral_norm=True)
