@@ -19,6 +19,7 @@ def test_version(invoke):
     assert invoke("--version").stdout.strip() == f"ganzoo {ganzoo.__version__}"
 
 
+@pytest.mark.slow
 def test_python_dash_m_and_console_script():
     env = {**os.environ, "GANZOO_LOAD_PLUGINS": ""}
     out = subprocess.run([sys.executable, "-m", "ganzoo", "--version"], capture_output=True, text=True, env=env)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from helpers.components import build
 
 from ganzoo import DataSpec, DOutput, ParameterError
 from ganzoo.config import resolve_config
@@ -15,16 +16,12 @@ RGB64 = DataSpec("image", (3, 64, 64))
 POINTS = DataSpec("points", (2,))
 
 
-def _build(registry, kind, name, *args, **params):
-    spec = registry.get(kind, name)
-    return spec.factory(*args, **spec.resolve(params))
-
 
 @pytest.mark.parametrize("data", [MNIST, RGB32, RGB64, POINTS], ids=str)
 @pytest.mark.parametrize("batchnorm", [True, False])
 def test_mlp_generator_and_discriminator_shapes(registry, data, batchnorm):
-    g = _build(registry, "generator", "mlp", 16, data, batchnorm=batchnorm)
-    d = _build(registry, "discriminator", "mlp", data, dropout=0.3)
+    g = build(registry, "generator", "mlp", 16, data, batchnorm=batchnorm)
+    d = build(registry, "discriminator", "mlp", data, dropout=0.3)
     fake = g(torch.randn(5, 16))
     assert fake.shape == (5, *data.shape)
     out = DOutput.of(d(fake))
@@ -32,11 +29,11 @@ def test_mlp_generator_and_discriminator_shapes(registry, data, batchnorm):
 
 
 def test_mlp_generator_output_activation(registry):
-    image = _build(registry, "generator", "mlp", 8, MNIST)(torch.randn(64, 8) * 100)
+    image = build(registry, "generator", "mlp", 8, MNIST)(torch.randn(64, 8) * 100)
     assert image.abs().max() <= 1  # tanh for images
-    points_g = _build(registry, "generator", "mlp", 8, POINTS, hidden=[4])
+    points_g = build(registry, "generator", "mlp", 8, POINTS, hidden=[4])
     assert not isinstance(points_g.net[-1], torch.nn.Tanh)  # linear for points
-    forced = _build(registry, "generator", "mlp", 8, POINTS, output="tanh")
+    forced = build(registry, "generator", "mlp", 8, POINTS, output="tanh")
     assert isinstance(forced.net[-1], torch.nn.Tanh)
 
 
@@ -45,8 +42,8 @@ def test_mlp_generator_output_activation(registry):
 def test_mlp_in_place_activations_give_the_out_of_place_gradients(registry, slope, batchnorm):
     """The mlp LeakyReLUs run in place where autograd allows it (slope > 0); gradients are those of the plain form."""
     torch.manual_seed(0)
-    g = _build(registry, "generator", "mlp", 8, MNIST, hidden=[16, 16, 16], batchnorm=batchnorm, slope=slope)
-    d = _build(registry, "discriminator", "mlp", MNIST, hidden=[16, 16], slope=slope)
+    g = build(registry, "generator", "mlp", 8, MNIST, hidden=[16, 16, 16], batchnorm=batchnorm, slope=slope)
+    d = build(registry, "discriminator", "mlp", MNIST, hidden=[16, 16], slope=slope)
     z = torch.randn(6, 8)
     grads = []
     for inplace in (True, False):
@@ -69,7 +66,7 @@ def test_mlp_in_place_activations_give_the_out_of_place_gradients(registry, slop
     ],
 )
 def test_classic_mlp_variants_are_reachable(registry, params, linear_widths, batchnorms):
-    g = _build(registry, "generator", "mlp", 100, MNIST, **params)
+    g = build(registry, "generator", "mlp", 100, MNIST, **params)
     linears = [m.out_features for m in g.modules() if isinstance(m, torch.nn.Linear)]
     assert linears == linear_widths
     assert sum(isinstance(m, torch.nn.BatchNorm1d) for m in g.modules()) == batchnorms
@@ -106,7 +103,7 @@ def test_mlp_stack_is_the_one_stack_of_every_builtin_mlp(registry):
 @pytest.mark.parametrize("data", [MNIST, RGB32, RGB64], ids=str)
 @pytest.mark.parametrize("batchnorm", [True, False])
 def test_upconv_generator_shapes(registry, data, batchnorm):
-    g = _build(registry, "generator", "upconv", 32, data, fc=64, batchnorm=batchnorm)
+    g = build(registry, "generator", "upconv", 32, data, fc=64, batchnorm=batchnorm)
     out = g(torch.randn(3, 32))
     assert out.shape == (3, *data.shape) and out.abs().max() <= 1
     assert g.start == (128, data.shape[1] // 4, data.shape[2] // 4)  # 128 feature maps at H/4 x W/4
@@ -115,7 +112,7 @@ def test_upconv_generator_shapes(registry, data, batchnorm):
 @pytest.mark.parametrize("data", [MNIST, RGB32, DataSpec("image", (3, 16, 16)), DataSpec("image", (1, 17, 23))],
                          ids=str)
 def test_maxpool_discriminator_shapes(registry, data):
-    d = _build(registry, "discriminator", "maxpool", data, fc=32)
+    d = build(registry, "discriminator", "maxpool", data, fc=32)
     assert DOutput.of(d(torch.randn(4, *data.shape))).logits.shape == (4,)
     convs = [m.out_channels for m in d.modules() if isinstance(m, torch.nn.Conv2d)]
     assert convs == [64, 128] and sum(isinstance(m, torch.nn.MaxPool2d) for m in d.modules()) == 2
@@ -148,7 +145,7 @@ def test_bad_parameter_values_are_parameter_errors(registry, kind, name, params,
     data = MNIST
     args = (8, data) if kind == "generator" else (data,)
     with pytest.raises(ParameterError, match=message):
-        _build(registry, kind, name, *args, **params)
+        build(registry, kind, name, *args, **params)
 
 
 #: One declared bound per built-in family, and the line a user gets: the registry checks it and names the owner.

@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from ganzoo import GANLoss, LossSpec, hookimpl
 from ganzoo.run.checkpoint import load_checkpoint
 from ganzoo.run.rundir import RunDir
@@ -37,6 +39,7 @@ def _metric_lines(run: Path) -> int:
         return 0
 
 
+@pytest.mark.slow
 def test_kill_9_at_any_moment_leaves_a_run_that_loads_and_resumes(tmp_path, invoke):
     """Three real runs killed with SIGKILL at different points (one aimed at a checkpoint being written): each
     time ``latest.pt`` loads, the metrics log parses, and ``--resume`` finishes the run with one line per step."""
@@ -88,6 +91,7 @@ def test_a_new_session_clears_temporaries_of_dead_writers_only(tmp_path):
     assert not any(p.exists() for p in planted["dead"]) and all(p.exists() for p in planted["alive"])
 
 
+@pytest.mark.slow
 def test_sigint_and_sigterm_save_a_checkpoint_and_say_how_to_resume(tmp_path):
     codes = {signal.SIGINT: 130, signal.SIGTERM: 143}
     runs = {sig: tmp_path / sig.name for sig in codes}
@@ -137,6 +141,7 @@ def test_divergence_stops_with_a_clear_message_and_keeps_the_last_good_checkpoin
     assert load_checkpoint(tmp_path / "run" / "checkpoints" / "latest.pt")["step"] == 20  # the last good one
 
 
+@pytest.mark.slow
 def test_one_trainer_per_run_directory_and_a_dead_holders_lock_is_taken_over(tmp_path, invoke):
     """Two real processes on one run directory: the second gets one line naming the first's PID and host and exits
     non-zero, having written nothing; once the first is killed (-9, its lock left behind), a resume takes over."""

@@ -7,20 +7,18 @@ import math
 
 import pytest
 import torch
+from helpers.colours import Colours, on_the_segment, place
+from helpers.components import build
 from torch import nn
 
 import ganzoo
-from ganzoo import Data, DatasetSpec, DataSpec, DOutput, Param, hookimpl
+from ganzoo import DataSpec, DOutput
 from ganzoo.training.trainer import _scores_per_sample
 
 DISCRIMINATORS = ["dcgan", "cdcgan", "dcgan-projection", "dcgan-acgan"]
 SMALL = {"width": 8, "max_width": 32}
 CLASSES = 3
 
-
-def _build(registry, kind, name, *args, **params):
-    spec = registry.get(kind, name)
-    return spec.factory(*args, **spec.resolve(params))
 
 
 def _images(channels: int, side: int, classes: int | None = CLASSES) -> DataSpec:
@@ -34,13 +32,13 @@ def _images(channels: int, side: int, classes: int | None = CLASSES) -> DataSpec
 def test_every_generator_and_discriminator_builds_the_promised_shapes(registry, side, channels):
     data, labels = _images(channels, side), torch.tensor([0, 2, 1])
     for name in ("dcgan", "cdcgan"):
-        g = _build(registry, "generator", name, 12, data, **SMALL)
+        g = build(registry, "generator", name, 12, data, **SMALL)
         z = torch.randn(3, 12)
         fake = g(z, labels) if name == "cdcgan" else g(z)
         assert fake.shape == (3, channels, side, side) and fake.abs().max() <= 1  # tanh
     for name in DISCRIMINATORS:
         spec = registry.get("discriminator", name)
-        d = _build(registry, "discriminator", name, data, **SMALL)
+        d = build(registry, "discriminator", name, data, **SMALL)
         out = DOutput.of(d(fake, labels) if spec.conditional else d(fake))
         assert out.logits.shape == (3,) and out["features"].shape[0] == 3, name
         if "classes" in spec.outputs:  # dcgan-acgan's class head
@@ -51,8 +49,8 @@ def test_every_generator_and_discriminator_builds_the_promised_shapes(registry, 
 @pytest.mark.parametrize("side", [16, 32, 64, 128, 256])
 def test_depth_follows_the_side_and_max_width_caps_the_channels(registry, side):
     data = _images(3, side)
-    g = _build(registry, "generator", "dcgan", 100, data)
-    d = _build(registry, "discriminator", "dcgan", data)
+    g = build(registry, "generator", "dcgan", 100, data)
+    d = build(registry, "discriminator", "dcgan", data)
     ups = [m for m in g.modules() if isinstance(m, nn.ConvTranspose2d)]
     convs = [m for m in d.modules() if isinstance(m, nn.Conv2d)]
     doublings = int(math.log2(side)) - 2  # 4x4 -> side
@@ -64,7 +62,7 @@ def test_depth_follows_the_side_and_max_width_caps_the_channels(registry, side):
 
 def test_weights_start_as_in_the_paper(registry):
     data = _images(3, 64)
-    models = [_build(registry, "generator", "dcgan", 100, data), _build(registry, "discriminator", "dcgan", data)]
+    models = [build(registry, "generator", "dcgan", 100, data), build(registry, "discriminator", "dcgan", data)]
     weights = torch.cat([m.weight.flatten() for model in models for m in model.modules()
                          if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))])
     assert weights.std().item() == pytest.approx(0.02, rel=0.02) and abs(weights.mean().item()) < 1e-3
@@ -103,7 +101,7 @@ def test_mnist_size_is_refused_on_one_line_before_training(invoke, tmp_path):
 
 
 def test_the_conditional_generator_follows_its_label(registry):
-    g = _build(registry, "generator", "cdcgan", 8, _images(3, 16), **SMALL).eval()
+    g = build(registry, "generator", "cdcgan", 8, _images(3, 16), **SMALL).eval()
     z, zeros = torch.randn(4, 8), torch.zeros(4, dtype=torch.long)
     with torch.no_grad():
         a, other_label, other_z = g(z, zeros), g(z, zeros + 1), g(torch.randn(4, 8), zeros)
@@ -113,7 +111,7 @@ def test_the_conditional_generator_follows_its_label(registry):
 
 @pytest.mark.parametrize("name", ["cdcgan", "dcgan-projection"])
 def test_the_conditional_discriminators_logit_changes_with_the_label(registry, name):
-    d = _build(registry, "discriminator", name, _images(1, 32), **SMALL).eval()
+    d = build(registry, "discriminator", name, _images(1, 32), **SMALL).eval()
     x = torch.randn(4, 1, 32, 32)
     with torch.no_grad():
         with_0, with_1 = d(x, torch.zeros(4, dtype=torch.long)), d(x, torch.ones(4, dtype=torch.long))
@@ -121,7 +119,7 @@ def test_the_conditional_discriminators_logit_changes_with_the_label(registry, n
 
 
 def test_projection_is_psi_plus_the_label_embedding_dotted_with_phi(registry):
-    d = _build(registry, "discriminator", "dcgan-projection", _images(3, 16), **SMALL).eval()
+    d = build(registry, "discriminator", "dcgan-projection", _images(3, 16), **SMALL).eval()
     x, labels = torch.randn(5, 3, 16, 16), torch.tensor([0, 2, 2, 1, 0])
     with torch.no_grad():
         out, phi = d(x, labels), d.body(x).sum((2, 3))  # φ: the 4x4 block, sum-pooled
@@ -131,7 +129,7 @@ def test_projection_is_psi_plus_the_label_embedding_dotted_with_phi(registry):
 
 def test_spectral_norm_bounds_every_layer_and_batchnorm_is_what_stops_joint_scoring(registry):
     spec = registry.get("discriminator", "dcgan")
-    d = _build(registry, "discriminator", "dcgan", _images(3, 32), spectral_norm=True, batchnorm=False)
+    d = build(registry, "discriminator", "dcgan", _images(3, 32), spectral_norm=True, batchnorm=False)
     x = torch.randn(4, 3, 32, 32)
     for _ in range(30):  # power iterations run in training-mode forward passes
         d(x)
@@ -141,43 +139,7 @@ def test_spectral_norm_bounds_every_layer_and_batchnorm_is_what_stops_joint_scor
     for conv in convs:
         assert torch.linalg.matrix_norm(conv.weight.detach().flatten(1), ord=2).item() == pytest.approx(1, abs=0.05)
     assert _scores_per_sample(spec, d)
-    assert not _scores_per_sample(spec, _build(registry, "discriminator", "dcgan", _images(3, 32)))
-
-
-# A tiny distribution with a measurable answer: every image is one colour, drawn uniformly from the segment between
-# two colours (plus pixel noise); its label says which half of the segment it lies in.
-ONE, OTHER = torch.tensor([0.9, 0.3, 0.1]), torch.tensor([0.1, 0.4, 0.9])
-
-
-def _colours(n: int, seed: int) -> Data:
-    gen = torch.Generator().manual_seed(seed)
-    t = torch.rand(n, generator=gen)
-    colour = t[:, None] * ONE + (1 - t[:, None]) * OTHER
-    pixels = colour[:, :, None, None] + 0.05 * torch.randn(n, 3, 16, 16, generator=gen)
-    return Data.images(pixels.clamp(0, 1), labels=(t > 0.5).long(), classes=2)
-
-
-class Colours:
-    @hookimpl
-    def ganzoo_datasets(self):
-        yield DatasetSpec(name="colours", factory=_colours, shape=lambda **_: DataSpec("image", (3, 16, 16), 2),
-                          description="16x16 images of one colour each, uniform between two colours (tests).",
-                          params=(Param("n", int, 512, "images"), Param("seed", int, 0, "sampler seed")))
-
-
-def _place(images: torch.Tensor) -> torch.Tensor:
-    """Each image's mean colour projected onto the segment: 0 at OTHER, 1 at ONE."""
-    colour = images.mean((2, 3))
-    return (colour - OTHER) @ (ONE - OTHER) / (ONE - OTHER).square().sum()
-
-
-def _on_the_segment(run) -> tuple[float, float, float]:
-    """The W1 distance of the samples' places to U(0, 1), their spread, and how far their colours lie off the
-    segment."""
-    images = ganzoo.sample(run, 1000, seed=1)
-    t = _place(images)
-    off = (images.mean((2, 3)) - t[:, None] * ONE - (1 - t[:, None]) * OTHER).norm(dim=1).mean().item()
-    return (t.sort().values - torch.linspace(0, 1, 1000)).abs().mean().item(), t.std().item(), off
+    assert not _scores_per_sample(spec, build(registry, "discriminator", "dcgan", _images(3, 32)))
 
 
 # every setting the measurement depends on is written out, so that defaults for image data cannot move it
@@ -187,23 +149,25 @@ TINY = {"set": ["generator.width=16", "generator.max_width=64", "discriminator.w
         "log_every": 100}
 
 
+@pytest.mark.slow
 def test_a_short_dcgan_run_learns_the_colour_distribution(plugin, tmp_path):
     plugin(Colours(), name="colours")
     ganzoo.train("dcgan", "dcgan", "nonsaturating", "colours", steps=1, out=tmp_path / "untrained", **TINY)
     ganzoo.train("dcgan", "dcgan", "nonsaturating", "colours", steps=300, out=tmp_path / "trained", **TINY)
-    before, after = _on_the_segment(tmp_path / "untrained"), _on_the_segment(tmp_path / "trained")
+    before, after = on_the_segment(tmp_path / "untrained"), on_the_segment(tmp_path / "trained")
     # measured: untrained W1 0.25, spread 0.00, off the segment 0.15 (one grey for every z); trained, seed 0 (seeds
     # 1-7): W1 0.009 (0.012-0.071), spread 0.29 (0.23-0.29; U(0, 1) has 0.29), off 0.026 (0.012-0.040)
     assert after[0] < 0.4 * before[0] and after[1] > 0.15 and after[2] < 0.5 * before[2], (before, after)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("d, extra", [("cdcgan", {}), ("dcgan-projection", {}), ("dcgan-acgan", {"reg": ["ac"]})],
                          ids=["cdcgan", "dcgan-projection", "dcgan-acgan+ac"])
 def test_the_conditional_variants_learn_on_dcgan_bodies(plugin, tmp_path, d, extra):
     plugin(Colours(), name="colours")
     ganzoo.train("cdcgan", d, "nonsaturating", "colours", steps=150, out=tmp_path / "run", **TINY, **extra)
     for label in (0, 1):
-        t = _place(ganzoo.sample(tmp_path / "run", 500, seed=1, label=label))
+        t = place(ganzoo.sample(tmp_path / "run", 500, seed=1, label=label))
         # measured (seeds 0-2): 0.91-1.00 of each class's samples on its half; untrained (one grey): 1.0 and 0.0
         assert ((t > 0.5) == bool(label)).float().mean() > 0.8, (label, t.quantile(torch.tensor([0.1, 0.5, 0.9])))
 

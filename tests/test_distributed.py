@@ -28,6 +28,7 @@ def _torchrun(cwd: Path, *args: str, nproc: int = 2) -> subprocess.CompletedProc
     return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("loss", ["wgan-gp", "conditional"])
 def test_two_ranks_stay_identical_write_one_run_and_resume_in_one_process(tmp_path, loss, plugin):
     if loss == "conditional":  # the worker trains a conditional mix on this in-process dataset; so does the resume
@@ -62,6 +63,7 @@ def test_two_ranks_stay_identical_write_one_run_and_resume_in_one_process(tmp_pa
     assert resumed.step == 12
 
 
+@pytest.mark.slow
 def test_the_cli_under_torchrun_trains_and_reports_the_global_batch(tmp_path):
     out = tmp_path / "run"
     result = _torchrun(tmp_path, "-m", "ganzoo", "train", "-l", "bce", "--steps", "6", "--batch-size", "8",

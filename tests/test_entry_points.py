@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 FIXTURE = Path(__file__).parent / "fixture_plugin"
+#: Each test pip-installs the fixture plugin (once per module) and runs ganzoo in subprocesses.
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")

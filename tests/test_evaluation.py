@@ -73,6 +73,7 @@ def tiny_images(mnist_files):
     return spec, params, spec.load(params), spec.load({**params, **spec.test_split})
 
 
+@pytest.mark.slow
 def test_classifier_sanity_anchors_on_tiny_labelled_images(tiny_images, tmp_path):
     _, params, train, test = tiny_images
     bars = []
@@ -111,6 +112,7 @@ def test_evaluate_a_points_run_in_table_and_json(invoke, tmp_path):
     assert ganzoo.evaluate(tmp_path / "run", 1000) == metrics
 
 
+@pytest.mark.slow
 def test_evaluate_an_image_run_and_eval_every(invoke, tmp_path, mnist_files):
     root = mnist_files(200, 100)
     result = invoke("train", "--dataset", "mnist", "--set", f"dataset.root={root}", "--set", "dataset.download=false",

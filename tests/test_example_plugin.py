@@ -50,6 +50,7 @@ def _ganzoo_entry_points(python: Path) -> list[str]:
     return ast.literal_eval(_run(python, "-c", code).stdout)
 
 
+@pytest.mark.slow
 def test_install_list_train_and_uninstall(example_env, tmp_path):
     python, source = example_env
     listing = json.loads(_run(python, "-m", "ganzoo", "list", "--json").stdout)

@@ -246,6 +246,7 @@ def test_data_over_the_budget_streams_from_a_memory_mapped_file(tmp_path):
         other_rank.close()
 
 
+@pytest.mark.slow
 def test_a_streamed_run_learns_and_resumes_bit_identically(invoke, tmp_path):
     common = ["--data-memory", "1e-9", "--checkpoint-every", "0", "-q"]  # parabola, over a budget of 1 byte
     invoke("train", *common, "--steps", "200", "--out", tmp_path / "once")

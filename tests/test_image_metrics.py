@@ -91,6 +91,7 @@ def extractor(tmp_path, monkeypatch):
     return path
 
 
+@pytest.mark.slow
 def test_the_inception_pipeline_end_to_end_with_a_tiny_extractor(registry, tiny_mnist, extractor, tmp_path):
     config = resolve_config(registry, {"dataset": "mnist"}, sets=[f"dataset.root={tiny_mnist}",
                                                                    "dataset.download=false"])
@@ -112,6 +113,7 @@ def test_the_inception_pipeline_end_to_end_with_a_tiny_extractor(registry, tiny_
     assert torch.allclose(stored, whole, atol=1e-5)  # uint8 pixels and their model-space floats agree
 
 
+@pytest.mark.slow
 def test_without_weights_the_metric_is_absent_with_one_line(invoke, tiny_mnist, tmp_path, monkeypatch):
     monkeypatch.delenv("GANZOO_INCEPTION", raising=False)
     monkeypatch.setattr(inception, "weights", lambda: None)  # as on a machine without 'ganzoo[fid]'

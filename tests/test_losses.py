@@ -6,6 +6,7 @@ import math
 
 import pytest
 import torch
+from helpers.components import build
 
 from ganzoo import StepContext
 
@@ -13,8 +14,7 @@ LOG2 = math.log(2)
 
 
 def _loss(registry, name, **params):
-    spec = registry.get("loss", name)
-    return spec.factory(**spec.resolve(params))
+    return build(registry, "loss", name, **params)
 
 
 def _ctx():
@@ -261,6 +261,7 @@ def one_thread():
     torch.set_num_threads(before)
 
 
+@pytest.mark.slow
 def test_wgan_gp_with_five_critic_steps_learns_the_parabola(tmp_path, one_thread):
     """WGAN-GP first spreads its mass over the data (x coverage up, sliced Wasserstein distance down)."""
     import ganzoo

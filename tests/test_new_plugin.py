@@ -24,6 +24,7 @@ def _run(*args, **kwargs) -> subprocess.CompletedProcess:
     return result
 
 
+@pytest.mark.slow
 def test_generated_package_installs_editable_and_its_test_passes(invoke, tmp_path):
     out = invoke("new-plugin", "ganzoo-tinygan", "--dir", tmp_path).stdout
     package = tmp_path / "ganzoo-tinygan"
@@ -39,6 +40,7 @@ def test_generated_package_installs_editable_and_its_test_passes(invoke, tmp_pat
     assert "8 passed" in result.stdout, result.stdout[-2000:]
 
 
+@pytest.mark.slow
 def test_every_kind_has_a_template_that_installs_and_trains(invoke, tmp_path):
     """All eight kinds in one package: each template's own test passes, and one run mixes all of them."""
     from ganzoo.cli.scaffold import KINDS

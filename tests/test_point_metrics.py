@@ -42,6 +42,7 @@ def test_prdc_on_hand_made_point_sets():
     assert collapsed["coverage"] == pytest.approx(0.2) and collapsed["recall"] == 0.0  # its balls have radius 0
 
 
+@pytest.mark.slow
 def test_evaluate_a_point_run_with_no_known_curve(invoke, tmp_path, registry):
     from ganzoo.config import resolve_config
     from ganzoo.run.evaluation import Evaluator
@@ -97,6 +98,7 @@ def test_images_out_of_range_and_a_file_without_its_dataset(invoke, tmp_path, ti
     assert "name its dataset with --dataset NAME" in result.stderr
 
 
+@pytest.mark.slow
 def test_evaluating_longer_than_the_training_between_two_evaluations_is_noted(invoke, tmp_path):
     result = invoke("train", "--steps", "20", "--eval-every", "5", "--eval-samples", "3000", "--out", tmp_path / "r")
     notes = [line for line in result.stdout.splitlines() if "note: evaluating 3000 samples took" in line]

@@ -203,6 +203,7 @@ def test_ganzoo_list_shows_it_with_its_parameters(invoke):
     assert not record["suggested"]
 
 
+@pytest.mark.slow
 def test_a_two_moons_csv_learns_both_moons_on_the_point_defaults(invoke, tmp_path):
     """The defaults every point dataset gets (the built-in `defaults` plugin), shortened to keep the suite fast:
     benchmarks/quality.py --only points runs the full default length."""

@@ -109,6 +109,7 @@ def _curve_error(run: Path) -> float:
     return (xy[inside, 1] - (xy[inside, 0] ** 2 + 1)).abs().mean().item()
 
 
+@pytest.mark.slow
 def test_a_short_parabola_run_learns_the_curve(invoke, tmp_path):
     invoke("train", "--steps", "1", "--out", tmp_path / "untrained", "-q")
     invoke("train", "--steps", "1500", "--out", tmp_path / "trained", "-q")

@@ -1,12 +1,15 @@
 """The built-in variant plugins' mathematics, by hand: relativistic losses, WGAN, feature matching, InfoGAN's
-mutual information, the projection discriminator and spectral normalisation; and each variant's recipe."""
+mutual information, the projection discriminator and spectral normalisation; and the paper each variant's recipe
+cites (test_recipes.py trains every recipe)."""
 
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 import torch
+from helpers.components import build
 
 from ganzoo import DataSpec, DOutput, StepContext
 from ganzoo.registry.kinds import SLOTS
@@ -15,10 +18,6 @@ MNIST = DataSpec("image", (1, 28, 28), classes=10)
 VARIANTS = ["cgan-mnist", "acgan-mnist", "projection-mnist", "infogan-mnist", "wgan-clip-mnist", "sngan-mnist",
             "r1-mnist", "ragan-mnist", "diffaugment-mnist", "feature-matching-mnist"]
 
-
-def _build(registry, kind, name, *args, **params):
-    spec = registry.get(kind, name)
-    return spec.factory(*args, **spec.resolve(params))
 
 
 def _ctx(real_out=None, fake_out=None, **kw) -> StepContext:
@@ -32,7 +31,7 @@ def _bce(logit: float, target: float) -> float:
 
 
 def test_rasgan_by_hand(registry):
-    loss = _build(registry, "loss", "rasgan")
+    loss = build(registry, "loss", "rasgan")
     r, f = torch.tensor([2.0, 0.0]), torch.tensor([-1.0, 1.0])  # means: r 1, f 0
     d = (sum(_bce(x - 0.0, 1) for x in (2.0, 0.0)) / 2 + sum(_bce(x - 1.0, 0) for x in (-1.0, 1.0)) / 2) / 2
     assert loss.discriminator_loss(r, f, _ctx()).item() == pytest.approx(d, rel=1e-6)
@@ -41,7 +40,7 @@ def test_rasgan_by_hand(registry):
 
 
 def test_ralsgan_by_hand(registry):
-    loss = _build(registry, "loss", "ralsgan")
+    loss = build(registry, "loss", "ralsgan")
     r, f = torch.tensor([2.0, 0.0]), torch.tensor([-1.0, 1.0])
     # D: ½[mean((r - 0 - 1)²) + mean((f - 1 + 1)²)] = ½[(1 + 1)/2 + (1 + 1)/2] = 1
     assert loss.discriminator_loss(r, f, _ctx()).item() == pytest.approx(1.0)
@@ -50,7 +49,7 @@ def test_ralsgan_by_hand(registry):
 
 
 def test_relativistic_generator_gradient_flows_through_the_fake_mean_only(registry):
-    loss = _build(registry, "loss", "rasgan")
+    loss = build(registry, "loss", "rasgan")
     f = torch.tensor([-1.0, 1.0], requires_grad=True)
     r = torch.tensor([2.0, 0.0], requires_grad=True)
     loss.generator_loss(f, _ctx(real_out=DOutput(r.detach()))).backward()
@@ -58,7 +57,7 @@ def test_relativistic_generator_gradient_flows_through_the_fake_mean_only(regist
 
 
 def test_wgan_loss_by_hand(registry):
-    loss = _build(registry, "loss", "wgan")
+    loss = build(registry, "loss", "wgan")
     real, fake = torch.tensor([1.0, 3.0]), torch.tensor([-2.0, 0.0])
     assert loss.discriminator_loss(real, fake, _ctx()).item() == pytest.approx(-1 - 2)
     assert loss.generator_loss(fake, _ctx()).item() == pytest.approx(1.0)
@@ -72,7 +71,7 @@ def test_feature_matching_by_hand(registry):
     reg = spec.factory()
     assert reg.players() == ("generator",)
     assert reg.generator_penalty(_ctx(real, fake)).item() == pytest.approx(expected)
-    loss = _build(registry, "loss", "feature-matching")
+    loss = build(registry, "loss", "feature-matching")
     assert loss.generator_loss(fake.logits, _ctx(real, fake)).item() == pytest.approx(expected)
 
 
@@ -97,7 +96,7 @@ def test_infogan_generator_takes_its_own_codes_and_samples_by_code(registry):
 
 
 def test_projection_discriminator_is_psi_plus_the_label_embedding_dotted_with_phi(registry):
-    d = _build(registry, "discriminator", "projection", MNIST, hidden=[8])
+    d = build(registry, "discriminator", "projection", MNIST, hidden=[8])
     x, labels = torch.randn(5, 1, 28, 28), torch.tensor([0, 3, 3, 7, 9])
     out = DOutput.of(d(x, labels))
     phi = d.phi(x)
@@ -105,10 +104,10 @@ def test_projection_discriminator_is_psi_plus_the_label_embedding_dotted_with_ph
     assert torch.allclose(out.logits, expected, atol=1e-6) and torch.equal(out["features"], phi)
 
 
-@pytest.mark.parametrize("name", ["mlp", "maxpool", "cgan", "projection"])
+@pytest.mark.parametrize("name", ["mlp", pytest.param("maxpool", marks=pytest.mark.slow), "cgan", "projection"])
 def test_spectral_norm_bounds_every_layers_largest_singular_value(registry, name):
     data = MNIST
-    d = _build(registry, "discriminator", name, data, spectral_norm=True)
+    d = build(registry, "discriminator", name, data, spectral_norm=True)
     d.train()
     x = torch.randn(4, *data.shape)
     labels = torch.zeros(4, dtype=torch.long)
@@ -129,15 +128,11 @@ def test_acgan_discriminator_needs_labels_and_returns_class_logits(registry):
     assert out.logits.shape == (3,) and out["classes"].shape == (3, 10)
 
 
-@pytest.mark.parametrize("name", VARIANTS)
-def test_each_variant_recipe_cites_its_paper_and_trains(name, registry, tiny_mnist, tmp_path):
-    import ganzoo
-
-    provided = registry.recipe(name)
-    assert provided.plugin.builtin and "20" in provided.spec.citation  # a year: the paper it reproduces
-    result = ganzoo.train(recipe=name, steps=3, batch_size=8, log_every=1, sample_every=0, checkpoint_every=0,
-                          set=[f"dataset.root={tiny_mnist}", "dataset.download=false"], out=tmp_path / "run")
-    assert result.step == 3 and all(math.isfinite(v) for v in result.final.values())
+def test_each_variant_recipe_cites_its_paper(registry):
+    """Each recipe trains with exactly its settings in test_recipes.py; here, that it names the paper it follows."""
+    for name in VARIANTS:
+        provided = registry.recipe(name)
+        assert provided.plugin.builtin and re.search(r"\b(19|20)\d\d\b", provided.spec.citation), name  # a year
 
 
 def test_each_variant_is_one_plugin_module_of_at_most_100_lines_of_code():
