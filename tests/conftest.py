@@ -12,17 +12,6 @@ from click.testing import CliRunner
 from ganzoo.cli import cli
 from ganzoo.registry import registry as registry_module
 
-#: Slow tests in files that another change owns just now: marked here until the mark can move into the file itself.
-SLOW_ELSEWHERE = {
-    "test_performance_paths.py::test_benchmark_interleaves_the_loops_window_by_window",
-    "test_performance_paths.py::test_benchmark_reports_a_failing_loop_and_times_the_others",
-}
-
-
-def pytest_collection_modifyitems(items):
-    for item in items:
-        if item.nodeid.rsplit("/", 1)[-1] in SLOW_ELSEWHERE:
-            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(autouse=True)

@@ -148,6 +148,7 @@ def _bench_train():
     return bench_train
 
 
+@pytest.mark.slow
 def test_benchmark_interleaves_the_loops_window_by_window(tiny_mnist):
     """benchmarks/bench_train.py: textbook, bare and ganzoo each train in their own process and time enough windows
     to cover the span, taking turns: no loop's window overlaps another's, so they share the machine's drift."""
@@ -166,6 +167,7 @@ def test_benchmark_interleaves_the_loops_window_by_window(tiny_mnist):
     assert bench_train.ratio(results, "bare", "bare") is None and bench_train.ratio(results, "ganzoo", "x") is None
 
 
+@pytest.mark.slow
 def test_benchmark_reports_a_failing_loop_and_times_the_others(tiny_mnist):
     bench_train = _bench_train()
     args = SimpleNamespace(data_root=str(tiny_mnist), device="cpu", threads=0, warmup=1, steps=1, repeats=2,
