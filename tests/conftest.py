@@ -13,7 +13,6 @@ from ganzoo.cli import cli
 from ganzoo.registry import registry as registry_module
 
 
-
 @pytest.fixture(autouse=True)
 def builtins_only(monkeypatch, tmp_path):
     """Keep installed third-party plugins (and the user's data folder) out of every test."""
