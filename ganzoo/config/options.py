@@ -56,7 +56,8 @@ class TrainConfig:
     g_steps: int = _opt(1, int, "generator updates per step", min=1)
     label_dist: str = _opt("data", str, "labels drawn for generated batches of a conditional mix: data (the data's "
                                         "class frequencies) or uniform", choices=("data", "uniform"))
-    ema: float | None = _opt(None, float, "decay of a moving average of G used for samples, e.g. 0.999", min=0,
+    ema: float | None = _opt(None, float, "decay of a moving average of G used for samples, e.g. 0.999 (warmed up "
+                             "as min(decay, (1+step)/(10+step)), so short runs' samples are not stale)", min=0,
                              below=1, off=0)
     seed: int = _opt(0, int, "random seed (same seed, same weights on CPU)", min=0, below=2**63 - 1)
     device: str = _opt("auto", str, "auto | cpu | cuda | cuda:N | mps", resumable=True)

@@ -112,7 +112,8 @@ class GeneratorSpec(ComponentSpec):
     - ``conditional``: ``True``: the module is called as ``G(z, labels)``, with ``labels`` int64 class indices
       ``(B,)`` in ``[0, data.classes)``. The trainer draws them for every generated batch (the data's class
       frequencies, or uniformly with ``--label-dist uniform``); a dataset without labels is refused before
-      training. Sample grids show one row per class, and ``ganzoo sample --label K`` draws class K.
+      training. Sample grids group samples by class, each class named, and ``ganzoo sample --label K`` draws
+      class K.
     - ``label_classes``: with ``conditional=True``: ``label_classes(**params) -> K`` makes the labels codes of G's
       own, drawn uniformly from K values whatever the data (InfoGAN's categorical code); the data then need no
       labels, and ``--label K`` fixes the code.
