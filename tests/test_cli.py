@@ -33,13 +33,13 @@ def test_list_json_shows_declared_parameters(invoke):
         "generators": {"mlp", "upconv", "cgan", "infogan", "dcgan", "cdcgan"},
         "discriminators": {"mlp", "maxpool", "cgan", "projection", "acgan", "infogan", "dcgan", "cdcgan",
                            "dcgan-projection", "dcgan-acgan"},
-        "losses": {"bce", "nonsaturating", "lsgan", "hinge", "wgan-gp", "wgan", "rasgan", "ralsgan",
+        "losses": {"bce", "nonsaturating", "lsgan", "hinge", "wgan-gp", "wgan", "rasgan", "ralsgan", "rpgan",
                    "feature-matching"},
         "datasets": {"mnist", "fashion-mnist", "kmnist", "cifar10", "cifar100", "celeba", "folder", "torchvision",
                      "points-file", "parabola", "sine"},
         "optimizers": {"adam", "adamw", "rmsprop", "sgd"},
         "augmentations": {"diffaugment"},
-        "regularisers": {"r1", "ac", "infogan", "feature-matching"},
+        "regularisers": {"r1", "r2", "ac", "infogan", "feature-matching", "lecam", "mode-seeking", "orthogonal"},
         "constraints": {"clip"},
         "reporters": {"tensorboard", "mlflow"},
     }
@@ -104,7 +104,7 @@ def test_plugins_table(invoke):
     assert {p["name"] for p in as_json} == {
         "mlp", "conv", "losses", "optim", "points", "mnist", "metrics", "recipes", "cgan", "acgan", "projection",
         "infogan", "wgan", "r1", "relativistic", "diffaugment", "feature_matching", "tensorboard", "mlflow",
-        "images", "points_file", "dcgan", "defaults"}
+        "images", "points_file", "dcgan", "defaults", "lecam", "mode_seeking", "orthogonal"}
 
 
 def test_ema_zero_switches_the_average_off(registry):

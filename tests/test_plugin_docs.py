@@ -145,15 +145,16 @@ def test_the_guides_examples_run_and_train_together(plugin, registry, invoke, ti
         exec(compile(code, f"docs/plugins.md ({hook})", "exec"), module.__dict__)
         plugin(module, name=f"guide-{hook}")
     assert {p.status for p in registry.plugins()} == {"ok"}
-    run = ganzoo.train("one-layer-c", "small-critic", "rahinge", "two-moons", opt="adagrad", reg=["r2"],
+    run = ganzoo.train("one-layer-c", "small-critic", "rahinge", "two-moons", opt="adagrad", reg=["gp0"],
                        constraint=["row-max-norm"], steps=8, batch_size=16, eval_every=8, eval_samples=64,
                        log_every=4, report=["csv"], out=tmp_path / "mix")
     assert run.step == 8 and math.isfinite(run.final["d_loss"]) and "centre_gap" in run.metrics
-    assert run.final["r2_d"] >= 0  # the lazy regulariser ran (every 4 D updates)
+    assert run.final["gp0_d"] >= 0  # the lazy regulariser ran (every 4 D updates)
     for every in (1, 4):  # the example works as an eager and as a lazy regulariser: one step contract for both
         again = ganzoo.train("one-layer-c", "small-critic", "rahinge", "two-moons",
-                             reg=[{"name": "r2", "every": every}], steps=4, batch_size=16, out=tmp_path / f"r2-{every}")
-        assert again.step == 4 and math.isfinite(again.final["r2_d"])
+                             reg=[{"name": "gp0", "every": every}], steps=4, batch_size=16,
+                             out=tmp_path / f"gp0-{every}")
+        assert again.step == 4 and math.isfinite(again.final["gp0_d"])
     assert (tmp_path / "mix" / "losses.csv").read_text().splitlines()[0::2] == ["step,d_loss,g_loss",
                                                                                 f"8,{run.final['d_loss']},{run.final['g_loss']}"]
     assert ganzoo.sample(run.run_dir, 5, label=1).shape == (5, 2)

@@ -12,4 +12,7 @@ def build(registry: Registry, kind: str, name: str, *args: Any, **params: Any) -
     """The component ``name`` of ``kind`` made by its factory from ``args`` (the latent size, the data's spec...)
     and ``params`` completed with the declared defaults."""
     spec = registry.get(kind, name)
-    return spec.factory(*args, **spec.resolve(params))
+    resolved = spec.resolve(params)
+    if hasattr(spec, "split"):  # a regulariser: its weight and interval are the step's, not the factory's
+        resolved = spec.split(resolved)[0]
+    return spec.factory(*args, **resolved)

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 
 from ganzoo import GANLoss, LossSpec, RecipeSpec, hookimpl
 
+R3GAN = "Huang, Gokaslan, Kuleshov & Tompkin 2024, 'The GAN is dead; long live the GAN! A Modern GAN Baseline'"
 CITATION = "Jolicoeur-Martineau 2018, 'The relativistic discriminator: a key element missing from standard GAN'"
 
 
@@ -47,8 +48,22 @@ class RelativisticAverageLS(GANLoss):
         return ((f - r.mean() - 1).square().mean() + (r - f.mean() + 1).square().mean()) / 2
 
 
+class RelativisticPairing(GANLoss):
+    """RpGAN: D: E softplus(f − r); G: E softplus(r − f), each real sample paired with one generated sample."""
+
+    probability_outputs = False
+
+    def discriminator_loss(self, real_logits, fake_logits, ctx):
+        return F.softplus(fake_logits.float() - real_logits.float()).mean()
+
+    def generator_loss(self, fake_logits, ctx):
+        return F.softplus(ctx.real_out.logits.float() - fake_logits.float()).mean()
+
+
 @hookimpl
 def ganzoo_losses():
+    yield LossSpec(name="rpgan", factory=RelativisticPairing, citation=R3GAN,
+                   description="Relativistic pairing GAN (R3GAN's loss): softplus(D(G(z)) − D(x)) over paired samples.")
     yield LossSpec(name="rasgan", factory=RelativisticAverageBCE, citation=CITATION,
                    description="Relativistic average standard GAN: BCE on D(x) − E D(G(z)) and D(G(z)) − E D(x).")
     yield LossSpec(name="ralsgan", factory=RelativisticAverageLS, citation=CITATION,
@@ -65,4 +80,12 @@ def ganzoo_recipes():
         # dropout in D: without it the relativistic D overfits the MLP game (classifier FID 133 vs 27 at 10k steps)
         settings={"dataset": "mnist", "generator": "mlp", "discriminator": {"name": "mlp", "dropout": 0.3},
                   "loss": "rasgan", "steps": 10_000, "opt": {"name": "adam", "betas": [0.5, 0.999]}},
+    )
+    yield RecipeSpec(
+        name="r3gan-mnist", citation=R3GAN,
+        description="R3GAN's objective on MNIST: RpGAN with R1 and R2 on every D step, Adam β1 = 0, ganzoo's MLPs.",
+        settings={"dataset": "mnist", "generator": "mlp", "discriminator": "mlp", "loss": "rpgan",
+                  "regularisers": [{"name": "r1", "weight": 0.1, "every": 1},
+                                   {"name": "r2", "weight": 0.1, "every": 1}],
+                  "steps": 10_000, "opt": {"name": "adam", "betas": [0.0, 0.99]}},
     )

@@ -1,0 +1,80 @@
+"""The modern variants on the step's second opening, by hand: LeCam's moving anchors, R2, the relativistic pairing
+loss (R3GAN), mode seeking through the step's own generator, and BigGAN's orthogonal regularisation."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from helpers.components import build
+
+from ganzoo import DOutput, StepContext
+from ganzoo.training.contracts import Drawing
+
+
+def _ctx(**kw) -> StepContext:
+    x = torch.zeros(2, 2)
+    return StepContext(**{"real": x, "fake": x, "discriminator": torch.nn.Identity(), **kw})
+
+
+def _softplus(x: float) -> float:
+    return math.log1p(math.exp(x))
+
+
+def test_lecam_pulls_each_batch_towards_the_other_batchs_moving_anchor(registry):
+    reg = build(registry, "regulariser", "lecam", decay=0.5)
+    ctx = _ctx(real_out=DOutput(torch.tensor([1.0, 3.0])), fake_out=DOutput(torch.tensor([-1.0, 1.0])))
+    # anchors from 0, halfway to the means: real 0.5 * 2 = 1, fake 0.5 * 0 = 0
+    # mean((r - 0)²) + mean((f - 1)²) = (1 + 9) / 2 + (4 + 0) / 2 = 7
+    assert reg.discriminator_penalty(ctx).item() == pytest.approx(7.0)
+    assert reg.real_anchor.item() == pytest.approx(1.0) and reg.fake_anchor.item() == pytest.approx(0.0)
+    assert set(reg.state_dict()) == {"real_anchor", "fake_anchor"}  # what checkpoints keep
+
+
+def test_rpgan_pairs_each_real_sample_with_one_generated_sample(registry):
+    loss = build(registry, "loss", "rpgan")
+    r, f = torch.tensor([2.0, 0.0]), torch.tensor([-1.0, 1.0])
+    d = (_softplus(-3.0) + _softplus(1.0)) / 2  # softplus(f - r), pairwise
+    g = (_softplus(3.0) + _softplus(-1.0)) / 2  # softplus(r - f)
+    assert loss.discriminator_loss(r, f, _ctx()).item() == pytest.approx(d, rel=1e-6)
+    assert loss.generator_loss(f, _ctx(real_out=DOutput(r))).item() == pytest.approx(g, rel=1e-6)
+
+
+def test_r2_is_half_the_squared_input_gradient_on_generated_samples(registry):
+    w = torch.tensor([3.0, 4.0])
+    fake = torch.randn(5, 2)
+    ctx = _ctx(fake=fake, scorer=lambda x, labels=None: DOutput(x @ w))  # D(x) = w·x: ∇ = w, ‖w‖² = 25
+    assert build(registry, "regulariser", "r2").discriminator_penalty(ctx).item() == pytest.approx(12.5)
+
+
+class _Doubling(Drawing):
+    """G(z) = 2z, noise of ones: every sample moves twice as far as its noise."""
+
+    def generate(self, z, labels=None):
+        return 2 * z
+
+    def noise(self, n):
+        return torch.ones(n, 2)
+
+    def labels(self, n):
+        return None
+
+
+def test_mode_seeking_penalises_the_inverse_of_sample_distance_per_noise_distance(registry):
+    reg = build(registry, "regulariser", "mode-seeking", eps=1e-5)
+    z = torch.tensor([[0.0, 0.0], [3.0, -1.0]])
+    ctx = _ctx(fake=2 * z, z=z, drawing=_Doubling(), player="generator")
+    assert reg.generator_penalty(ctx).item() == pytest.approx(1 / (2 + 1e-5))
+
+
+def test_orthogonal_regularisation_sums_the_off_diagonal_gram_entries_of_gs_weights(registry):
+    generator = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Linear(2, 1))
+    with torch.no_grad():
+        generator[0].weight.copy_(torch.tensor([[1.0, 0.0], [1.0, 1.0]]))  # WWᵀ = [[1, 1], [1, 2]]: 1² + 1²
+        generator[1].weight.copy_(torch.tensor([[5.0, 7.0]]))  # one row: no off-diagonal entry
+    ctx = _ctx(generator=generator, player="generator")
+    penalty = build(registry, "regulariser", "orthogonal").generator_penalty(ctx)
+    assert penalty.item() == pytest.approx(2.0)
+    penalty.backward()
+    assert generator[0].weight.grad.abs().sum() > 0 and generator[0].bias.grad is None  # biases are left alone
