@@ -39,7 +39,8 @@ def test_list_json_shows_declared_parameters(invoke):
                      "points-file", "parabola", "sine"},
         "optimizers": {"adam", "adamw", "rmsprop", "sgd"},
         "augmentations": {"diffaugment"},
-        "regularisers": {"r1", "r2", "ac", "infogan", "feature-matching", "lecam", "mode-seeking", "orthogonal"},
+        "regularisers": {"r1", "r2", "ac", "infogan", "feature-matching", "lecam", "mode-seeking", "orthogonal",
+                         "bcr", "zcr"},
         "constraints": {"clip"},
         "reporters": {"tensorboard", "mlflow"},
     }
@@ -104,7 +105,7 @@ def test_plugins_table(invoke):
     assert {p["name"] for p in as_json} == {
         "mlp", "conv", "losses", "optim", "points", "mnist", "metrics", "recipes", "cgan", "acgan", "projection",
         "infogan", "wgan", "r1", "relativistic", "diffaugment", "feature_matching", "tensorboard", "mlflow",
-        "images", "points_file", "dcgan", "defaults", "lecam", "mode_seeking", "orthogonal"}
+        "images", "points_file", "dcgan", "defaults", "lecam", "mode_seeking", "orthogonal", "consistency"}
 
 
 def test_ema_zero_switches_the_average_off(registry):

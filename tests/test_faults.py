@@ -100,7 +100,8 @@ def test_a_run_directory_deleted_mid_training_is_one_line(invoke, tmp_path, monk
 
 
 class _Fragile(GANLoss):
-    """A loss with a bug that shows at step 5 (while ``broken`` is set)."""
+    """A loss with a bug that shows at step 5 (while ``broken`` is set; the trial step before training puts its
+    call count back)."""
 
     broken = True
 

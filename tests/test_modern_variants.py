@@ -78,3 +78,36 @@ def test_orthogonal_regularisation_sums_the_off_diagonal_gram_entries_of_gs_weig
     assert penalty.item() == pytest.approx(2.0)
     penalty.backward()
     assert generator[0].weight.grad.abs().sum() > 0 and generator[0].bias.grad is None  # biases are left alone
+
+
+def test_bcr_is_zero_for_a_transform_that_changes_nothing_and_the_jitters_variance_otherwise(registry):
+    torch.manual_seed(0)
+    real = torch.randn(20_000, 2)
+    scorer = lambda x, labels=None: DOutput(x[:, 0])  # noqa: E731 - D(x) = x₀
+    ctx = _ctx(real=real, fake=real, scorer=scorer, real_out=DOutput(real[:, 0]), fake_out=DOutput(real[:, 0]))
+    still = build(registry, "regulariser", "bcr", jitter=0.0)
+    assert still.discriminator_penalty(ctx).item() == 0
+    jittered = build(registry, "regulariser", "bcr", jitter=0.5, fake=0.0)  # E(0.5 ε)² = 0.25, the real batch only
+    assert jittered.discriminator_penalty(ctx).item() == pytest.approx(0.25, rel=0.05)
+
+
+def test_bcr_transforms_images_by_flips_and_shifts_that_keep_a_constant_image(registry):
+    from ganzoo_builtins.consistency import transform
+
+    flat = torch.full((8, 3, 16, 16), 0.3)
+    assert torch.allclose(transform(flat, 0.0), flat, atol=1e-6)  # reflected borders: nothing comes in from outside
+    ramp = torch.linspace(-1, 1, 16).expand(64, 1, 16, 16)
+    moved = transform(ramp, 0.0)
+    assert not torch.allclose(moved, ramp) and moved.shape == ramp.shape
+    assert (moved[:, 0, 0, 0] > 0).any() and (moved[:, 0, 0, 0] < 0).any()  # some flipped, some not
+
+
+def test_zcr_by_hand_with_a_linear_generator_and_discriminator(registry):
+    torch.manual_seed(0)
+    z = torch.randn(50_000, 2)
+    scorer = lambda x, labels=None: DOutput(x.sum(1))  # noqa: E731 - D(x) = Σx
+    ctx = _ctx(fake=2 * z, z=z, scorer=scorer, fake_out=DOutput((2 * z).sum(1)), drawing=_Doubling())
+    reg = build(registry, "regulariser", "zcr", dis=5.0, gen=0.5, sigma=0.03)
+    # D: 5 · E(2 Σδ)² = 5 · 4 · 2σ²;  G: −0.5 · E‖2δ‖² = −0.5 · 4 · 2σ²
+    assert reg.discriminator_penalty(ctx).item() == pytest.approx(5 * 4 * 2 * 0.03**2, rel=0.05)
+    assert reg.generator_penalty(ctx).item() == pytest.approx(-0.5 * 4 * 2 * 0.03**2, rel=0.05)

@@ -73,7 +73,8 @@ def test_plugin_state_is_checkpointed_and_a_resumed_run_ends_bit_for_bit_equal(s
 def test_a_regulariser_generates_a_second_batch_with_the_steps_generator(state_plugin, tmp_path):
     ModeSeeking.seen = []
     ganzoo.train(steps=3, reg=[{"name": "seek", "weight": 1.0}], out=tmp_path / "r", **TINY)
-    assert ModeSeeking.seen == [(True, True)] * 3  # differentiable in G's weights, and G itself in the context
+    # the trial step before training, then 3 steps: differentiable in G's weights, and G itself in the context
+    assert ModeSeeking.seen == [(True, True)] * 4
 
 
 def test_a_lazy_discriminator_regulariser_gets_fresh_outputs_for_both_batches(state_plugin, tmp_path):

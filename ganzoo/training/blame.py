@@ -45,10 +45,12 @@ def phase(err: BaseException) -> str | None:
 class Culprits:
     """The chosen components' objects, submodules and functions, each mapped to its owner (``loss 'bce'``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, components: Iterable = ()) -> None:
         self._objects: dict[int, str] = {}
         self._codes: dict[types.CodeType, str] = {}
         self._keep: list[object] = []  # ids are only unique while the objects live
+        for component in components:
+            self.add(component.owner, component.obj)
 
     def add(self, owner: str, obj: object) -> None:
         parts = list(obj.modules()) if isinstance(obj, nn.Module) else [obj]

@@ -30,7 +30,6 @@ from ..errors import (
     TrainingDiverged,
     first_line,
 )
-from ..registry.kinds import SLOTS
 from ..registry.registry import Registry
 from ..run.checkpoint import CHECKPOINT_FIX, atomic_write, save_checkpoint
 from ..run.evaluation import Evaluator
@@ -39,16 +38,18 @@ from ..run.reporting import Reporters, RunInfo
 from ..run.rundir import RunDir
 from ..run.samples import generate, noise, save_png
 from . import distributed
-from .assemble import Penalty, assemble, chosen
+from .assemble import Penalty, assemble
 from .blame import Culprits, phase
 from .compiled import compile_error, compile_models, resolve_mode
 from .conditioning import LabelSampler
 from .device import describe, resolve_device
 from .distributed import World
 from .loop import Loop, StopRequests, write_loss_curve
+from .owners import live_components, plugin_states
 from .players import players_for
 from .result import RunResult
 from .step import MAIN_STATS, Precision, Step, StepStats
+from .trial import trial_step
 
 SAMPLE_COUNT = {"image": 64, "points": 1000}
 
@@ -57,14 +58,6 @@ def _scores_per_sample(spec, D: nn.Module) -> bool:
     """Whether real and generated batches may share D's forward pass: the plugin promises it (``per_sample``) and no
     BatchNorm layer (batch statistics would mix real and generated samples) says otherwise."""
     return spec.per_sample and not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in D.modules())
-
-
-def _stateful(obj: object) -> bool:
-    """Whether a plugin object keeps state a checkpoint must hold: a module with buffers or parameters, or an
-    object with ``state_dict`` and ``load_state_dict`` of its own."""
-    if isinstance(obj, nn.Module):
-        return any(True for _ in obj.buffers()) or any(True for _ in obj.parameters())
-    return callable(getattr(obj, "state_dict", None)) and callable(getattr(obj, "load_state_dict", None))
 
 
 def _host_out_of_memory(err: RuntimeError) -> bool:
@@ -129,17 +122,14 @@ class Trainer:
         self.evaluator = (Evaluator(registry, config, self.data, self.device, self.reporter.progress,
                                     self.cond)
                           if config.eval_every and self.world.is_main else None)
-        components = self._components(registry, parts)
-        self.culprits = Culprits()
-        for key, owner, obj in components:
-            self.culprits.add(f"{owner} ({self._provider(registry, key.split('.')[0], owner)})", obj)
-        #: The step's plugin objects that keep state of their own (moving averages, ADA's p), saved in checkpoints:
-        #: modules (their buffers) and objects with ``state_dict`` / ``load_state_dict``.
-        self.plugin_states = {key: obj for key, _, obj in components
-                              if not key.startswith(("generator", "discriminator", "opt_")) and _stateful(obj)}
-        for obj in self.plugin_states.values():
-            if isinstance(obj, nn.Module):
-                obj.to(self.device)
+        components = live_components(registry, config, {
+            "generator": [self.G], "discriminator": [self.D], "loss": [parts.loss], "augment": parts.augmentations,
+            "regularisers": [p.regulariser for p in parts.penalties], "constraints": [c for c, _ in parts.constraints],
+            "opt_g": [self.g.optimizer], "opt_d": [self.d.optimizer]})
+        self.components = components
+        self.culprits = Culprits(components)
+        #: The step's plugin objects that keep state of their own (moving averages, ADA's p), saved in checkpoints.
+        self.plugin_states = plugin_states(components, self.device)
         #: What checkpoints record of the data (its digest; for points, the map to data coordinates).
         self.data_record = data_record(self.data)
         if resume_from is not None:
@@ -147,31 +137,6 @@ class Trainer:
             self._restore(resume_from)
 
     # -- setup ----------------------------------------------------------------------------------------------------
-
-    @staticmethod
-    def _provider(registry: Registry, slot: str, owner: str) -> str:
-        """``dist version`` of the plugin that provides a chosen component, for messages."""
-        name = owner.split("'")[1]
-        for provided in registry.components(SLOTS[slot].kind):
-            if provided.spec.name == name:
-                return provided.plugin.label
-        return "unknown plugin"
-
-    def _components(self, registry: Registry, parts) -> list[tuple[str, str, object]]:
-        """Each chosen component's live object as ``(key, owner, object)``; the key (``regularisers.0``) names it
-        in checkpoints, the owner in messages."""
-        found = []
-        live = {"generator": [self.G], "discriminator": [self.D], "loss": [parts.loss],
-                "augment": parts.augmentations, "regularisers": [p.regulariser for p in parts.penalties],
-                "constraints": [c for c, _ in parts.constraints],
-                "opt_g": [self.g.optimizer], "opt_d": [self.d.optimizer]}
-        taken: dict[str, int] = {}
-        for slot, record, _ in chosen(registry, self.config):
-            index = taken[slot] = taken.get(slot, -1) + 1
-            objects = live.get(slot, [])
-            if index < len(objects):
-                found.append((f"{slot}.{index}", record.owner, objects[index]))
-        return found
 
     def _amp_dtype(self) -> torch.dtype | None:
         if not self.config.amp:
@@ -217,14 +182,15 @@ class Trainer:
 
     def _restore(self, ckpt: dict) -> None:
         try:
-            self._load_states(ckpt)
+            self.restore_state(ckpt)
         except (RuntimeError, KeyError, ValueError, TypeError) as err:
             raise CheckpointError(
                 f"{self.run_dir.latest} does not fit the components of its own config ({first_line(err)}); "
                 f"{CHECKPOINT_FIX}"
             ) from None
 
-    def _load_states(self, ckpt: dict) -> None:
+    def restore_state(self, ckpt: dict) -> None:
+        """Put back a state from :meth:`state` (a checkpoint, or the copy a trial step made)."""
         self.G.load_state_dict(ckpt["generator"])
         self.D.load_state_dict(ckpt["discriminator"])
         if self.ema is not None:
@@ -346,6 +312,8 @@ class Trainer:
             try:
                 if self.evaluator is not None:
                     self.evaluator.prepare()  # first-use work (a feature classifier) before the clock starts
+                if self.step == 0:
+                    trial_step(self)  # a plugin's fault named before the first real step
                 with StopRequests() as stop:
                     result = Loop(self, stop).run()
             except (torch.cuda.OutOfMemoryError, MemoryError) as err:
