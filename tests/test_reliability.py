@@ -329,7 +329,7 @@ CASES = [
          "'parabola'", "it is conditional: it needs a labelled dataset"),
     Case("reg-needs-an-output", ["train", "--reg", "ac"], "regulariser 'ac' reads the discriminator's 'classes' "
          "output", "discriminators that do: acgan"),
-    Case("unknown-regulariser", ["train", "--reg", "r2"], "unknown regulariser 'r2'", "did you mean 'r1'?"),
+    Case("unknown-regulariser", ["train", "--reg", "r11"], "unknown regulariser 'r11'", "did you mean 'r1'?"),
     Case("unknown-optimizer", ["train", "--opt", "adan"], "unknown optimizer 'adan'", "did you mean 'adam'?"),
     Case("set-reg-not-chosen", ["train", "--set", "reg.r1.weight=2"], "'r1' is not among this run's regularisers",
          "add it with --reg r1"),
@@ -345,7 +345,7 @@ CASES = [
          "MNIST files not found in", "t10k-labels-idx1-ubyte"),
     # data faults (issue 23): loops, files that are no text, unpickling advice, download reasons, a byte-order mark
     Case("folder-only-link-loops", ["train", "--dataset", "folder", "--set", "dataset.path=loops", "--out", "{out}"],
-         "folder loops holds no files it can use", "(skipped symbolic links that loop back: self -> ., sub/up -> ..)",
+         "loops holds no files it can use", "(skipped symbolic links that loop back: self -> ., sub/up -> ..)",
          _link_loops, warnings=True),
     Case("points-file-zero-bytes", ["train", "--dataset", "points-file", "--set", "dataset.path=zeros.txt"],
          "zeros.txt: holds a zero byte at byte 4 (line 2)", "not UTF-8 text; save it as text, or use .npy or .pt",

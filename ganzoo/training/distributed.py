@@ -108,17 +108,25 @@ def session(world: World, device_name: str) -> Iterator[None]:
         if device.type == "cuda":  # also when the caller started the group: collectives must use this rank's GPU
             torch.cuda.set_device(device)
         started = start(world, device)
+    clean = False
     try:
         yield
+        clean = True
     finally:
         if started:
-            stop()
+            stop(clean)
 
 
-def stop() -> None:
-    """Leave the process group."""
+def stop(clean: bool = True) -> None:
+    """Leave the process group. After a clean session the ranks first meet at a barrier: a rank that tears its
+    connections down while another still sends makes gloo abort that process ("terminate called without an active
+    exception")."""
     if dist.is_initialized():
-        dist.destroy_process_group()
+        try:
+            if clean:
+                dist.barrier()
+        finally:
+            dist.destroy_process_group()
 
 
 def mean_(tensor: torch.Tensor, world: World) -> torch.Tensor:
