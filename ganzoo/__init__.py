@@ -40,9 +40,11 @@ from .registry.specs import (
     OptimizerSpec,
     RegulariserSpec,
     ReporterSpec,
+    SamplerSpec,
 )
 from .run.evaluation import EvalContext
 from .run.reporting import RunInfo, RunReporter
+from .run.sampling import SampleContext, Sampler
 from .training.contracts import Constraint, DOutput, GANLoss, Regulariser, StepContext
 
 try:
@@ -82,7 +84,8 @@ __all__ = [
     "Data", "DataSpec", "DatasetError", "DatasetSpec", "DefaultsSpec", "DiscriminatorSpec", "EvalContext", "GANLoss",
     "GanzooError", "GeneratorSpec", "ImageSet", "IncompatibleError", "LossSpec", "MetricSpec", "OptimizerSpec",
     "OutputError", "Param", "ParameterError", "PluginError", "RecipeSpec", "Regulariser", "RegulariserSpec",
-    "ReporterSpec", "RunInfo", "RunReporter", "RunResult", "StepContext", "TrainingDiverged", "UnknownComponentError",
-    "cache_dir", "data_root", "decoded_images", "did_you_mean", "evaluate", "files_digest", "first_line", "hookimpl",
-    "memory_mapped", "mlp_stack", "note", "register", "sample", "to_model_space", "train", "warn", "__version__",
+    "ReporterSpec", "RunInfo", "RunReporter", "RunResult", "SampleContext", "Sampler", "SamplerSpec", "StepContext",
+    "TrainingDiverged", "UnknownComponentError", "cache_dir", "data_root", "decoded_images", "did_you_mean",
+    "evaluate", "files_digest", "first_line", "hookimpl", "memory_mapped", "mlp_stack", "note", "register", "sample",
+    "to_model_space", "train", "warn", "__version__",
 ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -11,7 +10,7 @@ import torch
 
 from .config import TrainConfig, config_from_dict, option_params, resolve_config, resumable_options
 from .config.toml import read_toml
-from .data.contract import Data, DataSpec
+from .data.contract import Data
 from .data.fingerprint import recorded_spec, standalone_data
 from .errors import CheckpointError, ConfigError, DatasetError, GanzooError, did_you_mean, first_line
 from .messages import warn
@@ -22,7 +21,9 @@ from .run.evaluation import DEFAULT_SAMPLES, Evaluator
 from .run.progress import Reporter
 from .run.reporting import Reporters, build_reporters
 from .run.rundir import RunDir
-from .run.samples import generate, noise, save_png, to_data_coords
+from .run.limits import EVAL_LIMIT, PNG_LIMIT, check_sample_count
+from .run.samples import generate, save_png, to_data_coords
+from .run.sampling import NoiseSource, SampleContext, build_sampler, draw
 from .training import distributed
 from .training.assemble import build_models, data_spec, load_data
 from .training.conditioning import Conditioning
@@ -222,13 +223,17 @@ def _check_label(label: int | None, cond: Conditioning, cfg: TrainConfig, run_di
 
 
 def sample(run_dir: str | Path, n: int = 64, *, seed: int = 0, device: str = "auto", use_ema: bool = True,
-           registry: Registry | None = None, out: str | Path | None = None, label: int | None = None) -> torch.Tensor:
+           registry: Registry | None = None, out: str | Path | None = None, label: int | None = None,
+           sampler: str | None = None, set: Iterable[str] = (), z: torch.Tensor | str | Path | None = None,
+           ) -> torch.Tensor:
     """``n`` samples from a run's generator (EMA when present) in data coordinates: images as pixels in [0, 1],
     points as (x, y). With ``out`` ending in ``.png`` or ``.pt`` they are also written there.
 
     A conditional generator draws them for class ``label``, or without one for every class in turn (sample ``i``
     has label ``i // ceil(n / classes)``; a PNG names each class beside its rows, or in each picture's corner
-    when there are few per class). InfoGAN's ``label`` is its categorical code."""
+    when there are few per class). InfoGAN's ``label`` is its categorical code. ``sampler`` names a sampler plugin
+    (``truncation``, ``rejection``, ``interpolate``; ``set`` holds its ``"sampler.P=V"`` parameters) and ``z`` gives
+    the noise (a tensor, or a file saved with ``torch.save``) instead of the seed's."""
     if n < 1:
         raise ConfigError(f"-n must be at least 1, got {n}")
     _check_seed(seed)
@@ -242,9 +247,16 @@ def sample(run_dir: str | Path, n: int = 64, *, seed: int = 0, device: str = "au
     if out is not None and out.suffix.lower() == ".png" and n > PNG_LIMIT[spec.kind]:
         raise ConfigError(f"-n {n:,}: a picture shows at most {PNG_LIMIT[spec.kind]:,} samples and stays readable; "
                           f"write a tensor (-o FILE.pt) for more")
-    _check_sample_count(n, spec, cfg.latent_dim, "-n")
+    check_sample_count(n, spec, cfg.latent_dim, "-n")
     labels = cond.sample_labels(n, label)
-    raw = generate(generator, noise(n, cfg.latent_dim, seed, dev), labels)
+    source = NoiseSource(cfg.latent_dim, seed, dev, _given_noise(z, cfg.latent_dim) if z is not None else None)
+    if sampler is None:
+        raw = generate(generator, source(n), labels)
+    else:
+        chosen = build_sampler(registry, sampler, set, spec)
+        ctx = SampleContext(n, generator.eval(), labels.to(dev) if labels is not None else None, spec, dev,
+                            cond.generator, source, _discriminator_scorer(Path(run_dir), dev, registry, cfg, spec))
+        raw = draw(chosen, ctx, f"sampler '{sampler}'").cpu()
     if spec.kind == "points" and data is None:  # the checkpoint's map to data coordinates stands in for the data
         data = standalone_data(recorded, spec) or load_data(registry, cfg)
     coords = to_data_coords(raw, spec, data)
@@ -262,29 +274,34 @@ def sample(run_dir: str | Path, n: int = 64, *, seed: int = 0, device: str = "au
     return coords
 
 
-#: Samples an evaluation takes at most.
-EVAL_LIMIT = 200_000
-#: Samples a picture can show and stay readable: an image grid of 100x100, a scatter of 100,000 points.
-PNG_LIMIT = {"image": 10_000, "points": 100_000}
+def _given_noise(z, latent_dim: int) -> torch.Tensor:
+    """``--z``: noise vectors (n, latent_dim) as a tensor or a file saved with ``torch.save``."""
+    if not isinstance(z, torch.Tensor):
+        try:
+            z = torch.load(z, map_location="cpu", weights_only=True)
+        except (OSError, RuntimeError, EOFError, ValueError) as err:
+            raise ConfigError(f"--z {z}: {first_line(err)}; give a tensor saved with torch.save") from None
+    if not isinstance(z, torch.Tensor) or z.dim() != 2 or z.shape[1] != latent_dim or not z.is_floating_point():
+        shape = tuple(z.shape) if isinstance(z, torch.Tensor) else type(z).__name__
+        raise ConfigError(f"--z holds {shape}; the run's generator takes noise of shape (N, {latent_dim})")
+    return z
 
 
-def _free_memory() -> int | None:
-    """Bytes of memory free now (Linux and most Unixes), or None where the system does not say."""
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return None
+def _discriminator_scorer(run_dir: Path, device: torch.device, registry: Registry, cfg: TrainConfig, spec):
+    """D's logits as training computed them (labels for a conditional D), with D built and loaded on first use."""
+    loaded: list = []
 
+    def score(x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        if not loaded:
+            models = build_models(registry, cfg, spec)
+            ckpt = load_checkpoint(RunDir(run_dir).latest, map_location="cpu")
+            models.discriminator.load_state_dict(ckpt["discriminator"])
+            loaded.append((models.discriminator.to(device).eval(), models.conditioning.discriminator))
+        D, conditional = loaded[0]
+        out = D(x, labels) if conditional else D(x)
+        return (out["logits"] if isinstance(out, dict) else out).float().reshape(len(x))
 
-def _check_sample_count(n: int, spec: DataSpec, latent_dim: int, what: str, copies: int = 2) -> None:
-    """Refuse, before any work, a count whose samples cannot fit in memory: ``copies`` float32 copies of every
-    sample (the generated batch and its data coordinates) and the noise, against half the memory free now."""
-    need = n * 4 * (copies * spec.numel + latent_dim)
-    free = _free_memory()
-    if free is not None and need > free // 2:
-        raise ConfigError(f"{what} {n:,}: {n:,} samples of {spec.describe()} need about {need / 2**30:.1f} GB of "
-                          f"memory, over half the {free / 2**30:.1f} GB free; ask for fewer (runs with other "
-                          f"--seed values give more)")
+    return score
 
 
 def _check_seed(seed: int) -> None:
@@ -313,7 +330,7 @@ def evaluate_run(run_dir: str | Path, n: int | None = None, *, seed: int = 12345
     registry = registry or default_registry()
     dev = resolve_device(device)
     cfg, spec, generator, data, cond, _ = _load_sampler(Path(run_dir), dev, registry, use_ema)
-    _check_sample_count(n, spec, cfg.latent_dim, "--samples", copies=4)  # samples, coordinates and features
+    check_sample_count(n, spec, cfg.latent_dim, "--samples", copies=4)  # samples, coordinates and features
     if data is None:
         try:
             data = load_data(registry, cfg)

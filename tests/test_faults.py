@@ -195,13 +195,13 @@ def test_a_run_still_before_its_first_checkpoint_says_it_is_training(invoke, tmp
 
 
 def test_sampling_or_evaluating_more_than_memory_holds_is_refused_up_front(invoke, tmp_path, monkeypatch):
-    from ganzoo import api
+    from ganzoo.run import limits
 
     run = tmp_path / "run"
     invoke("train", *TINY, "--steps", "2", "--out", run)
     line = _one_error(invoke("sample", run, "-n", "200000", "-o", tmp_path / "big.png", expect=1))
     assert "a picture shows at most 100,000 samples" in line and "-o FILE.pt" in line
-    monkeypatch.setattr(api, "_free_memory", lambda: 2**30)  # 1 GiB free
+    monkeypatch.setattr(limits, "free_memory", lambda: 2**30)  # 1 GiB free
     line = _one_error(invoke("sample", run, "-n", "10000000", "-o", tmp_path / "big.pt", expect=1))
     assert "-n 10,000,000: 10,000,000 samples of" in line and "GB of memory, over half the 1.0 GB free" in line
     assert not (tmp_path / "big.pt").exists()

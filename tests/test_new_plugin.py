@@ -42,11 +42,11 @@ def test_generated_package_installs_editable_and_its_test_passes(invoke, tmp_pat
 
 @pytest.mark.slow
 def test_every_kind_has_a_template_that_installs_and_trains(invoke, tmp_path):
-    """All eight kinds in one package: each template's own test passes, and one run mixes all of them."""
+    """All nine kinds in one package: each template's own test passes, and one run mixes all of them."""
     from ganzoo.cli.scaffold import KINDS
 
     assert KINDS == ("generator", "discriminator", "loss", "dataset", "optimizer", "augmentation", "regulariser",
-                     "constraint")
+                     "constraint", "sampler")
     invoke("new-plugin", "ganzoo-everykind", "--dir", tmp_path, *[a for k in KINDS for a in ("--kind", k)])
     package = tmp_path / "ganzoo-everykind"
     python = make_child_venv(tmp_path / "venv")
@@ -55,11 +55,11 @@ def test_every_kind_has_a_template_that_installs_and_trains(invoke, tmp_path):
     result = _run(python, "-m", "pytest", "-q", "-p", "no:cacheprovider", package, cwd=tmp_path)
     # G and D twice each (points, images), augmentation twice, one each for the other five (the regulariser three:
     # alone, eager and lazy), discovery, a run
-    assert "15 passed" in result.stdout, result.stdout[-2000:]
+    assert "16 passed" in result.stdout, result.stdout[-2000:]
     listing = json.loads(_run(python, "-m", "ganzoo", "list", "--json", cwd=tmp_path).stdout)
     provided = {kind for kind, items in listing.items() for c in items if c["provider"] == "ganzoo-everykind"}
     assert provided == {"generators", "discriminators", "losses", "datasets", "optimizers", "augmentations",
-                        "regularisers", "constraints"}
+                        "regularisers", "constraints", "samplers"}
 
 
 def test_one_kind_gives_a_module_with_only_that_hook(invoke, plugin, tmp_path, monkeypatch):

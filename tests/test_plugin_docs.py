@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ganzoo import Param, StepContext
+from ganzoo import Param, SampleContext, StepContext
 from ganzoo.registry import fielddocs, hookspecs
 from ganzoo.registry.kinds import KINDS
 from ganzoo.registry.specs import ComponentSpec
@@ -22,9 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 GUIDE = (ROOT / "docs" / "plugins.md").read_text()
 #: Every record whose fields the guide describes: the fields all components share, each kind's record, Param and
 #: the step's context.
-RECORDS = [ComponentSpec, *(kind.record for kind in KINDS.values()), Param, StepContext]
-#: Fields plugins never set or read: StepContext.scorer is what the trainer puts behind ``ctx.score()``, which the
-#: guide describes beneath the table.
+RECORDS = [ComponentSpec, *(kind.record for kind in KINDS.values()), Param, StepContext, SampleContext]
+#: Fields plugins never set or read (none now: even the ones ganzoo sets are described).
 UNDOCUMENTED: set[tuple[type, str]] = set()
 
 
@@ -158,6 +157,7 @@ def test_the_guides_examples_run_and_train_together(plugin, registry, invoke, ti
     assert (tmp_path / "mix" / "losses.csv").read_text().splitlines()[0::2] == ["step,d_loss,g_loss",
                                                                                 f"8,{run.final['d_loss']},{run.final['g_loss']}"]
     assert ganzoo.sample(run.run_dir, 5, label=1).shape == (5, 2)
+    assert ganzoo.sample(run.run_dir, 6, sampler="antithetic").shape == (6, 2)  # the guide's sampler
     assert max(p.renorm(2, 0, 1.0).sub(p).abs().max().item() for p in run.discriminator.parameters()
                if p.dim() == 2) < 1e-6  # every row within the max norm
     flipped = ganzoo.train("mlp", "mlp", "nonsaturating", "mnist", augment=["flip"], steps=2, batch_size=8,

@@ -23,12 +23,20 @@ from ..messages import note as show_note
 @click.option("--label", type=int, default=None, help="a conditional run: draw every sample for this class (InfoGAN: "
                                                       "this categorical code) [default: every class in turn, one "
                                                       "row each]")
+@click.option("--sampler", default=None, help="draw through a sampler plugin: truncation, rejection, interpolate "
+                                             "(see `ganzoo list samplers`)")
+@click.option("--set", "sets", multiple=True, metavar="sampler.P=V", help="a parameter of the sampler (repeatable)")
+@click.option("--z", "z_file", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="noise to sample from: a tensor (N, latent_dim) saved with torch.save, instead of --seed's")
 def sample_command(run_dir: str, count: int, output: str, seed: int, device: str, no_ema: bool,
-                   label: int | None) -> None:
+                   label: int | None, sampler: str | None, sets: tuple[str, ...], z_file: str | None) -> None:
     """Write N samples of a trained run's generator (its EMA copy when there is one)."""
     from ..api import sample
 
-    samples = sample(run_dir, count, seed=seed, device=device, use_ema=not no_ema, out=output, label=label)
+    if sets and sampler is None:
+        raise ConfigError("--set applies to a sampler: name one with --sampler")
+    samples = sample(run_dir, count, seed=seed, device=device, use_ema=not no_ema, out=output, label=label,
+                     sampler=sampler, set=sets, z=z_file)
     which = f" of class {label}" if label is not None else ""
     click.echo(f"wrote {len(samples)} samples{which} of shape {tuple(samples.shape[1:])} to {output}")
 

@@ -100,6 +100,8 @@ def _slots(kind: str) -> list[Slot]:
 
 def _choose(kind: str, short: str) -> tuple[str, str]:
     """How a run chooses this kind's component: (keyword for ``ganzoo.train``, value), and the CLI flag."""
+    if kind == "sampler":  # not part of a training run: chosen when sampling one
+        return f'sampler="{short}"', "ganzoo sample RUN --sampler"
     slots = _slots(kind)
     group = next((g for g, names in SLOT_GROUPS.items() if set(names) == {s.name for s in slots}), None)
     if group is not None:  # one component for several slots (both optimizers): --opt NAME
@@ -138,7 +140,8 @@ def render(names: PluginNames, kinds: tuple[str, ...]) -> dict[str, str]:
         imports.append("from torch import nn")
     imports.append("\n" + _import_line(_api_names(components)))
     core = [f'"{names.short if k in kinds else SLOTS[k].default}"' for k in STARTER]
-    extras = [_choose(k, names.short)[0] for k in kinds if k not in STARTER]
+    extras = [_choose(k, names.short)[0] for k in kinds if k not in STARTER and k != "sampler"]
+    sampler = f", {_choose('sampler', names.short)[0]}" if "sampler" in kinds else ""
     provides = "{" + ", ".join(f'"{BY_SINGULAR[k].plural}": "{names.short}"' for k in kinds) + "}"
     table = "\n".join(f"| {k} | `{names.short}` | `{_choose(k, names.short)[1]} {names.short}` |" for k in kinds)
     test_api = [n for n in _api_names(tests) if n != "DataSpec"]
@@ -149,7 +152,7 @@ def render(names: PluginNames, kinds: tuple[str, ...]) -> dict[str, str]:
             fields, imports="\n".join(imports), components=components),
         f"tests/test_{names.package}.py": _template("test_module.py").substitute(
             fields, tests=tests, mix=", ".join(core) + "".join(f",\n{' ' * 26}{e}" for e in extras), provides=provides,
-            test_imports="".join(f", {n}" for n in test_api)),
+            test_imports="".join(f", {n}" for n in test_api), sampler=sampler),
     }
 
 

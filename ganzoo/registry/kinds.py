@@ -21,6 +21,7 @@ from .specs import (
     OptimizerSpec,
     RegulariserSpec,
     ReporterSpec,
+    SamplerSpec,
 )
 
 
@@ -54,6 +55,7 @@ KINDS: dict[str, Kind] = {kind.plural: kind for kind in (
     Kind("regularisers", RegulariserSpec),
     Kind("constraints", ConstraintSpec),
     Kind("reporters", ReporterSpec, template=False),
+    Kind("samplers", SamplerSpec),
     Kind("metrics", MetricSpec, component=False, template=False),
     Kind("recipes", RecipeSpec, component=False, template=False),
     Kind("defaults", DefaultsSpec, component=False, template=False),

@@ -337,3 +337,13 @@ class ReporterSpec(ComponentSpec):
     command: it is called before training."""
 
     kind: ClassVar[str] = "reporter"
+
+
+@dataclass(frozen=True)
+class SamplerSpec(ComponentSpec):
+    """Samplers: ``factory(**params) -> ganzoo.Sampler``, whose ``sample(ctx)`` draws ``ctx.n`` samples from a
+    trained run for ``ganzoo sample RUN --sampler NAME [--set sampler.P=V]`` and ``ganzoo.sample(run, n,
+    sampler=NAME)``. ``ctx`` is a ``ganzoo.SampleContext``: the generator (EMA when present), ``noise(n)``
+    (seeded, or ``--z FILE``), the labels, and ``score(x, labels)``, the run's discriminator loaded on request."""
+
+    kind: ClassVar[str] = "sampler"
