@@ -24,6 +24,7 @@ def two_runs(tmp_path):
     return root
 
 
+@pytest.mark.slow
 def test_runs_lists_every_run_directory(invoke, two_runs, monkeypatch):
     monkeypatch.setenv("COLUMNS", "200")  # rich tables wrap at the terminal width
     runs = json.loads(invoke("runs", two_runs, "--json").stdout)

@@ -169,6 +169,7 @@ def test_a_failing_submodule_of_a_model_names_the_model(registry, tmp_path):
         trainer.fit()
 
 
+@pytest.mark.slow
 def test_a_run_still_before_its_first_checkpoint_says_it_is_training(invoke, tmp_path):
     import os
     import subprocess

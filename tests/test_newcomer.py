@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from io import BytesIO, StringIO
 
+import pytest
 from rich.console import Console
 
 from ganzoo.run.progress import PlainReporter, RichReporter, rate_text
@@ -164,6 +165,7 @@ def test_a_short_runs_ema_has_caught_up_with_g(registry, tmp_path):
 # -- pictures -------------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_compare_keeps_each_sample_picture_legible_as_runs_are_added():
     """Scatter plots (720 x 540 px) stay near their own size in every panel: the figure grows (in rows of three)
     instead of shrinking them until their titles and legends cannot be read."""

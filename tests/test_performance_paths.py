@@ -38,6 +38,7 @@ def light_compile(monkeypatch):
     torch._dynamo.reset()
 
 
+@pytest.mark.slow
 def test_compile_trains_keeps_checkpoints_plain_and_resumes(light_compile, tmp_path):
     result = ganzoo.train(steps=6, compile=True, ema=0.9, out=tmp_path / "c", checkpoint_every=0, **TINY)
     assert light_compile == ["default", "default"]  # G and D, default mode on the CPU

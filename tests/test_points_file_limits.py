@@ -55,6 +55,7 @@ def _sparse(path: Path, size: int) -> Path:
     return path
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("suffix", [".txt", ".csv"])
 def test_a_2_gb_sparse_file_is_refused_in_seconds_in_bounded_memory(tmp_path, suffix):
     path = _sparse(tmp_path / f"huge{suffix}", 2 * 2**30)
@@ -65,6 +66,7 @@ def test_a_2_gb_sparse_file_is_refused_in_seconds_in_bounded_memory(tmp_path, su
     assert result["seconds"] < 2 and result["growth_mb"] < 50, result  # before: 86 s and 21.5 GB
 
 
+@pytest.mark.slow
 def test_under_the_size_limit_a_file_of_zero_bytes_is_found_in_one_streaming_pass(tmp_path):
     path = _sparse(tmp_path / "sparse.csv", 200 * 2**20)
     assert path.stat().st_size < MAX_TEXT_BYTES
@@ -75,6 +77,7 @@ def test_under_the_size_limit_a_file_of_zero_bytes_is_found_in_one_streaming_pas
     assert result["seconds"] < 2 and result["growth_mb"] < 50, result
 
 
+@pytest.mark.slow
 def test_a_line_of_megabytes_is_no_row_of_numbers(tmp_path):
     path = tmp_path / "one-line.csv"
     path.write_text("x,y\n1,2\n" + "3," * MAX_LINE + "4\n")  # no zero byte, no line break: 2 MB in one "row"

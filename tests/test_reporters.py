@@ -122,6 +122,7 @@ def test_missing_tensorboard_is_one_line_before_training(invoke, tmp_path, monke
     assert not (tmp_path / "run").exists()  # nothing was started
 
 
+@pytest.mark.slow
 def test_tensorboard_gets_scalars_and_samples_and_a_resume_purges(invoke, tmp_path, monkeypatch):
     from ganzoo_builtins import tensorboard
 
@@ -163,6 +164,7 @@ def test_real_tensorboard_event_files(tmp_path):
 # -- MLflow -----------------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_mlflow_logs_params_metrics_and_artifacts_to_a_local_store(tmp_path, monkeypatch):
     pytest.importorskip("mlflow")
     from mlflow.tracking import MlflowClient

@@ -58,6 +58,7 @@ def test_the_relativistic_losses_learn_the_parabola(tmp_path, loss, steps):
     assert after < 0.5 * before, (before, after)
 
 
+@pytest.mark.slow
 def test_wgan_with_weight_clipping_learns_the_parabola(tmp_path):
     """The clip constraint brings RMSprop and 5 critic steps; its paper's learning rate, 5e-5, needs thousands of
     steps to move anything, so this run takes 5e-4 (measured: 0.96 of the distance left after 300 steps at 5e-5)."""
@@ -92,6 +93,7 @@ def _code_accuracy(run, classes: int) -> float:
                for order in itertools.permutations(range(classes)))
 
 
+@pytest.mark.slow
 def test_infogan_gives_each_categorical_code_a_blob_of_its_own(plugin, tmp_path):
     """Four blobs, four codes: with the mutual-information term each code takes one blob; the same mix without it
     leaves the codes meaningless. (The blobs' labels exist, but InfoGAN draws its own codes and never reads them.)"""
