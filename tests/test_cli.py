@@ -38,7 +38,7 @@ def test_list_json_shows_declared_parameters(invoke):
         "datasets": {"mnist", "fashion-mnist", "kmnist", "cifar10", "cifar100", "celeba", "folder", "torchvision",
                      "points-file", "parabola", "sine"},
         "optimizers": {"adam", "adamw", "rmsprop", "sgd"},
-        "augmentations": {"diffaugment"},
+        "augmentations": {"diffaugment", "ada"},
         "regularisers": {"r1", "r2", "ac", "infogan", "feature-matching", "lecam", "mode-seeking", "orthogonal",
                          "bcr", "zcr"},
         "constraints": {"clip"},
@@ -107,7 +107,7 @@ def test_plugins_table(invoke):
         "mlp", "conv", "losses", "optim", "points", "mnist", "metrics", "recipes", "cgan", "acgan", "projection",
         "infogan", "wgan", "r1", "relativistic", "diffaugment", "feature_matching", "tensorboard", "mlflow",
         "images", "points_file", "dcgan", "defaults", "lecam", "mode_seeking", "orthogonal", "consistency",
-        "samplers"}
+        "samplers", "ada"}
 
 
 def test_ema_zero_switches_the_average_off(registry):

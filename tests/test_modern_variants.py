@@ -9,6 +9,7 @@ import pytest
 import torch
 from helpers.components import build
 
+import ganzoo
 from ganzoo import DOutput, StepContext
 from ganzoo.training.contracts import Drawing
 
@@ -111,3 +112,33 @@ def test_zcr_by_hand_with_a_linear_generator_and_discriminator(registry):
     # D: 5 · E(2 Σδ)² = 5 · 4 · 2σ²;  G: −0.5 · E‖2δ‖² = −0.5 · 4 · 2σ²
     assert reg.discriminator_penalty(ctx).item() == pytest.approx(5 * 4 * 2 * 0.03**2, rel=0.05)
     assert reg.generator_penalty(ctx).item() == pytest.approx(-0.5 * 4 * 2 * 0.03**2, rel=0.05)
+
+
+def _ada(registry, **params):
+    return build(registry, "augmentation", "ada", ganzoo.DataSpec("image", (1, 8, 8)), **params)
+
+
+def test_ada_raises_p_while_d_is_sure_of_the_real_batch_and_lowers_it_otherwise(registry):
+    ada = _ada(registry, interval=4, kimg=0.016, target=0.6)  # a step of batch 4 · 4 / 16 = 1: p saturates at once
+    confident = _ctx(real=torch.zeros(4, 1, 8, 8), real_out=DOutput(torch.tensor([2.0, 1.0, 3.0, 0.5])))
+    for _ in range(3):
+        ada.observe(confident)
+    assert ada.p.item() == 0  # adjusted only every 4 D updates
+    ada.observe(confident)  # r_t = 1 > 0.6
+    assert ada.p.item() == 1
+    unsure = _ctx(real=torch.zeros(4, 1, 8, 8), real_out=DOutput(torch.tensor([2.0, -1.0, -3.0, 0.5])))
+    for _ in range(4):
+        ada.observe(unsure)  # r_t = 0 < 0.6
+    assert ada.p.item() == 0 and ada.logged() == {"ada_p": ada.p}
+    assert ada.state_dict()["_extra_state"] == {"updates": 8}  # the cadence survives a resume
+
+
+def test_ada_is_the_identity_at_p_0_and_changes_every_sample_at_p_1(registry):
+    torch.manual_seed(0)
+    x = torch.rand(16, 1, 8, 8) * 2 - 1
+    assert torch.equal(_ada(registry, p=0.0)(x), x)
+    moved = _ada(registry, p=1.0)(x)
+    assert moved.shape == x.shape and not torch.isclose(moved, x).flatten(1).all(1).any()
+    x.requires_grad_(True)
+    _ada(registry, p=1.0)(x).sum().backward()  # differentiable: G learns through it
+    assert x.grad is not None and x.grad.abs().sum() > 0

@@ -82,3 +82,17 @@ def test_a_lazy_discriminator_regulariser_gets_fresh_outputs_for_both_batches(st
     ganzoo.train(steps=8, reg=[{"name": "anchor", "every": 4, "weight": 0.1}], out=tmp_path / "r", **TINY)
     state = load_checkpoint(tmp_path / "r" / "checkpoints" / "latest.pt")["plugins"]["regularisers.0"]
     assert float(state["fake_ema"]) != 0 and float(state["real_ema"]) != 0
+
+
+def test_an_adaptive_augmentation_is_observed_and_its_p_logged(tiny_mnist, tmp_path):
+    import json
+
+    run = ganzoo.train("mlp", "mlp", "nonsaturating", "mnist", augment=[{"name": "ada", "kimg": 0.01}], steps=8,
+                       batch_size=8, log_every=4, sample_every=0,
+                       set=[f"dataset.root={tiny_mnist}", "dataset.download=false", "generator.hidden=16",
+                            "discriminator.hidden=16"], out=tmp_path / "ada")
+    lines = [json.loads(line) for line in (run.run_dir / "metrics.jsonl").read_text().splitlines()]
+    p = [line["ada_p"] for line in lines if "ada_p" in line]
+    assert len(p) == 2 and all(0 <= v <= 1 for v in p)
+    state = load_checkpoint(run.run_dir / "checkpoints" / "latest.pt")["plugins"]["augment.0"]
+    assert state["_extra_state"] == {"updates": 8} and 0 <= float(state["p"]) <= 1  # checkpointed

@@ -39,9 +39,11 @@ class StepStats:
     ``r1_d``...), their running sums in one device tensor, and how often each was added since the last read — a
     host-side count, so averaging needs no sync."""
 
-    def __init__(self, penalties: list[tuple[Penalty, str]], device: torch.device) -> None:
-        self.names = [*MAIN_STATS, *(f"{p.name}_{player[0]}" for p, player in penalties)]
+    def __init__(self, penalties: list[tuple[Penalty, str]], device: torch.device,
+                 logged: tuple[str, ...] = ()) -> None:
+        self.names = [*MAIN_STATS, *(f"{p.name}_{player[0]}" for p, player in penalties), *logged]
         self._slot = {(id(p), player): len(MAIN_STATS) + i for i, (p, player) in enumerate(penalties)}
+        self._logged = {name: len(MAIN_STATS) + len(penalties) + i for i, name in enumerate(logged)}
         self.counts = [0] * len(self.names)
         self.sums = torch.zeros(len(self.names), device=device)
         self._d_slots = torch.tensor([0, 2, 3], device=device)
@@ -60,6 +62,13 @@ class StepStats:
         slot = self._slot[id(penalty), player]
         self.sums[slot] += value.detach().float()
         self.counts[slot] += 1
+
+    def add_logged(self, values: dict[str, torch.Tensor]) -> None:
+        """What adaptive components report of themselves (ADA's p), once per step."""
+        for name, value in values.items():
+            slot = self._logged[name]
+            self.sums[slot] += value.detach().float()
+            self.counts[slot] += 1
 
     def take(self, mean=lambda sums: sums) -> dict[str, float]:
         """The averages since the last call of the statistics added since then (one host sync), and a reset.
@@ -219,6 +228,8 @@ class Step(Drawing):
                 loss = _scalar(t.loss.discriminator_loss(real_out.logits, fake_out.logits, ctx), t.loss_owner, "D loss")
                 loss = self._with_penalties(loss, t.d, ctx)
             t.d.update(loss, self.precision.scaler)
+            for component in t.observers:  # adaptive components follow D's outputs (ADA's p)
+                component.observe(ctx)
         with torch.no_grad():
             self.stats.add_d(loss, t.d_output(real_out.logits.float()).mean(),
                              t.d_output(fake_out.logits.float()).mean())
@@ -257,6 +268,8 @@ class Step(Drawing):
         of the steps until that reaches 1 / (1 - ema) steps. A fixed 0.999 would keep the random initial G in short
         runs' samples (97% of it after 30 steps). The decay depends on the step alone, so resuming stays exact."""
         t = self.t
+        for component in t.reporting:
+            self.stats.add_logged(component.logged())
         if t.ema is not None:
             decay = min(t.config.ema, (1 + t.step) / (10 + t.step))
             torch._foreach_lerp_(t.ema_params, t.g_params, 1 - decay)

@@ -112,7 +112,13 @@ class Trainer:
         self.precision = Precision(self._amp_dtype(), self.device)
         self.step, self.elapsed = 0, 0.0
         #: What the steps accumulate between two metrics lines.
-        self.stats = StepStats(self.penalties, self.device)
+        #: Components that adapt to D's outputs (``observe(ctx)`` after each D update) and that report values of
+        #: their own (``logged() -> {name: tensor}``, averaged into the metrics lines like the losses).
+        steppers = [self.loss, *self.augmentations, *(p.regulariser for p in parts.penalties)]
+        self.observers = [c for c in steppers if callable(getattr(c, "observe", None))]
+        self.reporting = [c for c in steppers if callable(getattr(c, "logged", None))]
+        logged = tuple(name for c in self.reporting for name in c.logged())
+        self.stats = StepStats(self.penalties, self.device, logged)
         self.step_phases = Step(self)
         self.sample_labels = self.cond.grid_labels(sorted(set(parts.data.labels.tolist()))
                                                    if parts.data.labels is not None else None,
