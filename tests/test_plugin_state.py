@@ -85,14 +85,19 @@ def test_a_lazy_discriminator_regulariser_gets_fresh_outputs_for_both_batches(st
 
 
 def test_an_adaptive_augmentation_is_observed_and_its_p_logged(tiny_mnist, tmp_path):
+    import io
     import json
 
+    from ganzoo.run.progress import PlainReporter
+
+    shown = io.StringIO()
     run = ganzoo.train("mlp", "mlp", "nonsaturating", "mnist", augment=[{"name": "ada", "kimg": 0.01}], steps=8,
-                       batch_size=8, log_every=4, sample_every=0,
+                       batch_size=8, log_every=4, sample_every=0, reporter=PlainReporter(shown),
                        set=[f"dataset.root={tiny_mnist}", "dataset.download=false", "generator.hidden=16",
                             "discriminator.hidden=16"], out=tmp_path / "ada")
     lines = [json.loads(line) for line in (run.run_dir / "metrics.jsonl").read_text().splitlines()]
     p = [line["ada_p"] for line in lines if "ada_p" in line]
     assert len(p) == 2 and all(0 <= v <= 1 for v in p)
+    assert f"ada_p {p[-1]:.3f}" in shown.getvalue()  # on the progress line, after the losses
     state = load_checkpoint(run.run_dir / "checkpoints" / "latest.pt")["plugins"]["augment.0"]
     assert state["_extra_state"] == {"updates": 8} and 0 <= float(state["p"]) <= 1  # checkpointed

@@ -21,8 +21,9 @@ STAT_LABELS = {"d_loss": "D loss", "g_loss": "G loss", "d_real": "D(x)", "d_fake
 PLAIN_EVERY_SECONDS = 30.0
 
 
-def _stats_text(record: dict[str, Any]) -> str:
-    return "  ".join(f"{label} {record[key]:.3f}" for key, label in STAT_LABELS.items() if key in record)
+def _stats_text(record: dict[str, Any], shown: tuple[str, ...] = ()) -> str:
+    labelled = [f"{label} {record[key]:.3f}" for key, label in STAT_LABELS.items() if key in record]
+    return "  ".join([*labelled, *(f"{key} {record[key]:.3f}" for key in shown if key in record)])
 
 
 def rate_text(steps_per_sec: float | None) -> str:
@@ -46,6 +47,9 @@ def duration_text(seconds: float) -> str:
 
 class Reporter:
     """Silent base: the trainer calls these hooks; subclasses decide what to show."""
+
+    #: Values components report of themselves (ADA's p) that the progress line shows after the losses.
+    shown: tuple[str, ...] = ()
 
     def start(self, total: int, done: int, header: str) -> None: ...
 
@@ -103,7 +107,7 @@ class RichReporter(Reporter):
 
     def log(self, record: dict[str, Any]) -> None:
         if "steps_per_sec" in record:  # evaluation-only lines carry no training statistics
-            self.bars.update(self.task, stats=_stats_text(record))
+            self.bars.update(self.task, stats=_stats_text(record, self.shown))
 
     def message(self, text: str) -> None:
         self.bars.console.print(text)
@@ -156,7 +160,7 @@ class PlainReporter(Reporter):
     def log(self, record: dict[str, Any]) -> None:
         if "steps_per_sec" not in record:
             return
-        self.step, self.stats = record["step"], _stats_text(record)
+        self.step, self.stats = record["step"], _stats_text(record, self.shown)
         if self.step - self._last >= self.every or self.step == self.total:
             self._line(record["steps_per_sec"])
 

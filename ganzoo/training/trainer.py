@@ -119,6 +119,7 @@ class Trainer:
         self.reporting = [c for c in steppers if callable(getattr(c, "logged", None))]
         logged = tuple(name for c in self.reporting for name in c.logged())
         self.stats = StepStats(self.penalties, self.device, logged)
+        self.reporter.shown = logged
         self.step_phases = Step(self)
         self.sample_labels = self.cond.grid_labels(sorted(set(parts.data.labels.tolist()))
                                                    if parts.data.labels is not None else None,
