@@ -142,3 +142,16 @@ def test_ada_is_the_identity_at_p_0_and_changes_every_sample_at_p_1(registry):
     x.requires_grad_(True)
     _ada(registry, p=1.0)(x).sum().backward()  # differentiable: G learns through it
     assert x.grad is not None and x.grad.abs().sum() > 0
+
+
+def test_a_loss_brings_the_regularisers_it_needs_and_the_users_own_list_wins(registry):
+    """R3GAN = RpGAN + R1 + R2: choosing the loss brings both penalties and Adam β1 = 0, as suggestions."""
+    from ganzoo.config import resolve_config
+
+    cfg = resolve_config(registry, {"loss": "rpgan"})
+    assert [(r.name, r.params["every"]) for r in cfg.regularisers] == [("r1", 1), ("r2", 1)]
+    assert cfg.opt_d.params["betas"] == [0.0, 0.99]
+    assert [r.name for r in resolve_config(registry, {"loss": "rpgan", "regularisers": ["r1"]}).regularisers] == ["r1"]
+    tuned = resolve_config(registry, {"loss": "rpgan"}, sets=["reg.r2.weight=0.5"])
+    assert [r.params["weight"] for r in tuned.regularisers] == [0.1, 0.5]
+    assert resolve_config(registry, {}).regularisers == ()  # no loss that suggests any: none

@@ -86,6 +86,10 @@ def _names(registry: Registry, kind: str, name: str | None, spec: ComponentSpec)
         return False
 
 
+#: The slots components may suggest, resolved last and in this order.
+SUGGESTED_LAST = ("regularisers", "augment", "opt_g", "opt_d")
+
+
 def _suggestions(spec: ComponentSpec) -> dict[str, Any]:
     """A component's suggested settings, checked: options and the slots resolved after every component."""
     where = f"{spec.owner} suggests"
@@ -114,7 +118,11 @@ class _Resolver:
         self.specs: dict[str, ComponentSpec] = {}
 
     def run(self) -> tuple[dict[str, Any], dict[str, Any]]:
-        order = sorted(SLOTS.values(), key=lambda s: s.kind != "datasets")  # the data first: defaults depend on it
+        # the data first (defaults depend on it); the slots components may suggest last, regularisers before the
+        # augmentations and optimizers they may suggest in turn
+        last = [name for name in SUGGESTED_LAST if SLOTS[name].suggestible]
+        order = sorted(SLOTS.values(), key=lambda s: (s.kind != "datasets", last.index(s.name) if s.name in last
+                                                      else -1))
         for slot in order:
             self.components[slot.name] = self._many(slot) if slot.many else self._single(slot)
         self._check_group_parameters()
@@ -214,9 +222,10 @@ class _Resolver:
     def _many(self, slot: Slot) -> tuple[Choice, ...]:
         items: list[dict[str, Any]] = []
         chooser, where = 0, None
-        for i, layer in enumerate(self.layers):
-            if slot.name in layer.values:
-                items, chooser, where = layer.values[slot.name], i, layer.where
+        for i, layer in enumerate(self.layers):  # a layer's own list over what its components suggest
+            for settings, _ in layer.parts():
+                if settings.get(slot.name) is not None:
+                    items, chooser, where = settings[slot.name], i, layer.where
         chosen: list[tuple[ComponentSpec, str]] = []
         with _blame(where):
             for item in items:
@@ -235,7 +244,7 @@ class _Resolver:
         for spec, _name in chosen:
             given: dict[str, Any] = {}
             for layer in self.layers:
-                for table in layer.values.get(slot.name, []):
+                for table in [t for settings, _ in layer.parts() for t in settings.get(slot.name) or []]:
                     if _names(self.registry, slot.kind, table["name"], spec):
                         self._gather(given, spec, table, layer.where, lenient=False)
             for key in [key for key in sets if _names(self.registry, slot.kind, key, spec)]:

@@ -37,7 +37,9 @@ class ComponentSpec(Record):
     - ``data_defaults``: optional ``data_defaults(data_spec) -> {param: value}``, defaults that suit a kind of data
       better than the declared ones (e.g. smaller layers for 2-D points); the user's settings still win.
     - ``suggested``: training settings the component needs or works best with, laid out like a config file: options
-      (``d_steps``, ``lr_d``...) and the optimizers (``{"opt": "rmsprop"}``, ``{"opt": {"betas": [0.0, 0.9]}}``).
+      (``d_steps``, ``lr_d``...), the optimizers (``{"opt": "rmsprop"}``, ``{"opt": {"betas": [0.0, 0.9]}}``),
+      regularisers and augmentations (R3GAN's loss brings ``{"regularisers": ["r1", "r2"]}``); a list the user
+      gives in the same layer replaces the suggested one.
       They count as written in the layer that chose the component, beneath that layer's own values (a dataset's
       count just above the defaults for its kind of data instead): see "Settings and suggestions" in
       docs/plugins.md.

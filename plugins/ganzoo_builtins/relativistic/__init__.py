@@ -63,7 +63,11 @@ class RelativisticPairing(GANLoss):
 @hookimpl
 def ganzoo_losses():
     yield LossSpec(name="rpgan", factory=RelativisticPairing, citation=R3GAN,
-                   description="Relativistic pairing GAN (R3GAN's loss): softplus(D(G(z)) − D(x)) over paired samples.")
+                   description="Relativistic pairing GAN (R3GAN's loss): softplus(D(G(z)) − D(x)) over paired samples.",
+                   # R3GAN's objective is the loss with both zero-centred penalties on every D step
+                   suggested={"regularisers": [{"name": "r1", "weight": 0.1, "every": 1},
+                                               {"name": "r2", "weight": 0.1, "every": 1}],
+                              "opt": {"betas": [0.0, 0.99]}})
     yield LossSpec(name="rasgan", factory=RelativisticAverageBCE, citation=CITATION,
                    description="Relativistic average standard GAN: BCE on D(x) − E D(G(z)) and D(G(z)) − E D(x).")
     yield LossSpec(name="ralsgan", factory=RelativisticAverageLS, citation=CITATION,
@@ -84,8 +88,5 @@ def ganzoo_recipes():
     yield RecipeSpec(
         name="r3gan-mnist", citation=R3GAN,
         description="R3GAN's objective on MNIST: RpGAN with R1 and R2 on every D step, Adam β1 = 0, ganzoo's MLPs.",
-        settings={"dataset": "mnist", "generator": "mlp", "discriminator": "mlp", "loss": "rpgan",
-                  "regularisers": [{"name": "r1", "weight": 0.1, "every": 1},
-                                   {"name": "r2", "weight": 0.1, "every": 1}],
-                  "steps": 10_000, "opt": {"name": "adam", "betas": [0.0, 0.99]}},
+        settings={"dataset": "mnist", "generator": "mlp", "discriminator": "mlp", "loss": "rpgan", "steps": 10_000},
     )
