@@ -37,6 +37,7 @@ from .registry.specs import (
     DiscriminatorSpec,
     GeneratorSpec,
     LossSpec,
+    Mix,
     OptimizerSpec,
     RegulariserSpec,
     ReporterSpec,
@@ -82,7 +83,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "AugmentationSpec", "CheckpointError", "ConfigError", "ConflictError", "Constraint", "ConstraintSpec", "DOutput",
     "Data", "DataSpec", "DatasetError", "DatasetSpec", "DefaultsSpec", "DiscriminatorSpec", "EvalContext", "GANLoss",
-    "GanzooError", "GeneratorSpec", "ImageSet", "IncompatibleError", "LossSpec", "MetricSpec", "OptimizerSpec",
+    "GanzooError", "GeneratorSpec", "ImageSet", "IncompatibleError", "LossSpec", "MetricSpec", "Mix", "OptimizerSpec",
     "OutputError", "Param", "ParameterError", "PluginError", "RecipeSpec", "Regulariser", "RegulariserSpec",
     "ReporterSpec", "RunInfo", "RunReporter", "RunResult", "SampleContext", "Sampler", "SamplerSpec", "StepContext",
     "TrainingDiverged", "UnknownComponentError", "cache_dir", "data_root", "decoded_images", "did_you_mean",

@@ -155,3 +155,23 @@ def test_a_loss_brings_the_regularisers_it_needs_and_the_users_own_list_wins(reg
     tuned = resolve_config(registry, {"loss": "rpgan"}, sets=["reg.r2.weight=0.5"])
     assert [r.params["weight"] for r in tuned.regularisers] == [0.1, 0.5]
     assert resolve_config(registry, {}).regularisers == ()  # no loss that suggests any: none
+
+
+class _UnrolledLike:
+    """A loss that cannot work with a conditional discriminator, and says so from the whole mix."""
+
+    @ganzoo.hookimpl
+    def ganzoo_losses(self):
+        from ganzoo.training.contracts import GANLoss
+
+        yield ganzoo.LossSpec(
+            name="no-conditional-d", factory=GANLoss, description="refuses a conditional D",
+            check_mix=lambda mix: "it needs an unconditional discriminator" if mix.discriminator.conditional else None)
+
+
+def test_a_component_sees_the_whole_mix_and_refuses_a_partner_in_one_line(registry, plugin, invoke, tiny_mnist):
+    plugin(_UnrolledLike(), name="unrolled-like")
+    result = invoke("train", "-l", "no-conditional-d", "-g", "cgan", "-d", "projection", "--dataset", "mnist",
+                    "--set", f"dataset.root={tiny_mnist}", "--set", "dataset.download=false", expect=1)
+    assert "loss 'no-conditional-d' cannot train in this mix: it needs an unconditional discriminator" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ganzoo import Param, SampleContext, StepContext
+from ganzoo import Mix, Param, SampleContext, StepContext
 from ganzoo.registry import fielddocs, hookspecs
 from ganzoo.registry.kinds import KINDS
 from ganzoo.registry.specs import ComponentSpec
@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 GUIDE = (ROOT / "docs" / "plugins.md").read_text()
 #: Every record whose fields the guide describes: the fields all components share, each kind's record, Param and
 #: the step's context.
-RECORDS = [ComponentSpec, *(kind.record for kind in KINDS.values()), Param, StepContext, SampleContext]
+RECORDS = [ComponentSpec, *(kind.record for kind in KINDS.values()), Param, StepContext, SampleContext, Mix]
 #: Fields plugins never set or read (none now: even the ones ganzoo sets are described).
 UNDOCUMENTED: set[tuple[type, str]] = set()
 

@@ -47,6 +47,8 @@ class ComponentSpec(Record):
     - ``alias_of``: for a component that is only another name for shared code (one loader on other files, one class
       with other defaults): one line naming that component and what differs, e.g. ``"mnist, reading torchvision's
       KMNIST files"``; ``ganzoo list`` shows it as "alias of ..." so nobody compares the two as different models.
+    - ``check_mix``: an optional ``check_mix(mix: ganzoo.Mix) -> reason or None`` that sees the whole mix (the data
+      and every chosen record), to refuse an incompatible partner before training ("it needs an unconditional D").
     """
 
     kind: ClassVar[str] = "component"
@@ -62,6 +64,7 @@ class ComponentSpec(Record):
     suggested: Mapping[str, Any] = field(default_factory=dict)
     citation: str = ""
     alias_of: str = ""
+    check_mix: Callable[[Mix], str | None] | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.suggested, Mapping):
@@ -349,3 +352,22 @@ class SamplerSpec(ComponentSpec):
     (seeded, or ``--z FILE``), the labels, and ``score(x, labels)``, the run's discriminator loaded on request."""
 
     kind: ClassVar[str] = "sampler"
+
+
+@dataclass(frozen=True)
+class Mix:
+    """What a component's ``check_mix`` sees: the data and every chosen component's record, before anything is
+    built.
+
+    - ``data``: the dataset's sample shape (``DataSpec``).
+    - ``generator``, ``discriminator``, ``loss``: the chosen records (``GeneratorSpec``...).
+    - ``regularisers``, ``augmentations``, ``constraints``: the chosen records of each, in order.
+    """
+
+    data: DataSpec
+    generator: GeneratorSpec
+    discriminator: DiscriminatorSpec
+    loss: LossSpec
+    regularisers: tuple[RegulariserSpec, ...] = ()
+    augmentations: tuple[AugmentationSpec, ...] = ()
+    constraints: tuple[ConstraintSpec, ...] = ()

@@ -19,7 +19,7 @@ from ..data.contract import Data, DataSpec
 from ..errors import DatasetError, IncompatibleError, PluginError
 from ..registry.kinds import SLOTS
 from ..registry.registry import Registry
-from ..registry.specs import ComponentSpec, DatasetSpec
+from ..registry.specs import ComponentSpec, DatasetSpec, Mix
 from .conditioning import Conditioning, conditioning
 from .contracts import Constraint, DOutput, GANLoss, Regulariser
 
@@ -93,6 +93,14 @@ def check_compatible(registry: Registry, config: TrainConfig, data: DataSpec) ->
                 f"{spec.owner} cannot train on dataset '{config.dataset.name}' ({data.describe()}): {why}; "
                 f"compatible {SLOTS[slot].kind}: {others}"
             )
+    records = chosen(registry, config)
+    by_slot = {slot: [spec for s, spec, _ in records if s == slot] for slot in SLOTS}
+    mix = Mix(data, by_slot["generator"][0], by_slot["discriminator"][0], by_slot["loss"][0],
+              tuple(by_slot["regularisers"]), tuple(by_slot["augment"]), tuple(by_slot["constraints"]))
+    for _, spec, _ in records:
+        why = spec.call("check_mix", spec.check_mix, mix) if getattr(spec, "check_mix", None) else None
+        if why:
+            raise IncompatibleError(f"{spec.owner} cannot train in this mix: {why}")
     return conditioning(registry, config, data)
 
 
