@@ -57,6 +57,7 @@ except _metadata.PackageNotFoundError:  # running from a source tree that was ne
 #: What ``import ganzoo`` loads only when first used: the training and sampling entry points pull in the trainer,
 #: which a plugin module importing ``ganzoo`` for its base classes does not need.
 _LAZY = {"train": "api", "sample": "api", "evaluate": "api", "register": "registry.registry",
+         "component": "registry.registry",
          "RunResult": "training.result"}
 
 
@@ -86,7 +87,7 @@ __all__ = [
     "GanzooError", "GeneratorSpec", "ImageSet", "IncompatibleError", "LossSpec", "MetricSpec", "Mix", "OptimizerSpec",
     "OutputError", "Param", "ParameterError", "PluginError", "RecipeSpec", "Regulariser", "RegulariserSpec",
     "ReporterSpec", "RunInfo", "RunReporter", "RunResult", "SampleContext", "Sampler", "SamplerSpec", "StepContext",
-    "TrainingDiverged", "UnknownComponentError", "cache_dir", "data_root", "decoded_images", "did_you_mean",
-    "evaluate", "files_digest", "first_line", "hookimpl", "memory_mapped", "mlp_stack", "note", "register", "sample",
-    "to_model_space", "train", "warn", "__version__",
+    "TrainingDiverged", "UnknownComponentError", "cache_dir", "component", "data_root", "decoded_images",
+    "did_you_mean", "evaluate", "files_digest", "first_line", "hookimpl", "memory_mapped", "mlp_stack", "note",
+    "register", "sample", "to_model_space", "train", "warn", "__version__",
 ]

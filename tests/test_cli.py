@@ -33,7 +33,7 @@ def test_list_json_shows_declared_parameters(invoke):
         "generators": {"mlp", "upconv", "cgan", "infogan", "dcgan", "cdcgan"},
         "discriminators": {"mlp", "maxpool", "cgan", "projection", "acgan", "infogan", "dcgan", "cdcgan",
                            "dcgan-projection", "dcgan-acgan"},
-        "losses": {"bce", "nonsaturating", "lsgan", "hinge", "wgan-gp", "wgan", "rasgan", "ralsgan", "rpgan",
+        "losses": {"bce", "nonsaturating", "lsgan", "hinge", "wgan-gp", "wgan", "rasgan", "ralsgan", "rpgan", "topk",
                    "feature-matching"},
         "datasets": {"mnist", "fashion-mnist", "kmnist", "cifar10", "cifar100", "celeba", "folder", "torchvision",
                      "points-file", "parabola", "sine"},
@@ -107,7 +107,7 @@ def test_plugins_table(invoke):
         "mlp", "conv", "losses", "optim", "points", "mnist", "metrics", "recipes", "cgan", "acgan", "projection",
         "infogan", "wgan", "r1", "relativistic", "diffaugment", "feature_matching", "tensorboard", "mlflow",
         "images", "points_file", "dcgan", "defaults", "lecam", "mode_seeking", "orthogonal", "consistency",
-        "samplers", "ada"}
+        "samplers", "ada", "topk"}
 
 
 def test_ema_zero_switches_the_average_off(registry):

@@ -175,3 +175,18 @@ def test_a_component_sees_the_whole_mix_and_refuses_a_partner_in_one_line(regist
                     "--set", f"dataset.root={tiny_mnist}", "--set", "dataset.download=false", expect=1)
     assert "loss 'no-conditional-d' cannot train in this mix: it needs an unconditional discriminator" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_topk_wraps_any_loss_and_gives_g_the_best_scored_samples_only(registry):
+    loss = build(registry, "loss", "topk", loss="nonsaturating", keep=1.0, min_keep=0.5, decay=0.5, interval=10)
+    f = torch.tensor([3.0, -1.0, 0.5, -2.0])
+    assert loss.fraction(0) == 1.0 and loss.fraction(10) == 0.5 and loss.fraction(50) == 0.5
+    whole = sum(_softplus(-x) for x in f.tolist()) / 4  # nonsaturating: softplus(-f) on all four at step 0
+    assert loss.generator_loss(f, _ctx(step=0)).item() == pytest.approx(whole, rel=1e-6)
+    best = (_softplus(-3.0) + _softplus(-0.5)) / 2  # the top 2 of D's scores once k is half the batch
+    assert loss.generator_loss(f, _ctx(step=10)).item() == pytest.approx(best, rel=1e-6)
+    r = torch.tensor([1.0, 2.0])
+    inner = build(registry, "loss", "nonsaturating")
+    assert loss.discriminator_loss(r, f[:2], _ctx()).item() == inner.discriminator_loss(r, f[:2], _ctx()).item()
+    with pytest.raises(ganzoo.UnknownComponentError, match="unknown loss 'hinj'; did you mean 'hinge'"):
+        build(registry, "loss", "topk", loss="hinj")

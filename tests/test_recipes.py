@@ -23,7 +23,8 @@ BUILTIN = sorted(["keras-mnist", "batchnorm-mlp-mnist", "upconv-maxpool-mnist", 
                   "acgan-mnist", "cgan-mnist", "diffaugment-mnist", "limited-mnist", "feature-matching-mnist",
                   "infogan-mnist", "projection-mnist", "r1-mnist", "ragan-mnist", "wgan-clip-mnist",
                   # the modern variants on the step's second opening
-                  "lecam-mnist", "msgan-mnist", "orthogonal-mnist", "r3gan-mnist", "bcr-mnist", "ada-mnist"])
+                  "lecam-mnist", "msgan-mnist", "orthogonal-mnist", "r3gan-mnist", "bcr-mnist", "ada-mnist",
+                  "topk-mnist"])
 #: What the recipe tests override to stay fast; every other setting must come from the recipe.
 FAST = {"steps": 2, "batch_size": 8, "log_every": 1, "sample_every": 0, "checkpoint_every": 0}
 

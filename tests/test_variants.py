@@ -17,7 +17,7 @@ from ganzoo.registry.kinds import SLOTS
 MNIST = DataSpec("image", (1, 28, 28), classes=10)
 VARIANTS = ["cgan-mnist", "acgan-mnist", "projection-mnist", "infogan-mnist", "wgan-clip-mnist", "sngan-mnist",
             "r1-mnist", "ragan-mnist", "diffaugment-mnist", "feature-matching-mnist", "lecam-mnist", "msgan-mnist",
-            "orthogonal-mnist", "r3gan-mnist", "bcr-mnist", "ada-mnist"]
+            "orthogonal-mnist", "r3gan-mnist", "bcr-mnist", "ada-mnist", "topk-mnist"]
 
 
 
@@ -141,7 +141,8 @@ def test_each_variant_is_one_plugin_module_of_at_most_100_lines_of_code():
 
     root = Path(__file__).resolve().parent.parent / "plugins" / "ganzoo_builtins"
     for package in ("cgan", "acgan", "projection", "infogan", "wgan", "r1", "relativistic", "diffaugment",
-                    "feature_matching", "lecam", "mode_seeking", "orthogonal", "consistency", "ada"):
+                    "feature_matching", "lecam", "mode_seeking", "orthogonal", "consistency", "ada",
+                    "topk"):
         files = list((root / package).glob("*.py"))
         assert [f.name for f in files] == ["__init__.py"], package
         code = [line for line in files[0].read_text().splitlines() if line.strip()]

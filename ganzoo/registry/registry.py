@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib import metadata
+from typing import Any
 
 import click
 import pluggy
@@ -383,3 +384,11 @@ def register(plugin: object, name: str) -> PluginInfo:
     registry, as if it were installed: for notebooks, scripts and tests. ``ganzoo.train`` and the other entry points
     then see its components; its errors are isolated and reported like an installed plugin's."""
     return default_registry().register(plugin, name)
+
+
+def component(kind: str, name: str, *args: Any, **params: Any) -> Any:
+    """Build the installed component ``name`` of ``kind`` with its factory: ``args`` as the kind passes them (a
+    generator's latent size and data spec...), ``params`` checked against its declaration and completed with its
+    defaults. For components made of others: a loss wrapping another loss by name (top-k over any loss)."""
+    spec = default_registry().get(kind, name)
+    return spec.call("building it", spec.factory, *args, **spec.resolve(params))
