@@ -48,6 +48,10 @@ def test_two_ranks_stay_identical_write_one_run_and_resume_in_one_process(tmp_pa
         for key, value in weights.items():
             assert torch.equal(value, ranks[1][part][key]), (part, key)
     assert ranks[0]["step"] == ranks[1]["step"] == 8
+    if loss == "conditional":  # LeCam's anchors follow each rank's own batches, averaged into one state
+        anchors = [r["plugins"]["regularisers.1"] for r in ranks]
+        assert float(anchors[0]["real_anchor"]) != 0
+        assert all(torch.equal(anchors[0][k], anchors[1][k]) for k in anchors[0])
     runs = list((tmp_path / "runs").iterdir())
     assert len(runs) == 1 and ranks[0]["run_dir"] == ranks[1]["run_dir"]  # one directory, named once, by rank 0
     run = runs[0]

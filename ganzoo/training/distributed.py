@@ -137,6 +137,20 @@ def mean_(tensor: torch.Tensor, world: World) -> torch.Tensor:
     return tensor
 
 
+def average_buffers(buffers: list[torch.Tensor], world: World) -> None:
+    """Make plugin state agree across the ranks (each rank adapts to its own batches): the mean of each float
+    buffer, in one collective."""
+    if not world.enabled or not buffers:
+        return
+    flat = torch.cat([b.detach().reshape(-1).float() for b in buffers])
+    dist.all_reduce(flat, op=dist.ReduceOp.SUM)
+    flat /= world.size
+    offset = 0
+    for b in buffers:
+        b.copy_(flat[offset:offset + b.numel()].view_as(b))
+        offset += b.numel()
+
+
 def share(obj, world: World):
     """Rank 0's value of ``obj`` on every rank (e.g. the run directory, whose default name holds a timestamp)."""
     if not world.enabled:

@@ -81,6 +81,7 @@ class Loop:
             final=self.final, last_sample=self.last_sample, metrics=self.evals,
             interrupted=signal.Signals(stopped).name if stopped is not None else None,
             generator=t.G, discriminator=t.D, is_main=t.world.is_main,
+            plugin_states={key: obj.state_dict() for key, obj in t.plugin_states.items()},
         )
 
     def after_step(self) -> bool:

@@ -28,3 +28,5 @@ class RunResult:
     discriminator: nn.Module | None = field(default=None, repr=False)
     #: False on the ranks of a multi-process run that do not write or report (every rank but 0).
     is_main: bool = True
+    #: The state plugin objects kept (LeCam's anchors, ADA's p), by the key checkpoints use (``regularisers.0``).
+    plugin_states: dict[str, dict] = field(default_factory=dict, repr=False)

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from ..errors import PluginError
+from . import distributed
 from .assemble import Penalty
 from .contracts import DOutput, Drawing, StepContext
 from .players import Player
@@ -268,6 +269,7 @@ class Step(Drawing):
         of the steps until that reaches 1 / (1 - ema) steps. A fixed 0.999 would keep the random initial G in short
         runs' samples (97% of it after 30 steps). The decay depends on the step alone, so resuming stays exact."""
         t = self.t
+        distributed.average_buffers(t.shared_buffers, t.world)  # plugin state agrees across the ranks
         for component in t.reporting:
             self.stats.add_logged(component.logged())
         if t.ema is not None:

@@ -137,6 +137,8 @@ class Trainer:
         self.culprits = Culprits(components)
         #: The step's plugin objects that keep state of their own (moving averages, ADA's p), saved in checkpoints.
         self.plugin_states = plugin_states(components, self.device)
+        self.shared_buffers = [b for obj in self.plugin_states.values() if isinstance(obj, nn.Module)
+                               for b in obj.buffers() if b.is_floating_point()]
         #: What checkpoints record of the data (its digest; for points, the map to data coordinates).
         self.data_record = data_record(self.data)
         if resume_from is not None:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import copy
 import math
 
+from torch import nn
+
 from ..errors import PluginError
 from .owners import OWN_STATE
 from .step import MAIN_STATS
@@ -20,7 +22,7 @@ from .step import MAIN_STATS
 def trial_step(trainer) -> None:
     saved = copy.deepcopy(trainer.state())
     # plugin objects' own attributes too (a counter, a cached value), which no state_dict declares
-    attributes = {c.key: copy.deepcopy(vars(c.obj)) for c in trainer.components
+    attributes = {c.key: copy.deepcopy(_attributes(c.obj)) for c in trainer.components
                   if not c.key.startswith(OWN_STATE) and hasattr(c.obj, "__dict__")}
     try:
         trainer.train_step()
@@ -28,7 +30,6 @@ def trial_step(trainer) -> None:
     finally:
         for c in trainer.components:
             if c.key in attributes:
-                vars(c.obj).clear()
                 vars(c.obj).update(attributes[c.key])
         trainer.restore_state(saved)
     # a penalty first: D's and G's losses include their penalties, so theirs go non-finite with it
@@ -36,6 +37,14 @@ def trial_step(trainer) -> None:
     if bad:
         raise PluginError(f"{_owner(trainer, bad[0])} came out {values[bad[0]]} ({bad[0]}) in a trial step before "
                           f"training, from freshly built models; fix the component, or its parameters")
+
+
+def _attributes(obj: object) -> dict:
+    """An object's own attributes; a module's public ones only (its parameters and buffers are restored in place
+    through ``load_state_dict``, so that everything holding them keeps holding the live tensors)."""
+    if isinstance(obj, nn.Module):
+        return {k: v for k, v in vars(obj).items() if not k.startswith("_") and k != "training"}
+    return dict(vars(obj))
 
 
 def _owner(trainer, stat: str) -> str:

@@ -19,7 +19,8 @@ if loss == "conditional":  # a conditional mix with a lazy regulariser, whose ow
 
     default_registry().register(labelled, name="labelled")
     result = ganzoo.train(
-        "cgan", "projection", "hinge", "blobs", regularisers=[{"name": "r1", "every": 2}], steps=8, batch_size=16,
+        "cgan", "projection", "hinge", "blobs", regularisers=[{"name": "r1", "every": 2}, "lecam"], steps=8,
+        batch_size=16,
         d_steps=2, log_every=4, sample_every=4, checkpoint_every=4, device="cpu",
         set=["dataset.n=256", "generator.hidden=16,16", "discriminator.hidden=16"],
     )
@@ -31,4 +32,5 @@ else:
     )
 rank = int(os.environ["RANK"])
 torch.save({"generator": result.generator.state_dict(), "discriminator": result.discriminator.state_dict(),
-            "run_dir": str(result.run_dir), "step": result.step}, os.path.join(weights_dir, f"rank{rank}.pt"))
+            "run_dir": str(result.run_dir), "step": result.step, "plugins": result.plugin_states},
+           os.path.join(weights_dir, f"rank{rank}.pt"))
