@@ -188,6 +188,9 @@ RECIPE_TARGETS = {
     "cgan-mnist": "label", "acgan-mnist": "label", "projection-mnist": "label", "infogan-mnist": "codes",
     "diffaugment-mnist": "beats limited-mnist", "wgan-clip-mnist": "coverage", "sngan-mnist": "coverage",
     "r1-mnist": "coverage", "ragan-mnist": "coverage", "feature-matching-mnist": "coverage",
+    # the step's second opening
+    "ada-mnist": "beats limited-mnist", "lecam-mnist": "beats limited-mnist", "r3gan-mnist": "coverage",
+    "bcr-mnist": "coverage", "msgan-mnist": "label", "orthogonal-mnist": "coverage", "topk-mnist": "coverage",
 }
 REFERENCES = ("mnist-best", "limited-mnist")
 RECIPE_SECONDS = 300.0
