@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from importlib import metadata as _metadata
 
-from .blocks import mlp_stack
+from .blocks import mlp_stack, translate
 from .data.contract import Data, DataSpec, memory_mapped, to_model_space
 from .data.imagecache import ImageSet, decoded_images, files_digest
 from .data.paths import cache_dir, data_root
@@ -89,5 +89,5 @@ __all__ = [
     "ReporterSpec", "RunInfo", "RunReporter", "RunResult", "SampleContext", "Sampler", "SamplerSpec", "StepContext",
     "TrainingDiverged", "UnknownComponentError", "cache_dir", "component", "data_root", "decoded_images",
     "did_you_mean", "evaluate", "files_digest", "first_line", "hookimpl", "memory_mapped", "mlp_stack", "note",
-    "register", "sample", "to_model_space", "train", "warn", "__version__",
+    "register", "sample", "to_model_space", "train", "translate", "warn", "__version__",
 ]

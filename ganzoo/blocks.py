@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from itertools import pairwise
 
+import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .errors import ParameterError
@@ -47,3 +49,17 @@ def mlp_stack(in_features: int, hidden: Sequence[int], slope: float = 0.2, batch
         if dropout:
             layers.append(nn.Dropout(dropout))
     return nn.Sequential(*layers)
+
+
+def translate(x: torch.Tensor, ratio: float = 0.125, padding: str = "zeros") -> torch.Tensor:
+    """Shift each image of ``x`` (B, C, H, W) by a random whole number of pixels, up to ``ratio`` of its size in each
+    direction; the uncovered border is ``"zeros"`` or ``"reflection"``. A nearest-neighbour resampling on the shifted
+    grid, so gradients reach every moved pixel (DiffAugment, ADA and consistency regularisation all shift this way)."""
+    n, _, h, w = x.shape
+    reach = torch.tensor([w * ratio, h * ratio], device=x.device).round()
+    shift = torch.floor(torch.rand(n, 2, device=x.device) * (2 * reach + 1)) - reach  # whole pixels in [-r, r]
+    theta = torch.zeros(n, 2, 3, device=x.device, dtype=x.dtype)
+    theta[:, 0, 0] = theta[:, 1, 1] = 1
+    theta[:, :, 2] = -2 * shift / torch.tensor([w, h], device=x.device)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, mode="nearest", padding_mode=padding, align_corners=False)

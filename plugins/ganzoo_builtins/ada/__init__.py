@@ -11,24 +11,12 @@ contrast and saturation. p and r_t are the augmentation's state (checkpointed), 
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from ganzoo import AugmentationSpec, DataSpec, Param, RecipeSpec, hookimpl
+from ganzoo import AugmentationSpec, DataSpec, Param, RecipeSpec, hookimpl, translate
 
 CITATION = "Karras, Aittala, Hellsten, Laine, Lehtinen & Aila 2020, 'Training Generative Adversarial Networks " \
            "with Limited Data'"
-
-
-def _shift(x: torch.Tensor, ratio: float = 0.125) -> torch.Tensor:
-    n, _, h, w = x.shape
-    reach = torch.tensor([w * ratio, h * ratio], device=x.device).round()
-    shift = torch.floor(torch.rand(n, 2, device=x.device) * (2 * reach + 1)) - reach
-    theta = torch.zeros(n, 2, 3, device=x.device, dtype=x.dtype)
-    theta[:, 0, 0] = theta[:, 1, 1] = 1
-    theta[:, :, 2] = -2 * shift / torch.tensor([w, h], device=x.device)
-    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-    return F.grid_sample(x, grid, mode="nearest", padding_mode="reflection", align_corners=False)
 
 
 def _rotate(x: torch.Tensor) -> torch.Tensor:
@@ -44,7 +32,7 @@ def _scale(n: int, std: float, x: torch.Tensor) -> torch.Tensor:
 OPS = {
     "xflip": lambda x: x.flip(3),
     "rotate90": _rotate,
-    "translate": _shift,
+    "translate": lambda x: translate(x, 0.125, "reflection"),
     "brightness": lambda x: x + 0.2 * torch.randn(len(x), 1, 1, 1, device=x.device, dtype=x.dtype),
     "contrast": lambda x: (x - x.mean((1, 2, 3), keepdim=True)) * _scale(len(x), 0.5, x) + x.mean((1, 2, 3), True),
     "saturation": lambda x: (x - x.mean(1, keepdim=True)) * _scale(len(x), 1.0, x) + x.mean(1, keepdim=True),

@@ -10,24 +10,18 @@ Both run D as the step does (``ctx.score``) and zCR runs G as the step does (``c
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
-from ganzoo import Param, RecipeSpec, Regulariser, RegulariserSpec, hookimpl
+from ganzoo import Param, RecipeSpec, Regulariser, RegulariserSpec, hookimpl, translate
 
 BCR = "Zhao, Singh, Lee, Zhang, Odena & Zhang 2021, 'Improved Consistency Regularization for GANs' (bCR, zCR)"
 
 
 def transform(x: torch.Tensor, jitter: float) -> torch.Tensor:
-    """bCR's T: images flipped at random and shifted by up to 1/8 of their side; points jittered."""
+    """bCR's T: images flipped at random and shifted by up to 1/8 of their side (reflected); points jittered."""
     if x.dim() != 4:
         return x + jitter * torch.randn_like(x)
-    n = len(x)
-    flip = torch.where(torch.rand(n, device=x.device) < 0.5, -1.0, 1.0)
-    shift = (torch.rand(n, 2, device=x.device) * 2 - 1) * 0.25  # grid units span 2: 1/8 of the side
-    theta = torch.zeros(n, 2, 3, device=x.device)
-    theta[:, 0, 0], theta[:, 1, 1], theta[:, :, 2] = flip, 1.0, shift
-    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-    return F.grid_sample(x.float(), grid, padding_mode="reflection", align_corners=False).to(x.dtype)
+    flip = torch.rand(len(x), 1, 1, 1, device=x.device) < 0.5
+    return translate(torch.where(flip, x.flip(3), x).float(), 0.125, "reflection").to(x.dtype)
 
 
 class BalancedConsistency(Regulariser):

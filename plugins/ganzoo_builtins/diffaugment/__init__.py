@@ -10,10 +10,9 @@ learns through T. The three policies of the paper: ``color`` (brightness, satura
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from ganzoo import AugmentationSpec, DataSpec, Param, RecipeSpec, hookimpl
+from ganzoo import AugmentationSpec, DataSpec, Param, RecipeSpec, hookimpl, translate
 
 CITATION = "Zhao et al. 2020, 'Differentiable Augmentation for Data-Efficient GAN Training'"
 POLICIES = ("color", "translation", "cutout")
@@ -30,16 +29,9 @@ def color(x: torch.Tensor) -> torch.Tensor:
 
 
 def translation(x: torch.Tensor, ratio: float = 0.125) -> torch.Tensor:
-    """Shift each sample by a whole number of pixels, up to ``ratio`` of its size in each direction; the uncovered
-    border is zero. A nearest-neighbour resampling on the shifted grid, so gradients reach every moved pixel."""
-    n, _, h, w = x.shape
-    reach = torch.tensor([w * ratio, h * ratio], device=x.device).round()
-    shift = torch.floor(torch.rand(n, 2, device=x.device) * (2 * reach + 1)) - reach  # whole pixels in [-r, r]
-    theta = torch.zeros(n, 2, 3, device=x.device, dtype=x.dtype)
-    theta[:, 0, 0] = theta[:, 1, 1] = 1
-    theta[:, :, 2] = -2 * shift / torch.tensor([w, h], device=x.device)
-    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-    return F.grid_sample(x, grid, mode="nearest", padding_mode="zeros", align_corners=False)
+    """Shift each sample by whole pixels, up to ``ratio`` of its size in each direction; the uncovered border is
+    zero (``ganzoo.translate``)."""
+    return translate(x, ratio, "zeros")
 
 
 def cutout(x: torch.Tensor, ratio: float = 0.5) -> torch.Tensor:
