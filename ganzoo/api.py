@@ -208,7 +208,7 @@ def _load_sampler(run_dir: Path, device: torch.device, registry: Registry, use_e
     except (RuntimeError, KeyError, TypeError, AttributeError) as err:
         raise CheckpointError(f"{run.latest} does not fit its generator ({first_line(err)}); {CHECKPOINT_FIX}") \
             from None
-    return cfg, spec, generator.to(device), data, models.conditioning, ckpt.get("data")
+    return cfg, spec, generator.to(device), data, models.conditioning, ckpt
 
 
 def _check_label(label: int | None, cond: Conditioning, cfg: TrainConfig, run_dir) -> None:
@@ -242,7 +242,7 @@ def sample(run_dir: str | Path, n: int = 64, *, seed: int = 0, device: str = "au
         raise ConfigError(f"-o {out}: the file must end in .png (picture) or .pt (tensor)")
     registry = registry or default_registry()
     dev = resolve_device(device)
-    cfg, spec, generator, data, cond, recorded = _load_sampler(Path(run_dir), dev, registry, use_ema)
+    cfg, spec, generator, data, cond, ckpt = _load_sampler(Path(run_dir), dev, registry, use_ema)
     _check_label(label, cond, cfg, run_dir)
     if out is not None and out.suffix.lower() == ".png" and n > PNG_LIMIT[spec.kind]:
         raise ConfigError(f"-n {n:,}: a picture shows at most {PNG_LIMIT[spec.kind]:,} samples and stays readable; "
@@ -255,10 +255,10 @@ def sample(run_dir: str | Path, n: int = 64, *, seed: int = 0, device: str = "au
     else:
         chosen = build_sampler(registry, sampler, set, spec)
         ctx = SampleContext(n, generator.eval(), labels.to(dev) if labels is not None else None, spec, dev,
-                            cond.generator, source, _discriminator_scorer(Path(run_dir), dev, registry, cfg, spec))
+                            cond.generator, source, _discriminator_scorer(ckpt, dev, registry, cfg, spec))
         raw = draw(chosen, ctx, f"sampler '{sampler}'").cpu()
     if spec.kind == "points" and data is None:  # the checkpoint's map to data coordinates stands in for the data
-        data = standalone_data(recorded, spec) or load_data(registry, cfg)
+        data = standalone_data(ckpt.get("data"), spec) or load_data(registry, cfg)
     coords = to_data_coords(raw, spec, data)
     if out is not None:
         try:
@@ -287,14 +287,14 @@ def _given_noise(z, latent_dim: int) -> torch.Tensor:
     return z
 
 
-def _discriminator_scorer(run_dir: Path, device: torch.device, registry: Registry, cfg: TrainConfig, spec):
-    """D's logits as training computed them (labels for a conditional D), with D built and loaded on first use."""
+def _discriminator_scorer(ckpt: dict, device: torch.device, registry: Registry, cfg: TrainConfig, spec):
+    """D's logits as training computed them (labels for a conditional D), with D built on first use from the
+    checkpoint already read."""
     loaded: list = []
 
     def score(x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         if not loaded:
             models = build_models(registry, cfg, spec)
-            ckpt = load_checkpoint(RunDir(run_dir).latest, map_location="cpu")
             models.discriminator.load_state_dict(ckpt["discriminator"])
             loaded.append((models.discriminator.to(device).eval(), models.conditioning.discriminator))
         D, conditional = loaded[0]

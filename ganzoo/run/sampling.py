@@ -17,6 +17,7 @@ from torch import nn
 from ..data.contract import DataSpec
 from ..errors import ConfigError, ParameterError, PluginError
 from ..registry.registry import Registry
+from .samples import generate
 
 
 class Sampler:
@@ -74,12 +75,10 @@ class SampleContext:
 
     @torch.no_grad()
     def generate(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """G(z) (with ``labels`` for a conditional G) in the model's space, in batches."""
+        """G(z) (with ``labels`` for a conditional G) in the model's space, in batches, on ``device``."""
         if self.conditional and labels is None:
             raise ValueError("this generator is conditional: pass the labels of the samples")
-        parts = [self.generator(part, y) if self.conditional else self.generator(part)
-                 for part, y in zip(z.split(4096), labels.split(4096) if labels is not None else [None] * len(z))]
-        return torch.cat(parts).float() if parts else torch.empty(0, *self.spec.shape, device=self.device)
+        return generate(self.generator, z, labels if self.conditional else None).to(self.device)
 
     @torch.no_grad()
     def score(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:

@@ -45,6 +45,8 @@ class StepStats:
         self.names = [*MAIN_STATS, *(f"{p.name}_{player[0]}" for p, player in penalties), *logged]
         self._slot = {(id(p), player): len(MAIN_STATS) + i for i, (p, player) in enumerate(penalties)}
         self._logged = {name: len(MAIN_STATS) + len(penalties) + i for i, name in enumerate(logged)}
+        #: Which regulariser each penalty statistic comes from (for messages naming it).
+        self.penalty_of = {f"{p.name}_{player[0]}": p for p, player in penalties}
         self.counts = [0] * len(self.names)
         self.sums = torch.zeros(len(self.names), device=device)
         self._d_slots = torch.tensor([0, 2, 3], device=device)
@@ -141,7 +143,7 @@ class Step(Drawing):
         with frozen(t.d_trainable):
             batch = self.g_phase(seen)
             if t.g.lazy:  # a fresh generated batch, since the last one's graph is spent
-                self.lazy_phase(t.g, before, lambda: self.g_context(batch, self.run_g(t.g_fwd, batch),
+                self.lazy_phase(t.g, before, lambda: self.g_context(batch, self.generate(batch.z, batch.fake_labels),
                                                                     seen.real_out))
         self.finish()
 
@@ -152,10 +154,7 @@ class Step(Drawing):
         real = t.real(n)
         return Batch(real.samples, real.labels, torch.randn(n, t.config.latent_dim, device=t.device), t.fake_labels(n))
 
-    def run_g(self, G: nn.Module, batch: Batch) -> torch.Tensor:
-        return G(batch.z, batch.fake_labels) if self.t.cond.generator else G(batch.z)
-
-    # what a StepContext's generate / noise / labels call (a regulariser's second generated batch)
+    # G as the step runs it; a StepContext's generate / noise / labels call these too (a second generated batch)
     def generate(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         G = self.t.g_fwd
         return G(z, labels) if self.t.cond.generator else G(z)
@@ -223,7 +222,7 @@ class Step(Drawing):
             keep_graph = i == t.config.d_steps - 1
             with self.precision.autocast:
                 with nullcontext() if keep_graph else torch.no_grad():
-                    fake = self.run_g(t.g_fwd, batch)
+                    fake = self.generate(batch.z, batch.fake_labels)
                 real_out, fake_out = self.score_both(t.d_fwd, batch, fake.detach())
                 ctx = self.context("discriminator", batch, fake.detach(), real_out, fake_out)
                 loss = _scalar(t.loss.discriminator_loss(real_out.logits, fake_out.logits, ctx), t.loss_owner, "D loss")
@@ -245,7 +244,7 @@ class Step(Drawing):
                 batch = Batch(batch.real, batch.real_labels, torch.randn_like(batch.z), t.fake_labels(len(batch.z)))
             with self.precision.autocast:
                 if j > 0:
-                    fake = self.run_g(t.g_fwd, batch)
+                    fake = self.generate(batch.z, batch.fake_labels)
                 ctx = self.g_context(batch, fake, seen.real_out)
                 loss = _scalar(t.loss.generator_loss(ctx.fake_out.logits, ctx), t.loss_owner, "G loss")
                 loss = self._with_penalties(loss, t.g, ctx)

@@ -49,7 +49,5 @@ def _attributes(obj: object) -> dict:
 
 def _owner(trainer, stat: str) -> str:
     """Who produced a statistic: the loss for the losses and D's outputs, a regulariser for its penalty."""
-    for pen, player in trainer.penalties:
-        if stat == f"{pen.name}_{player[0]}":
-            return f"regulariser '{pen.name}'"
-    return trainer.loss_owner
+    penalty = trainer.stats.penalty_of.get(stat)
+    return f"regulariser '{penalty.name}'" if penalty is not None else trainer.loss_owner
