@@ -16,14 +16,14 @@ from .errors import CheckpointError, ConfigError, DatasetError, GanzooError, did
 from .messages import warn
 from .registry.kinds import SHORTHANDS, SLOT_GROUPS, SLOTS, slot_named
 from .registry.registry import Registry, default_registry
-from .run.checkpoint import CHECKPOINT_FIX, atomic_write, load_checkpoint, output_error
+from .run.checkpoint import CHECKPOINT_FIX, load_checkpoint, output_error
 from .run.evaluation import DEFAULT_SAMPLES, Evaluator
 from .run.progress import Reporter
 from .run.reporting import Reporters, build_reporters
 from .run.rundir import RunDir
 from .run.limits import EVAL_LIMIT, PNG_LIMIT, check_sample_count
-from .run.samples import generate, save_png, to_data_coords
-from .run.sampling import NoiseSource, SampleContext, build_sampler, draw
+from .run.samples import generate, to_data_coords, write_samples
+from .run.sampling import NoiseSource, SampleContext, build_sampler, draw, gif_frames
 from .training import distributed
 from .training.assemble import build_models, data_spec, load_data
 from .training.conditioning import Conditioning
@@ -227,7 +227,8 @@ def sample(run_dir: str | Path, n: int = 64, *, seed: int = 0, device: str = "au
            sampler: str | None = None, set: Iterable[str] = (), z: torch.Tensor | str | Path | None = None,
            ) -> torch.Tensor:
     """``n`` samples from a run's generator (EMA when present) in data coordinates: images as pixels in [0, 1],
-    points as (x, y). With ``out`` ending in ``.png`` or ``.pt`` they are also written there.
+    points as (x, y). With ``out`` ending in ``.png``, ``.pt`` or (a walking sampler's) ``.gif`` they are also
+    written there.
 
     A conditional generator draws them for class ``label``, or without one for every class in turn (sample ``i``
     has label ``i // ceil(n / classes)``; a PNG names each class beside its rows, or in each picture's corner
@@ -238,40 +239,36 @@ def sample(run_dir: str | Path, n: int = 64, *, seed: int = 0, device: str = "au
         raise ConfigError(f"-n must be at least 1, got {n}")
     _check_seed(seed)
     out = Path(out) if out is not None else None
-    if out is not None and out.suffix.lower() not in {".png", ".pt"}:
-        raise ConfigError(f"-o {out}: the file must end in .png (picture) or .pt (tensor)")
+    if out is not None and out.suffix.lower() not in {".png", ".gif", ".pt"}:
+        raise ConfigError(f"-o {out}: the file must end in .png (picture), .gif (a sampler's walks) or .pt (tensor)")
     registry = registry or default_registry()
     dev = resolve_device(device)
     cfg, spec, generator, data, cond, ckpt = _load_sampler(Path(run_dir), dev, registry, use_ema)
     _check_label(label, cond, cfg, run_dir)
-    if out is not None and out.suffix.lower() == ".png" and n > PNG_LIMIT[spec.kind]:
+    if out is not None and out.suffix.lower() != ".pt" and n > PNG_LIMIT[spec.kind]:
         raise ConfigError(f"-n {n:,}: a picture shows at most {PNG_LIMIT[spec.kind]:,} samples and stays readable; "
                           f"write a tensor (-o FILE.pt) for more")
     check_sample_count(n, spec, cfg.latent_dim, "-n")
     labels = cond.sample_labels(n, label)
     source = NoiseSource(cfg.latent_dim, seed, dev, _given_noise(z, cfg.latent_dim) if z is not None else None)
-    if sampler is None:
+    chosen = build_sampler(registry, sampler, set, spec) if sampler is not None else None
+    frames = gif_frames(out, chosen, sampler, n)
+    if chosen is None:
         raw = generate(generator, source(n), labels)
     else:
-        chosen = build_sampler(registry, sampler, set, spec)
         ctx = SampleContext(n, generator.eval(), labels.to(dev) if labels is not None else None, spec, dev,
                             cond.generator, source, _discriminator_scorer(ckpt, dev, registry, cfg, spec))
         raw = draw(chosen, ctx, f"sampler '{sampler}'").cpu()
     if spec.kind == "points" and data is None:  # the checkpoint's map to data coordinates stands in for the data
         data = standalone_data(ckpt.get("data"), spec) or load_data(registry, cfg)
-    coords = to_data_coords(raw, spec, data)
     if out is not None:
+        which = f", {cond.label_word} {label}" if label is not None else ""
         try:
             out.parent.mkdir(parents=True, exist_ok=True)
-            if out.suffix.lower() == ".png":
-                which = f", {cond.label_word} {label}" if label is not None else ""
-                save_png(out, raw, spec, data, title=f"{cfg.label()}  {n} samples{which}", labels=labels,
-                         label_word=cond.label_word)
-            else:
-                atomic_write(out, lambda f: torch.save(coords, f))
+            write_samples(out, raw, spec, data, f"{cfg.label()}  {n} samples{which}", labels, cond.label_word, frames)
         except OSError as err:
             raise output_error(out, err) from None
-    return coords
+    return to_data_coords(raw, spec, data)
 
 
 def _given_noise(z, latent_dim: int) -> torch.Tensor:

@@ -4,8 +4,10 @@ are one line."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image, ImageSequence
 
 import ganzoo
 from ganzoo import SampleContext
@@ -90,3 +92,37 @@ def test_given_noise_gives_the_same_samples_and_mistakes_are_one_line(trained, i
         result = invoke("sample", trained, *args, "-o", tmp_path / "x.pt", expect=None)
         assert result.exit_code != 0 and "Traceback" not in result.stderr, result.stderr
         assert line in result.stderr, result.stderr
+
+
+def _frames(path) -> list[np.ndarray]:
+    with Image.open(path) as gif:
+        return [np.asarray(frame.convert("RGB"), dtype=np.float32) for frame in ImageSequence.Iterator(gif)]
+
+
+def test_interpolate_writes_an_animated_gif_of_its_walks(trained, invoke, tmp_path, tiny_mnist):
+    invoke("train", "--dataset", "mnist", "--set", f"dataset.root={tiny_mnist}", "--set", "dataset.download=false",
+           "--set", "generator.hidden=16", "--steps", "3", "--batch-size", "8", "--out", tmp_path / "images", "-q")
+    invoke("sample", tmp_path / "images", "-n", "12", "--sampler", "interpolate", "--set", "sampler.steps=6",
+           "-o", tmp_path / "walk.gif")
+    frames = _frames(tmp_path / "walk.gif")
+    assert len(frames) == 6 + 4  # forwards, then back without repeating the ends: a loop without a jump
+    step = [np.abs(a - b).mean() for a, b in zip(frames, frames[1:])]
+    assert min(step[:5]) > 0  # every frame moves along the walks
+    assert np.abs(frames[1] - frames[-1]).max() == 0  # the way back retraces the way out
+    # the same walks as a tensor: a walk's two ends are different samples
+    invoke("sample", tmp_path / "images", "-n", "12", "--sampler", "interpolate", "--set", "sampler.steps=6",
+           "-o", tmp_path / "walk.pt")
+    walks = torch.load(tmp_path / "walk.pt")
+    assert walks.shape == (12, 1, 28, 28) and (walks[0] - walks[5]).abs().max() > 0
+    invoke("sample", trained, "-n", "16", "--sampler", "interpolate", "--set", "sampler.steps=4",
+           "-o", tmp_path / "points.gif")  # points: each frame a scatter over the real ones
+    assert len(_frames(tmp_path / "points.gif")) == 4 + 2
+    for args, line in (
+        (["-n", "10", "--sampler", "interpolate"], "a GIF of walks 8 samples long needs a multiple of 8 samples"),
+        (["-n", "8", "--sampler", "truncation"], "sampler 'truncation' draws no walks to animate"),
+        (["-n", "8"], "plain sampling draws no walks to animate"),
+    ):
+        result = invoke("sample", trained, *args, "-o", tmp_path / "x.gif", expect=None)
+        assert result.exit_code != 0 and "Traceback" not in result.stderr, result.stderr
+        assert line in result.stderr, result.stderr
+        assert not (tmp_path / "x.gif").exists()

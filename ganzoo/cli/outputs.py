@@ -16,7 +16,8 @@ from ..messages import note as show_note
 @click.argument("run_dir", type=click.Path(file_okay=False))
 @click.option("-n", "count", type=int, default=64, show_default=True, help="number of samples")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
-              help="FILE.png (grid or scatter plot) or FILE.pt (tensor of shape (N, *sample_shape))")
+              help="FILE.png (grid or scatter plot), FILE.gif (--sampler interpolate's walks, animated) or "
+                   "FILE.pt (tensor of shape (N, *sample_shape))")
 @click.option("--seed", type=int, default=0, show_default=True, help="noise seed (same seed, same samples)")
 @click.option("--device", default="auto", show_default=True, help="auto | cpu | cuda | cuda:N | mps")
 @click.option("--no-ema", is_flag=True, help="use the raw generator even when the run has an EMA copy")

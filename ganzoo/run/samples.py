@@ -1,4 +1,5 @@
-"""Drawing samples from a generator and writing them out: image grids, point scatter plots, tensors."""
+"""Drawing samples from a generator and writing them out: image grids, point scatter plots, animated walks,
+tensors."""
 
 from __future__ import annotations
 
@@ -57,6 +58,39 @@ def save_png(path: Path | str, samples: torch.Tensor, spec: DataSpec, data: Data
     Written atomically, like checkpoints, so a reader (TensorBoard, ``compare``) never sees half a PNG, even after a
     ``kill -9`` mid-write."""
     atomic_write(Path(path), lambda f: _draw(f, samples, spec, data, title, labels, label_word))
+
+
+def write_samples(out: Path, raw: torch.Tensor, spec: DataSpec, data: Data | None, title: str,
+                  labels: torch.Tensor | None, label_word: str, frames: int | None = None) -> None:
+    """``out`` by its suffix: a picture (``.png``), an animation of walks ``frames`` samples long (``.gif``), or the
+    samples in data coordinates as a tensor (``.pt``); each written atomically."""
+    suffix = out.suffix.lower()
+    if suffix == ".png":
+        save_png(out, raw, spec, data, title=title, labels=labels, label_word=label_word)
+    elif suffix == ".gif":
+        atomic_write(out, lambda f: _animate(f, raw, spec, data, frames, title))
+    else:
+        coords = to_data_coords(raw, spec, data)
+        atomic_write(out, lambda f: torch.save(coords, f))
+
+
+def _animate(f: BinaryIO, samples: torch.Tensor, spec: DataSpec, data: Data | None, frames: int,
+             title: str) -> None:
+    """An animated GIF of walks: the samples come walk after walk, ``frames`` each; frame t shows every walk's
+    t-th sample (images side by side in a grid; points over the real ones), and the animation plays forwards then
+    back, so that it loops without a jump."""
+    import io
+
+    from PIL import Image
+
+    walks = samples.reshape(len(samples) // frames, frames, *samples.shape[1:])
+    pictures = []
+    for t in range(frames):
+        buffer = io.BytesIO()
+        _draw(buffer, walks[:, t], spec, data, f"{title}  frame {t + 1}/{frames}", None, "class")
+        pictures.append(Image.open(io.BytesIO(buffer.getvalue())).convert("RGB"))
+    pictures += pictures[-2:0:-1]
+    pictures[0].save(f, format="GIF", save_all=True, append_images=pictures[1:], duration=120, loop=0)
 
 
 def _draw(f: BinaryIO, samples: torch.Tensor, spec: DataSpec, data: Data | None, title: str,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -22,6 +23,10 @@ from .samples import generate
 
 class Sampler:
     """Base class for samplers: override :meth:`sample`."""
+
+    #: Set by a sampler whose samples are walks, each ``frames`` consecutive samples (``interpolate``): ``ganzoo
+    #: sample -o FILE.gif`` then animates them, frame t showing the t-th sample of every walk.
+    frames: int | None = None
 
     def sample(self, ctx: SampleContext) -> torch.Tensor:
         """``ctx.n`` samples in the model's space, shaped ``(n, *ctx.spec.shape)``, for the labels ``ctx.labels``."""
@@ -118,3 +123,17 @@ def draw(sampler: Sampler, ctx: SampleContext, owner: str) -> torch.Tensor:
         got = tuple(samples.shape) if isinstance(samples, torch.Tensor) else type(samples).__name__
         raise PluginError(f"{owner} returned {got} for -n {ctx.n}; expected a tensor of shape {expected}")
     return samples.float()
+
+
+def gif_frames(out: Path | None, chosen: Sampler | None, name: str | None, n: int) -> int | None:
+    """``-o FILE.gif`` animates a walking sampler's walks: it needs one, and whole walks."""
+    if out is None or out.suffix.lower() != ".gif":
+        return None
+    frames = getattr(chosen, "frames", None)
+    if not frames:
+        which = f"sampler '{name}' draws" if name else "plain sampling draws"
+        raise ConfigError(f"-o {out}: {which} no walks to animate; use --sampler interpolate, or write a .png")
+    if n % frames:
+        raise ConfigError(f"-n {n}: a GIF of walks {frames} samples long needs a multiple of {frames} samples "
+                          f"(-n {max(frames, n - n % frames)})")
+    return frames

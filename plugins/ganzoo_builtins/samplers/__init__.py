@@ -7,7 +7,7 @@ sampling and latent walks.
   sample with probability σ(F), F = D − M − log(1 − e^(D − M − ε)) − γ, M the largest logit seen: samples the
   generator puts where the data is not are dropped. It loads D from the checkpoint.
 - ``interpolate``: walks between pairs of noise vectors (spherically), ``steps`` samples each; with ``-n`` =
-  steps², each row of the grid is one walk.
+  steps², each row of a PNG grid is one walk, and ``-o walk.gif`` animates every walk at once.
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
 
 class Interpolate(Sampler):
     def __init__(self, steps: int = 8) -> None:
-        self.steps = steps
+        self.steps = self.frames = steps  # frames: ``-o walk.gif`` animates the walks
 
     def sample(self, ctx):
         walks = math.ceil(ctx.n / self.steps)
