@@ -35,6 +35,7 @@ from .registry.specs import (
     ConstraintSpec,
     DatasetSpec,
     DiscriminatorSpec,
+    EngineSpec,
     GeneratorSpec,
     LossSpec,
     Mix,
@@ -46,6 +47,7 @@ from .registry.specs import (
 from .run.evaluation import EvalContext
 from .run.reporting import RunInfo, RunReporter
 from .run.sampling import SampleContext, Sampler
+from .sweep.engine import Engine, SweepUnit
 from .training.contracts import Constraint, DOutput, GANLoss, Regulariser, StepContext
 
 try:
@@ -82,12 +84,13 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
-    "AugmentationSpec", "CheckpointError", "ConfigError", "ConflictError", "Constraint", "ConstraintSpec", "DOutput",
-    "Data", "DataSpec", "DatasetError", "DatasetSpec", "DefaultsSpec", "DiscriminatorSpec", "EvalContext", "GANLoss",
-    "GanzooError", "GeneratorSpec", "ImageSet", "IncompatibleError", "LossSpec", "MetricSpec", "Mix", "OptimizerSpec",
-    "OutputError", "Param", "ParameterError", "PluginError", "RecipeSpec", "Regulariser", "RegulariserSpec",
-    "ReporterSpec", "RunInfo", "RunReporter", "RunResult", "SampleContext", "Sampler", "SamplerSpec", "StepContext",
-    "TrainingDiverged", "UnknownComponentError", "cache_dir", "component", "data_root", "decoded_images",
-    "did_you_mean", "evaluate", "files_digest", "first_line", "hookimpl", "memory_mapped", "mlp_stack", "note",
-    "register", "sample", "to_model_space", "train", "translate", "warn", "__version__",
+    "AugmentationSpec", "CheckpointError", "ConfigError", "ConflictError", "Constraint", "ConstraintSpec",
+    "DOutput", "Data", "DataSpec", "DatasetError", "DatasetSpec", "DefaultsSpec", "DiscriminatorSpec", "Engine",
+    "EngineSpec", "EvalContext", "GANLoss", "GanzooError", "GeneratorSpec", "ImageSet", "IncompatibleError",
+    "LossSpec", "MetricSpec", "Mix", "OptimizerSpec", "OutputError", "Param", "ParameterError", "PluginError",
+    "RecipeSpec", "Regulariser", "RegulariserSpec", "ReporterSpec", "RunInfo", "RunReporter", "RunResult",
+    "SampleContext", "Sampler", "SamplerSpec", "StepContext", "SweepUnit", "TrainingDiverged",
+    "UnknownComponentError", "cache_dir", "component", "data_root", "decoded_images", "did_you_mean", "evaluate",
+    "files_digest", "first_line", "hookimpl", "memory_mapped", "mlp_stack", "note", "register", "sample",
+    "to_model_space", "train", "translate", "warn", "__version__",
 ]

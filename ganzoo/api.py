@@ -25,7 +25,7 @@ from .run.limits import EVAL_LIMIT, PNG_LIMIT, check_sample_count
 from .run.samples import generate, to_data_coords, write_samples
 from .run.sampling import NoiseSource, SampleContext, build_sampler, draw, gif_frames
 from .training import distributed
-from .training.assemble import build_models, data_spec, load_data
+from .training.assemble import build_models, check_compatible, data_spec, load_data
 from .training.conditioning import Conditioning
 from .training.device import resolve_device
 from .training.result import RunResult
@@ -80,6 +80,17 @@ def train(
         _check_new_run(run)
         distributed.barrier(world)
         return Trainer(cfg, registry, run, reporter, world=world, reporters=reporters).fit()
+
+
+def check_plan(registry: Registry, *, config: str | Path | None = None, set: Iterable[str] = (),
+               recipe: str | None = None, **options: Any) -> TrainConfig:
+    """The config :func:`train` would resolve from the same arguments, and the mix checked against the data's shape
+    where the dataset's record knows it, without loading or training anything (a sweep checks every member first)."""
+    cfg = resolve_config(registry, _flags(options), config, set, recipe=recipe)
+    spec = data_spec(registry, cfg)
+    if spec is not None:
+        check_compatible(registry, cfg, spec)
+    return cfg
 
 
 def _flags(given: dict[str, Any]) -> dict[str, Any]:

@@ -44,6 +44,7 @@ def test_list_json_shows_declared_parameters(invoke):
         "constraints": {"clip"},
         "reporters": {"tensorboard", "mlflow"},
         "samplers": {"truncation", "rejection", "interpolate"},
+        "engines": {"local", "ray"},
     }
     clip = listing["constraints"][0]
     assert clip["suggested"] == {"opt": "rmsprop", "lr_g": 5e-5, "lr_d": 5e-5, "d_steps": 5}
@@ -107,7 +108,7 @@ def test_plugins_table(invoke):
         "mlp", "conv", "losses", "optim", "points", "mnist", "metrics", "recipes", "cgan", "acgan", "projection",
         "infogan", "wgan", "r1", "relativistic", "diffaugment", "feature_matching", "tensorboard", "mlflow",
         "images", "points_file", "dcgan", "defaults", "lecam", "mode_seeking", "orthogonal", "consistency",
-        "samplers", "ada", "topk"}
+        "samplers", "ada", "topk", "engines"}
 
 
 def test_ema_zero_switches_the_average_off(registry):

@@ -14,6 +14,7 @@ from ..registry.registry import default_registry
 from .listing import list_command, plugins_command
 from .outputs import evaluate_command, sample_command
 from .scaffold import new_plugin_command
+from .sweep import sweep_command
 from .train import train_command
 from .zoo import compare_command, recipes_command, runs_command
 
@@ -68,7 +69,7 @@ def cli() -> None:
 
 
 for _command in (plugins_command, list_command, train_command, sample_command, evaluate_command, new_plugin_command,
-                 recipes_command, runs_command, compare_command):
+                 recipes_command, runs_command, compare_command, sweep_command):
     cli.add_command(_command)
 
 

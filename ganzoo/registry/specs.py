@@ -345,6 +345,17 @@ class ReporterSpec(ComponentSpec):
 
 
 @dataclass(frozen=True)
+class EngineSpec(ComponentSpec):
+    """Sweep engines: ``factory(**params) -> ganzoo.Engine``, whose ``run(units, jobs, tick)`` runs the units of
+    ``ganzoo sweep --engine NAME`` (each a ``ganzoo.SweepUnit``: one member, or a population, with its share of
+    threads) somewhere: child processes, a Ray cluster, a batch system. A unit runs by its ``argv`` in a fresh
+    process or by ``unit.run()`` in one, and writes everything into the sweep directory itself. A factory that
+    cannot work here (a missing optional package) raises a ``ganzoo.ConfigError`` with the install command."""
+
+    kind: ClassVar[str] = "engine"
+
+
+@dataclass(frozen=True)
 class SamplerSpec(ComponentSpec):
     """Samplers: ``factory(**params) -> ganzoo.Sampler``, whose ``sample(ctx)`` draws ``ctx.n`` samples from a
     trained run for ``ganzoo sample RUN --sampler NAME [--set sampler.P=V]`` and ``ganzoo.sample(run, n,

@@ -139,14 +139,16 @@ def display_names(runs: list[RunSummary]) -> list[str]:
     return [str(run.path) if names.count(run.name) > 1 else run.name for run in runs]
 
 
-def write_comparison_png(runs: list[RunSummary], out: Path | str) -> Path:
-    """One PNG: each run's latest sample picture side by side (captioned), and below them their loss curves."""
+def write_comparison_png(runs: list[RunSummary], out: Path | str, names: list[str] | None = None) -> Path:
+    """One PNG: each run's latest sample picture side by side (captioned with ``names``, default the directory
+    names), and below them their loss curves."""
     import numpy as np
     from PIL import Image
 
     out = Path(out)
+    names = names or display_names(runs)
     panels = []
-    for run, name in zip(runs, display_names(runs)):
+    for run, name in zip(runs, names):
         sample, image = run.latest_sample, None
         if sample is None:
             caption = f"{name}\n(no samples yet)"
@@ -159,7 +161,7 @@ def write_comparison_png(runs: list[RunSummary], out: Path | str) -> Path:
                 caption += " - sample unreadable"
         panels.append((caption, image))
     series = []
-    for run, name in zip(runs, display_names(runs)):
+    for run, name in zip(runs, names):
         logged = [r for r in run.records if r.get("d_loss") is not None and r.get("g_loss") is not None]
         series.append((name, [r["step"] for r in logged], [r["d_loss"] for r in logged],
                        [r["g_loss"] for r in logged]))

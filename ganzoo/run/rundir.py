@@ -45,6 +45,35 @@ def _alive(pid: int) -> bool:
     return True
 
 
+@contextmanager
+def held(lock_path: Path, busy, what: str = "the run directory") -> Iterator[None]:
+    """Hold ``lock_path`` for this process (a ``flock``, with the holder's PID and host written in it); another
+    holder is one line, ``busy(who)``. The kernel releases a ``flock`` when its holder dies, so a lock left by a
+    killed process is simply taken over."""
+    try:
+        import fcntl
+    except ImportError:  # not a POSIX system: no advisory locks to take
+        yield
+        return
+    try:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as err:
+        raise ConfigError(f"cannot write {what} {lock_path.parent}: {err.strerror}; choose another --out") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.pread(fd, 200, 0).decode(errors="replace").split()
+            raise ConfigError(busy(f"PID {holder[0]} on {holder[1]}" if len(holder) >= 2 else "another process")) \
+                from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()} {socket.gethostname()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
 class RunDir:
     """Paths and files of one run."""
 
@@ -85,33 +114,11 @@ class RunDir:
     @contextmanager
     def training_lock(self) -> Iterator[None]:
         """Hold the run directory for one trainer: a second ``ganzoo train`` (or ``--resume``) of the same directory
-        gets one line naming the holder's PID and host. The kernel releases a ``flock`` when its holder dies, so a
-        lock left by a killed process is simply taken over. Readers (``runs``, ``compare``, ``sample``,
-        ``evaluate``) never take it."""
-        try:
-            import fcntl
-        except ImportError:  # not a POSIX system: no advisory locks to take
+        gets one line naming the holder's PID and host. Readers (``runs``, ``compare``, ``sample``, ``evaluate``)
+        never take it."""
+        with held(self.lock_path, lambda who: f"{self.path} is being trained by {who}; wait for it to finish (or "
+                                              f"stop it) and resume with `ganzoo train --resume {self.path}`"):
             yield
-            return
-        try:
-            self.path.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as err:
-            raise ConfigError(f"cannot write the run directory {self.path}: {err.strerror}; choose another --out") \
-                from None
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                holder = os.pread(fd, 200, 0).decode(errors="replace").split()
-                who = f"PID {holder[0]} on {holder[1]}" if len(holder) >= 2 else "another process"
-                raise ConfigError(f"{self.path} is being trained by {who}; wait for it to finish (or stop it) and "
-                                  f"resume with `ganzoo train --resume {self.path}`") from None
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()} {socket.gethostname()}\n".encode(), 0)
-            yield
-        finally:
-            os.close(fd)  # closing the descriptor releases the lock
 
     def discard_unstarted(self, existed: bool) -> None:
         """Remove what a session wrote into a new run that failed before its first checkpoint (e.g. out of memory

@@ -1,0 +1,141 @@
+"""Running a sweep: check every member before anything trains, write the plan, split the pending members into
+units (populations where they stack, single processes where they do not), hand the units to an engine, and rank
+what came back.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import ConfigError, GanzooError, PluginError, first_line
+from ..registry.registry import Registry
+from .engine import Engine, SweepUnit
+from .plan import Member
+from .store import FAILED, SweepDir
+from .worker import INTERRUPTED
+
+
+@dataclass
+class Group:
+    """Members that run the same way: ``stacked`` as populations, else one process each; ``why`` says why."""
+
+    members: list[Member]
+    stacked: bool
+    why: str
+
+
+def check_members(members: list[Member], registry: Registry) -> list[Any]:
+    """Every member's resolved config; the first that cannot run is one line naming it, before anything trains."""
+    from ..api import check_plan
+
+    configs = []
+    for member in members:
+        try:
+            configs.append(check_plan(registry, **member.kwargs))
+        except GanzooError as err:
+            raise ConfigError(f"sweep member {member.name} ({member.label}, seed {member.seed}) cannot run: "
+                              f"{first_line(err)}") from None
+    return configs
+
+
+def group_members(members: list[Member], configs: list[Any], registry: Registry, stack: bool) -> list[Group]:
+    """Which members train as populations, and why the others do not."""
+    if not stack:
+        return [Group(members, False, "one process per member (--no-stack)")]
+    try:
+        from ..training.population import stack_groups
+    except ImportError:
+        return [Group(members, False, "one process per member")]
+    groups = []
+    for group in stack_groups(configs, registry):
+        groups.append(Group([members[i] for i in group.members], group.stackable and len(group.members) > 1,
+                            group.reason))
+    return groups
+
+
+def cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def units_for(sweep: SweepDir, groups: list[Group], jobs: int, gpus: int) -> list[SweepUnit]:
+    """One unit per population (a stacked group split into up to ``jobs`` populations, so every core works) or per
+    member; each with its share of the cores (and a GPU of its own, round robin, where there are GPUs)."""
+    total = sum(min(jobs, len(g.members)) if g.stacked else len(g.members) for g in groups)
+    threads = max(1, cores() // max(1, min(jobs, total)))
+    units = []
+    for group in groups:
+        if group.stacked:
+            parts = min(jobs, len(group.members))
+            for k in range(parts):
+                names = tuple(m.name for m in group.members[k::parts])
+                units.append(SweepUnit(sweep.path, names, threads, len(names) > 1, group.why))
+        else:
+            units += [SweepUnit(sweep.path, (m.name,), threads, False, group.why) for m in group.members]
+    if gpus:
+        units = [SweepUnit(u.sweep_dir, u.names, u.threads, u.population, u.why, i % gpus)
+                 for i, u in enumerate(units)]
+    return units
+
+
+def build_engine(registry: Registry, name: str, params: dict[str, str]) -> Engine:
+    spec = registry.get("engines", name)
+    engine = spec.call("building it", spec.factory, **spec.resolve(params))
+    if not isinstance(engine, Engine):
+        raise PluginError(f"{spec.owner}: factory returned {type(engine).__name__}, not a ganzoo.Engine")
+    return engine
+
+
+def run_units(sweep: SweepDir, engine: Engine, units: list[SweepUnit], jobs: int,
+              tick: Callable[[], None]) -> list[str]:
+    """Run the units; a unit that crashed (not a member's error: those are outcomes) marks its unfinished members
+    failed, naming its log. Returns those lines."""
+    codes = engine.run(units, jobs, tick)
+    crashed = []
+    for unit, code in zip(units, codes):
+        if code in (0, INTERRUPTED):
+            continue
+        for name in unit.names:
+            if sweep.outcome(name) is None:
+                message = (f"its process exited with status {code}; see {sweep.path / 'logs' / unit.names[0]}.log")
+                sweep.write_outcome(name, {"status": FAILED, "message": message, "finished": time.time()})
+                crashed.append(f"{name}: {message}")
+    return crashed
+
+
+def progress_of(sweep: SweepDir, members: list[Member], steps: dict[str, int]) -> tuple[int, int]:
+    """(members ended, steps trained so far over all members), from the files the members write."""
+    ended = trained = 0
+    for member in members:
+        if sweep.outcome(member.name) is not None:
+            ended += 1
+            trained += steps.get(member.name, 0)
+            continue
+        path = sweep.run_dir(member.name).metrics_path
+        trained += _last_step(path)
+    return ended, trained
+
+
+def _last_step(path) -> int:
+    """The step of a metrics file's last whole line (read from its end: files grow long)."""
+    import json
+
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, 2)
+            f.seek(max(0, f.tell() - 4096))
+            lines = f.read().decode(errors="replace").splitlines()
+    except OSError:
+        return 0
+    for line in reversed(lines):
+        try:
+            return int(json.loads(line)["step"])
+        except (ValueError, KeyError, TypeError):
+            continue
+    return 0

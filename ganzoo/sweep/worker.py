@@ -1,0 +1,138 @@
+"""One unit of a sweep, in the process that runs it: train (or resume) its members, evaluate each, and write each
+one's outcome.
+
+    python -m ganzoo.sweep.worker SWEEP_DIR NAME [NAME...] [--threads N] [--population]
+
+An engine starts this command (the local engine as a child process, Ray in a task, a batch system in a job), or
+calls :func:`run_unit` in a process of its own. A member already finished is skipped; one with a checkpoint resumes
+from it; one that diverges or fails gets its one-line message as its outcome, and the others go on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from ..errors import GanzooError, TrainingDiverged, first_line
+from .plan import Member
+from .store import DIVERGED, DONE, FAILED, SweepDir
+
+#: Exit status of a unit stopped by Ctrl-C or SIGTERM: its members saved checkpoints and resume next time.
+INTERRUPTED = 130
+
+
+def set_threads(threads: int | None) -> None:
+    """This process's share of the cores: two torch processes that each spin every core slow each other down up
+    to tenfold."""
+    if threads:
+        import torch
+
+        for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ[var] = str(threads)
+        torch.set_num_threads(threads)
+
+
+def die_with_parent() -> None:
+    """Linux: SIGTERM when the sweep's process dies (even by ``kill -9``), so a member saves its checkpoint and
+    stops instead of training on, unwatched, in a directory the next run of the sweep resumes."""
+    parent = os.environ.get("GANZOO_SWEEP_PARENT")
+    if not parent or not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != int(parent):  # the parent died before prctl took effect
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def run_unit(sweep_dir: str | Path, names: list[str], threads: int | None = None,
+             population: bool = False) -> int:
+    """Train the named members (as one population when ``population``), each evaluated and its outcome written.
+    Returns 0, or :data:`INTERRUPTED` when a stop request interrupted training."""
+    set_threads(threads)
+    sweep = SweepDir(sweep_dir)
+    plan = sweep.read_plan()
+    by_name = {m.name: m for m in plan["members"]}
+    members = [by_name[n] for n in names if sweep.outcome(n) is None]
+    if population and len(members) > 1:
+        from .populations import train_members
+
+        outcomes = train_members(sweep, members, plan)
+    else:
+        outcomes = []
+        for member in members:
+            outcome = _train(sweep, member)
+            outcomes.append(outcome)
+            if outcome is None:
+                return INTERRUPTED
+    for member, outcome in zip(members, outcomes):
+        if outcome is None:
+            return INTERRUPTED
+        finish(sweep, member, outcome, plan)
+    return 0
+
+
+def _train(sweep: SweepDir, member: Member) -> dict[str, Any] | None:
+    """One member on its own, as ``ganzoo train`` (or ``--resume``) would run it; None when interrupted."""
+    from ..api import train
+
+    run = sweep.run_dir(member.name)
+    start = time.perf_counter()
+    try:
+        if run.latest.is_file():
+            print(f"{member.name}: resuming from its checkpoint", flush=True)
+            result = train(resume=run.path)
+        else:
+            print(f"{member.name}: starting", flush=True)
+            run.discard_unstarted(existed=False)  # a start killed before its first checkpoint starts over
+            result = train(**member.kwargs, out=run.path)
+    except TrainingDiverged as err:
+        return {"status": DIVERGED, "message": first_line(err, 1000), "seconds": time.perf_counter() - start}
+    except GanzooError as err:
+        return {"status": FAILED, "message": first_line(err, 1000), "seconds": time.perf_counter() - start}
+    if result.interrupted:
+        return None
+    return {"status": DONE, "step": result.step, "seconds": result.seconds, "final": result.final}
+
+
+def finish(sweep: SweepDir, member: Member, outcome: dict[str, Any], plan: dict[str, Any]) -> None:
+    """Evaluate a member that trained to its end, with the sweep's metrics, and write its outcome."""
+    if outcome["status"] == DONE:
+        from ..api import evaluate_run
+
+        try:
+            options = {"metrics": plan["metrics"]} if plan.get("metrics") else {}
+            samples = plan.get("eval_samples") or member.kwargs.get("eval_samples")
+            metrics, evaluator = evaluate_run(sweep.run_dir(member.name).path, samples, **options)
+            outcome.update(metrics=metrics, better=evaluator.better(), meaning=evaluator.descriptions())
+        except GanzooError as err:
+            outcome.update(status=FAILED, message=f"evaluation: {first_line(err, 1000)}")
+    outcome["finished"] = time.time()
+    sweep.write_outcome(member.name, outcome)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ganzoo.sweep.worker", description=__doc__)
+    parser.add_argument("sweep_dir")
+    parser.add_argument("names", nargs="+")
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--population", action="store_true")
+    args = parser.parse_args(argv)
+    die_with_parent()
+    try:
+        return run_unit(args.sweep_dir, args.names, args.threads, args.population)
+    except GanzooError as err:
+        print(f"error: {first_line(err, 1000)}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

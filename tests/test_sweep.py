@@ -1,0 +1,228 @@
+"""``ganzoo sweep`` (issue 26): a plan from flags listing alternatives and from a sweep file, members that are
+ordinary run directories, a leaderboard over seeds that ranks what learned first, a second run that resumes, a
+member that diverges or fails alone, a plan that cannot run refused before anything trains, engines as plugins."""
+
+from __future__ import annotations
+
+import json
+import statistics
+
+import pytest
+import torch
+
+import ganzoo
+from ganzoo import Engine, EngineSpec, GANLoss, LossSpec, hookimpl
+from ganzoo.errors import ConfigError
+from ganzoo.sweep.plan import alternatives, draw_random, members, read_sweep_file, value_of
+from ganzoo.sweep.store import SweepDir
+
+POINTS = ["--set", "dataset.n=256", "--batch-size", "32", "--sample-every", "0", "--log-every", "50",
+          "--eval-samples", "1000"]
+
+
+def _board(invoke, sweep) -> dict:
+    return json.loads(invoke("sweep", "show", sweep, "--json").stdout)
+
+
+# -- the plan -------------------------------------------------------------------------------------------------------
+
+def test_alternatives_split_on_commas_except_where_a_parameter_takes_a_list(registry):
+    assert alternatives("lr_d", "1e-4,2e-4,4e-4", registry) == ["1e-4", "2e-4", "4e-4"]
+    assert alternatives("loss.real_label", "0.9,1.0", registry) == ["0.9", "1.0"]
+    assert alternatives("betas", "0,0.9", registry) == ["0,0.9"]  # Adam's betas are one list
+    assert alternatives("betas", "0,0.9|0.5,0.999", registry) == ["0,0.9", "0.5,0.999"]
+    assert alternatives("generator.hidden", "256,512", registry, ["mlp"]) == ["256,512"]
+    assert value_of("regularisers", "r1+lecam") == ["r1", "lecam"] and value_of("regularisers", "none") == []
+    assert value_of("lr_d", "2e-4") == 2e-4 and value_of("steps", 300) == 300
+    with pytest.raises(ConfigError, match="--steps must be >= 1, got 0"):
+        value_of("steps", "0")
+
+
+def test_members_cross_every_axis_with_every_seed():
+    planned = members({"steps": 10}, [("loss", ["hinge", "wgan-gp"]), ("lr_d", [1e-4, 2e-4, 4e-4])], [0, 1, 2])
+    assert len(planned) == 18 and len({m.name for m in planned}) == 18
+    assert len({m.config for m in planned}) == 6 and [m.seed for m in planned[:3]] == [0, 1, 2]
+    assert planned[4].label == "loss=hinge lr_d=0.0002" and planned[4].kwargs == {
+        "steps": 10, "loss": "hinge", "lr_d": 2e-4, "seed": 1}
+
+
+def test_a_sweep_file_holds_a_grid_and_a_reproducible_random_search(tmp_path):
+    path = tmp_path / "sweep.toml"
+    path.write_text('seeds = 2\n[fixed]\nsteps = 50\n[grid]\nloss = ["hinge", "nonsaturating"]\n'
+                    '[random]\ncount = 6\nseed = 3\nlr_d = { log_uniform = [1e-5, 1e-3] }\n'
+                    'd_steps = { int_uniform = [1, 3] }\n"loss.real_label" = { choice = [0.9, 1.0] }\n')
+    data = read_sweep_file(path)
+    draws = draw_random(data["random"]["space"], 6, 3)
+    assert draws == draw_random(data["random"]["space"], 6, 3)  # the same seed, the same configurations
+    assert all(1e-5 <= d["lr_d"] <= 1e-3 and d["d_steps"] in (1, 2, 3) for d in draws)
+    assert {d["loss.real_label"] for d in draws} <= {"0.9", "1.0"}
+    logs = sorted(torch.tensor([d["lr_d"] for d in draws]).log10().tolist())
+    assert logs[-1] - logs[0] > 0.5  # spread over the decades, not bunched at the top as a uniform draw would be
+    bad = tmp_path / "bad.toml"
+    for text, line in (('[grid]\nlos = ["hinge"]\n', "unknown sweep setting 'los'; did you mean 'loss'?"),
+                       ('[random]\ncount = 2\nlr_d = { normal = [0, 1] }\n', "lr_d must be one of"),
+                       ('[random]\ncount = 2\nlr_d = { log_uniform = [0, 1] }\n', "bounds must be above 0"),
+                       ('seeds_ = 2\n', "unknown key 'seeds_'; did you mean 'seeds'?")):
+        bad.write_text(text)
+        with pytest.raises(ConfigError, match=line):
+            read_sweep_file(bad)
+
+
+# -- running one ----------------------------------------------------------------------------------------------------
+
+def test_a_sweep_ranks_what_learned_first_and_running_it_again_resumes(invoke, tmp_path):
+    """G at lr 1e-7 learns nothing: its configuration must rank last on both seeds' mean (curve error measured
+    0.19-0.21 at lr 1e-3 against 2.7-2.9 at 1e-7 after 1,500 steps)."""
+    sweep = tmp_path / "sweep"
+    command = ["sweep", "--lr-g", "1e-7,1e-3", "--steps", "1500", "--seeds", "2", *POINTS, "--batch-size", "64",
+               "--out", sweep, "-q"]
+    invoke(*command)
+    board = _board(invoke, sweep)
+    assert board["by"] == "curve_error"
+    best, worst = board["configurations"]
+    assert best["label"] == "lr_g=0.001" and worst["label"] == "lr_g=1e-07"
+    assert best["done"] == worst["done"] == 2 and best["metrics"]["curve_error"]["n"] == 2
+    assert best["metrics"]["curve_error"]["mean"] < 0.25 * worst["metrics"]["curve_error"]["mean"]
+    # each member is an ordinary run directory: evaluating it again gives the numbers the board averaged
+    again = [ganzoo.evaluate(sweep / "members" / name, 1000)["curve_error"] for name in best["members"]]
+    assert statistics.fmean(again) == pytest.approx(best["metrics"]["curve_error"]["mean"], rel=1e-9)
+    assert statistics.stdev(again) == pytest.approx(best["metrics"]["curve_error"]["std"], rel=1e-9)
+    for name in best["members"]:
+        assert torch.load(sweep / "members" / name / "checkpoints" / "latest.pt", weights_only=True)["step"] == 1500
+    assert (sweep / "sweep.png").stat().st_size > 10_000 and "lr_g=0.001" in (sweep / "leaderboard.md").read_text()
+    markdown = invoke("sweep", "show", sweep, "--markdown").stdout
+    assert markdown.splitlines()[2].startswith("| 1 | lr_g=0.001 | 2 |")
+    stamps = {p.name: p.stat().st_mtime_ns for p in (sweep / "outcomes").iterdir()}
+    result = invoke(*command[:-1])  # the same command again: everything has ended, nothing trains
+    assert "4 already ended" in result.stderr + result.stdout
+    assert stamps == {p.name: p.stat().st_mtime_ns for p in (sweep / "outcomes").iterdir()}
+
+
+def test_a_member_that_diverges_stops_alone(invoke, tmp_path):
+    sweep = tmp_path / "sweep"
+    result = invoke("sweep", "--lr-d", "2e-4,1e6", "--lr-g", "2e-4,1e6", "--steps", "200", *POINTS, "--out", sweep)
+    board = _board(invoke, sweep)
+    done = [c for c in board["configurations"] if c["done"]]
+    diverged = [f for c in board["configurations"] for f in c["failed"]]
+    assert len(done) >= 1 and done[0]["label"] == "lr_d=0.0002 lr_g=0.0002"
+    assert diverged and all(f["status"] == "diverged" and "training diverged by step" in f["message"]
+                            for f in diverged)
+    assert "diverged: training diverged by step" in result.stdout + result.stderr
+
+
+def test_a_plan_that_cannot_run_is_refused_before_anything_trains(invoke, tmp_path):
+    for args, line in (
+        (["-l", "nonsaturating,hinje"], "sweep member 1-loss=hinje-seed0 (loss=hinje, seed 0) cannot run: unknown "
+                                        "loss 'hinje'; did you mean 'hinge'?"),
+        (["-g", "mlp,cgan"], "sweep member 1-generator=cgan-seed0 (generator=cgan, seed 0) cannot run: generator "
+                             "'cgan'"),
+        (["--lr-d", "1e-4,-1"], "--lr-d must be > 0, got -1"),
+        (["--seeds", "0"], "--seeds must be at least 1, got 0"),
+        (["--seed", "1,1"], "--seed lists a seed twice"),
+        (["--seeds", "2", "--seed", "0,1"], "--seeds N and --seed a,b,c exclude each other"),
+        (["--engine", "locl"], "unknown engine 'locl'; did you mean 'local'?"),
+    ):
+        result = invoke("sweep", *args, "--steps", "5", "--out", tmp_path / "s", expect=None)
+        assert result.exit_code != 0 and "Traceback" not in result.stderr, result.stderr
+        assert line in result.stderr, result.stderr
+        assert not (tmp_path / "s").exists()
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("mine")
+    result = invoke("sweep", "--steps", "5", "--out", tmp_path / "other", expect=1)
+    assert "is not empty and holds no sweep" in result.stderr
+
+
+def test_a_second_sweep_process_on_one_directory_is_refused(invoke, tmp_path):
+    invoke("sweep", "--steps", "5", *POINTS, "--out", tmp_path / "s", "-q")
+    with SweepDir(tmp_path / "s").lock():
+        result = invoke("sweep", "--steps", "5", *POINTS, "--out", tmp_path / "s", expect=1)
+    assert "is being run by PID" in result.stderr and "run the same command again to resume" in result.stderr
+    result = invoke("sweep", "--steps", "6", *POINTS, "--out", tmp_path / "s", expect=1)  # another plan
+    assert "holds another sweep (1 members planned by" in result.stderr
+
+
+# -- engines are plugins --------------------------------------------------------------------------------------------
+
+class _Inline(Engine):
+    """Every unit in this process, one after another (what a third-party engine's smallest form looks like)."""
+
+    def run(self, units, jobs, tick):
+        return [unit.run() for unit in units]
+
+
+class _Fragile(GANLoss):
+    def discriminator_loss(self, real, fake, ctx):
+        if ctx.step >= 5:
+            raise ValueError("fragile broke")
+        return (fake - real).mean()
+
+    def generator_loss(self, fake, ctx):
+        return -fake.mean()
+
+
+class _Plugins:
+    @hookimpl
+    def ganzoo_engines(self):
+        yield EngineSpec(name="inline", factory=_Inline, description="in this process")
+
+    @hookimpl
+    def ganzoo_losses(self):
+        yield LossSpec(name="fragile", factory=_Fragile, description="raises at step 5")
+
+
+def test_an_engine_plugin_runs_the_units_and_a_failing_member_is_named_while_the_others_finish(invoke, plugin,
+                                                                                                tmp_path):
+    plugin(_Plugins(), name="sweep-test-plugin")
+    assert "inline" in invoke("list", "engines").stdout
+    sweep = tmp_path / "sweep"
+    invoke("sweep", "--engine", "inline", "-l", "nonsaturating,fragile", "--steps", "20", *POINTS, "--out", sweep)
+    board = _board(invoke, sweep)
+    (ok,) = [c for c in board["configurations"] if c["done"]]
+    (failed,) = [f for c in board["configurations"] for f in c["failed"]]
+    assert ok["label"] == "loss=nonsaturating" and failed["status"] == "failed"
+    assert "loss 'fragile' (plugin 'sweep-test-plugin') raised in D's step at step 6: ValueError: fragile broke" \
+        in failed["message"]
+
+
+# -- faults ---------------------------------------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_kill_9_of_the_sweep_loses_at_most_each_members_work_since_its_checkpoint(tmp_path):
+    """The sweep's process killed outright: its members stop too (saving a checkpoint), and the same command
+    resumes each one from there to its last step."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from ganzoo.run.rundir import RunDir
+
+    sweep = tmp_path / "sweep"
+    command = [sys.executable, "-m", "ganzoo", "sweep", "--lr-d", "1e-4,2e-4", "--steps", "4000",
+               "--checkpoint-every", "500", *POINTS, "--out", str(sweep), "-q"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    runs = [RunDir(sweep / "members" / name) for name in ("0-lr_d=0.0001-seed0", "1-lr_d=0.0002-seed0")]
+    deadline = time.monotonic() + 120
+    while not all(run.latest.is_file() for run in runs) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    for run in runs:  # each member lets go of its run directory once it has saved and stopped
+        while time.monotonic() < deadline:
+            try:
+                with run.training_lock():
+                    break
+            except ConfigError:
+                time.sleep(0.1)
+    at_kill = [torch.load(run.latest, weights_only=True)["step"] for run in runs]
+    assert all(0 < step < 4000 for step in at_kill), at_kill
+    assert not list((sweep / "outcomes").glob("*.json")) if (sweep / "outcomes").is_dir() else True
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    for run in runs:
+        assert torch.load(run.latest, weights_only=True)["step"] == 4000
+        assert "resuming from its checkpoint" in (sweep / "logs" / f"{run.path.name}.log").read_text()
+        steps = [json.loads(line)["step"] for line in run.metrics_path.read_text().splitlines()]
+        assert steps == sorted(set(steps)) and steps[-1] == 4000  # no step logged twice, none lost
