@@ -11,8 +11,8 @@ ROOT = Path(__file__).resolve().parent.parent
 CORE = ROOT / "ganzoo"
 
 #: Lowest first. A module may import its own layer and the layers below it, never one above.
-LAYERS = ["errors", "messages", "blocks", "data", "registry", "config", "run", "training", "api", "sweep", "ganzoo", "cli",
-          "__main__"]
+LAYERS = ["errors", "messages", "blocks", "data", "registry", "config", "run", "training", "api", "sweep", "ganzoo",
+          "cli", "__main__"]
 #: A file does one job; past this many lines it is doing several (STYLE.md).
 MAX_LINES = 400
 

@@ -226,3 +226,18 @@ def test_kill_9_of_the_sweep_loses_at_most_each_members_work_since_its_checkpoin
         assert "resuming from its checkpoint" in (sweep / "logs" / f"{run.path.name}.log").read_text()
         steps = [json.loads(line)["step"] for line in run.metrics_path.read_text().splitlines()]
         assert steps == sorted(set(steps)) and steps[-1] == 4000  # no step logged twice, none lost
+
+
+def test_the_readmes_sweep_file_plans_members_that_can_all_run(tmp_path, registry):
+    from pathlib import Path
+
+    from ganzoo.sweep.launch import plan_members
+    from ganzoo.sweep.runner import check_members
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    block = readme.split("A TOML sweep file holds")[1].split("```toml\n")[1].split("```")[0]
+    (tmp_path / "sweep.toml").write_text(block)
+    planned = plan_members({}, [], [], tmp_path / "sweep.toml")
+    assert len(planned) == 2 * 3 * 8 * 3 and len({m.config for m in planned}) == 48
+    configs = check_members(planned, registry)
+    assert {c.steps for c in configs} == {3000} and {len(c.regularisers) for c in configs} == {0, 1}

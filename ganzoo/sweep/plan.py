@@ -134,6 +134,8 @@ def value_of(key: str, value: Any) -> Any:
 
 
 def shown(value: Any) -> str:
+    if isinstance(value, list) and not value:
+        return "none"
     if isinstance(value, list):
         return "+".join(map(str, value)) if all(isinstance(v, str) for v in value) else ",".join(map(str, value))
     if isinstance(value, float):
