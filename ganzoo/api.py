@@ -10,7 +10,6 @@ import torch
 
 from .config import TrainConfig, config_from_dict, option_params, resolve_config, resumable_options
 from .config.toml import read_toml
-from .data.contract import Data
 from .data.fingerprint import recorded_spec, standalone_data
 from .errors import CheckpointError, ConfigError, DatasetError, GanzooError, did_you_mean, first_line
 from .messages import warn
@@ -22,8 +21,8 @@ from .run.progress import Reporter
 from .run.reporting import Reporters, build_reporters
 from .run.rundir import RunDir
 from .run.limits import EVAL_LIMIT, PNG_LIMIT, check_sample_count
-from .run.samples import generate, to_data_coords, write_samples
-from .run.sampling import NoiseSource, SampleContext, build_sampler, draw, gif_frames
+from .run.samples import generate, read_samples, to_data_coords, write_samples
+from .run.sampling import NoiseSource, SampleContext, build_sampler, draw, gif_frames, given_noise
 from .training import distributed
 from .training.assemble import build_models, check_compatible, data_spec, load_data
 from .training.conditioning import Conditioning
@@ -261,7 +260,7 @@ def sample(run_dir: str | Path, n: int = 64, *, seed: int = 0, device: str = "au
                           f"write a tensor (-o FILE.pt) for more")
     check_sample_count(n, spec, cfg.latent_dim, "-n")
     labels = cond.sample_labels(n, label)
-    source = NoiseSource(cfg.latent_dim, seed, dev, _given_noise(z, cfg.latent_dim) if z is not None else None)
+    source = NoiseSource(cfg.latent_dim, seed, dev, given_noise(z, cfg.latent_dim) if z is not None else None)
     chosen = build_sampler(registry, sampler, set, spec) if sampler is not None else None
     frames = gif_frames(out, chosen, sampler, n)
     if chosen is None:
@@ -280,19 +279,6 @@ def sample(run_dir: str | Path, n: int = 64, *, seed: int = 0, device: str = "au
         except OSError as err:
             raise output_error(out, err) from None
     return to_data_coords(raw, spec, data)
-
-
-def _given_noise(z, latent_dim: int) -> torch.Tensor:
-    """``--z``: noise vectors (n, latent_dim) as a tensor or a file saved with ``torch.save``."""
-    if not isinstance(z, torch.Tensor):
-        try:
-            z = torch.load(z, map_location="cpu", weights_only=True)
-        except (OSError, RuntimeError, EOFError, ValueError) as err:
-            raise ConfigError(f"--z {z}: {first_line(err)}; give a tensor saved with torch.save") from None
-    if not isinstance(z, torch.Tensor) or z.dim() != 2 or z.shape[1] != latent_dim or not z.is_floating_point():
-        shape = tuple(z.shape) if isinstance(z, torch.Tensor) else type(z).__name__
-        raise ConfigError(f"--z holds {shape}; the run's generator takes noise of shape (N, {latent_dim})")
-    return z
 
 
 def _discriminator_scorer(ckpt: dict, device: torch.device, registry: Registry, cfg: TrainConfig, spec):
@@ -349,31 +335,6 @@ def evaluate_run(run_dir: str | Path, n: int | None = None, *, seed: int = 12345
         raise ConfigError(f"no installed metric applies to dataset '{cfg.dataset.name}' (see `ganzoo plugins`)"
                           + "".join(f"; {note}" for note in evaluator.notes))
     return evaluator(generator, n, seed), evaluator
-
-
-def read_samples(path: Path, data: Data) -> torch.Tensor:
-    """A tensor of samples saved anywhere (``torch.save``; images (N, C, H, W) in [0, 1], points (N, D) in data
-    coordinates), checked against the dataset and mapped to the model space."""
-    try:
-        samples = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such file; give a tensor saved with torch.save") from None
-    except Exception as err:  # noqa: BLE001 - corrupt files, pickled code: refused, never run
-        raise ConfigError(f"{path} is not a tensor file torch.load can read safely ({first_line(err, 80)})") from None
-    spec = data.spec
-    layout = "(N, C, H, W) pixels in [0, 1]" if spec.kind == "image" else "(N, D) points in data coordinates"
-    if not isinstance(samples, torch.Tensor) or not samples.is_floating_point():
-        held = samples.dtype if isinstance(samples, torch.Tensor) else type(samples).__name__
-        raise ConfigError(f"{path} holds {held}, not a float tensor of {layout}")
-    if tuple(samples.shape[1:]) != tuple(spec.shape) or len(samples) < 2:
-        raise ConfigError(f"{path} holds samples of shape {tuple(samples.shape)}; dataset '{data.spec.describe()}' "
-                          f"needs {layout} with {tuple(spec.shape)} per sample and at least 2 of them")
-    if not torch.isfinite(samples).all():
-        raise ConfigError(f"{path} holds NaN or infinite values")
-    if spec.kind == "image" and (samples.min() < 0 or samples.max() > 1):
-        raise ConfigError(f"{path}: pixels range over {samples.min().item():.3g}..{samples.max().item():.3g}, not "
-                          f"[0, 1] (for images in [-1, 1], save (x + 1) / 2)")
-    return data.from_data(samples)
 
 
 def evaluate_file(path: str | Path, dataset: str, sets: Iterable[str] = (), *, device: str = "auto",

@@ -1,5 +1,5 @@
-"""Drawing samples from a generator and writing them out: image grids, point scatter plots, animated walks,
-tensors."""
+"""Drawing samples from a generator and writing them out (image grids, point scatter plots, animated walks,
+tensors), and reading a samples file made anywhere back."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from ..data.contract import Data, DataSpec
+from ..errors import ConfigError, first_line
 from .checkpoint import atomic_write
 from .plot import grid_figure, scatter_png
 
@@ -143,3 +144,28 @@ def class_grid_figure(images: torch.Tensor, labels: torch.Tensor, label_word: st
                for i, y in enumerate(labels)]
     return grid_figure(grid.permute(1, 2, 0).numpy(), max(height, width), cell_labels=corners,
                        caption=f"{label_word} in each corner")
+
+
+def read_samples(path: Path, data: Data) -> torch.Tensor:
+    """A tensor of samples saved anywhere (``torch.save``; images (N, C, H, W) in [0, 1], points (N, D) in data
+    coordinates), checked against the dataset and mapped to the model space."""
+    try:
+        samples = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file; give a tensor saved with torch.save") from None
+    except Exception as err:  # noqa: BLE001 - corrupt files, pickled code: refused, never run
+        raise ConfigError(f"{path} is not a tensor file torch.load can read safely ({first_line(err, 80)})") from None
+    spec = data.spec
+    layout = "(N, C, H, W) pixels in [0, 1]" if spec.kind == "image" else "(N, D) points in data coordinates"
+    if not isinstance(samples, torch.Tensor) or not samples.is_floating_point():
+        held = samples.dtype if isinstance(samples, torch.Tensor) else type(samples).__name__
+        raise ConfigError(f"{path} holds {held}, not a float tensor of {layout}")
+    if tuple(samples.shape[1:]) != tuple(spec.shape) or len(samples) < 2:
+        raise ConfigError(f"{path} holds samples of shape {tuple(samples.shape)}; dataset '{data.spec.describe()}' "
+                          f"needs {layout} with {tuple(spec.shape)} per sample and at least 2 of them")
+    if not torch.isfinite(samples).all():
+        raise ConfigError(f"{path} holds NaN or infinite values")
+    if spec.kind == "image" and (samples.min() < 0 or samples.max() > 1):
+        raise ConfigError(f"{path}: pixels range over {samples.min().item():.3g}..{samples.max().item():.3g}, not "
+                          f"[0, 1] (for images in [-1, 1], save (x + 1) / 2)")
+    return data.from_data(samples)

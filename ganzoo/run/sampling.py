@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from ..data.contract import DataSpec
-from ..errors import ConfigError, ParameterError, PluginError
+from ..errors import ConfigError, ParameterError, PluginError, first_line
 from ..registry.registry import Registry
 from .samples import generate
 
@@ -49,6 +49,19 @@ class NoiseSource:
         rows = self.given[self.used:self.used + n]
         self.used += n
         return rows.to(self.device, torch.float32)
+
+
+def given_noise(z, latent_dim: int) -> torch.Tensor:
+    """``--z``: noise vectors (n, latent_dim) as a tensor or a file saved with ``torch.save``."""
+    if not isinstance(z, torch.Tensor):
+        try:
+            z = torch.load(z, map_location="cpu", weights_only=True)
+        except (OSError, RuntimeError, EOFError, ValueError) as err:
+            raise ConfigError(f"--z {z}: {first_line(err)}; give a tensor saved with torch.save") from None
+    if not isinstance(z, torch.Tensor) or z.dim() != 2 or z.shape[1] != latent_dim or not z.is_floating_point():
+        shape = tuple(z.shape) if isinstance(z, torch.Tensor) else type(z).__name__
+        raise ConfigError(f"--z holds {shape}; the run's generator takes noise of shape (N, {latent_dim})")
+    return z
 
 
 @dataclass
