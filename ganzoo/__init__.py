@@ -16,6 +16,7 @@ from .errors import (
     ConfigError,
     ConflictError,
     DatasetError,
+    ExportError,
     GanzooError,
     IncompatibleError,
     OutputError,
@@ -56,10 +57,10 @@ except _metadata.PackageNotFoundError:  # running from a source tree that was ne
     __version__ = "0.0.0+unknown"
 
 
-#: What ``import ganzoo`` loads only when first used: the training and sampling entry points pull in the trainer,
-#: which a plugin module importing ``ganzoo`` for its base classes does not need.
-_LAZY = {"train": "api", "sample": "api", "evaluate": "api", "register": "registry.registry",
-         "component": "registry.registry",
+#: What ``import ganzoo`` loads only when first used: the training, sampling and export entry points pull in the
+#: trainer, which a plugin module importing ``ganzoo`` for its base classes does not need.
+_LAZY = {"train": "api", "sample": "api", "evaluate": "api", "export": "api", "load_generator": "run.exported",
+         "register": "registry.registry", "component": "registry.registry",
          "RunResult": "training.result"}
 
 
@@ -93,4 +94,5 @@ __all__ = [
     "UnknownComponentError", "cache_dir", "component", "data_root", "decoded_images", "did_you_mean", "evaluate",
     "files_digest", "first_line", "hookimpl", "memory_mapped", "mlp_stack", "note", "register", "sample",
     "to_model_space", "train", "translate", "warn", "__version__",
+    "ExportError", "export", "load_generator",
 ]

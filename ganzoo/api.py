@@ -1,4 +1,4 @@
-"""The Python API behind ``ganzoo train`` and ``ganzoo sample``, for notebooks and scripts."""
+"""The Python API behind ``ganzoo train``, ``sample``, ``evaluate`` and ``export``, for notebooks and scripts."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import torch
 
 from .config import TrainConfig, config_from_dict, option_params, resolve_config, resumable_options
 from .config.toml import read_toml
+from .data.contract import Data
 from .data.fingerprint import recorded_spec, standalone_data
 from .errors import CheckpointError, ConfigError, DatasetError, GanzooError, did_you_mean, first_line
 from .messages import warn
@@ -17,6 +18,8 @@ from .registry.kinds import SHORTHANDS, SLOT_GROUPS, SLOTS, slot_named
 from .registry.registry import Registry, default_registry
 from .run.checkpoint import CHECKPOINT_FIX, load_checkpoint, output_error
 from .run.evaluation import DEFAULT_SAMPLES, Evaluator
+from .run.export import ExportResult, ExportSource, plan_export, write_export
+from .run.exported import build_generator, check_plugins, is_export, read_export
 from .run.progress import Reporter
 from .run.reporting import Reporters, build_reporters
 from .run.rundir import RunDir
@@ -28,7 +31,7 @@ from .training.assemble import build_models, check_compatible, data_spec, load_d
 from .training.conditioning import Conditioning
 from .training.device import resolve_device
 from .training.result import RunResult
-from .training.trainer import Trainer
+from .training.trainer import SAMPLE_COUNT, Trainer
 
 
 def train(
@@ -200,7 +203,15 @@ def _saved_config(registry: Registry, run: RunDir, ckpt: dict) -> TrainConfig:
                               f"with (see `ganzoo plugins`)") from None
 
 
-def _load_sampler(run_dir: Path, device: torch.device, registry: Registry, use_ema: bool):
+def _load_sampler(run_dir: Path, device: torch.device, registry: Registry, use_ema: bool,
+                  needs: tuple[str, ...] = ("generator",)):
+    if is_export(run_dir):  # an export folder: the generator's plugin (and for evaluate the dataset's) suffices
+        folder = read_export(run_dir)
+        if not use_ema and folder.info["source"]["ema"]:
+            raise ConfigError(f"{run_dir} holds the run's EMA generator only; export the run with --no-ema")
+        check_plugins(registry, folder, needs)
+        cond = Conditioning(folder.classes, folder.own_labels)
+        return folder.config, folder.data, build_generator(registry, folder).to(device), folder.to_data, cond, {}
     run = RunDir(run_dir)
     ckpt = load_checkpoint(run.require_checkpoint(), map_location="cpu")
     _check_own_run(run, ckpt)
@@ -267,7 +278,8 @@ def sample(run_dir: str | Path, n: int = 64, *, seed: int = 0, device: str = "au
         raw = generate(generator, source(n), labels)
     else:
         ctx = SampleContext(n, generator.eval(), labels.to(dev) if labels is not None else None, spec, dev,
-                            cond.generator, source, _discriminator_scorer(ckpt, dev, registry, cfg, spec))
+                            cond.generator, source,
+                            _discriminator_scorer(ckpt, dev, registry, cfg, spec) if ckpt else None)
         raw = draw(chosen, ctx, f"sampler '{sampler}'").cpu()
     if spec.kind == "points" and data is None:  # the checkpoint's map to data coordinates stands in for the data
         data = standalone_data(ckpt.get("data"), spec) or load_data(registry, cfg)
@@ -323,9 +335,10 @@ def evaluate_run(run_dir: str | Path, n: int | None = None, *, seed: int = 12345
     _check_seed(seed)
     registry = registry or default_registry()
     dev = resolve_device(device)
-    cfg, spec, generator, data, cond, _ = _load_sampler(Path(run_dir), dev, registry, use_ema)
+    cfg, spec, generator, data, cond, _ = _load_sampler(Path(run_dir), dev, registry, use_ema,
+                                                        needs=("generator", "dataset"))
     check_sample_count(n, spec, cfg.latent_dim, "--samples", copies=4)  # samples, coordinates and features
-    if data is None:
+    if not isinstance(data, Data):  # an export folder's points hold only their map to data coordinates
         try:
             data = load_data(registry, cfg)
         except DatasetError as err:
@@ -335,6 +348,26 @@ def evaluate_run(run_dir: str | Path, n: int | None = None, *, seed: int = 12345
         raise ConfigError(f"no installed metric applies to dataset '{cfg.dataset.name}' (see `ganzoo plugins`)"
                           + "".join(f"; {note}" for note in evaluator.notes))
     return evaluator(generator, n, seed), evaluator
+
+
+def export(run_dir: str | Path, out: str | Path, *, formats: str | Iterable[str] | None = None, force: bool = False,
+           use_ema: bool = True, registry: Registry | None = None) -> ExportResult:
+    """Export a run's generator (EMA when present) to the folder ``out``: ``generator.pt2`` (torch.export),
+    ``generator.onnx`` and ``generator.safetensors`` with ``config.json``, a model card (``README.md``) and
+    ``samples.png``. ``formats`` (``"pt2,onnx"``...) defaults to every format the installed packages allow;
+    ``force`` replaces the export's files in a folder that is not empty. A format whose exporter fails is an
+    :class:`ExportError`, raised once the other files are written."""
+    run_dir, out = Path(run_dir), Path(out)
+    chosen = plan_export(run_dir, out, formats, force)
+    registry = registry or default_registry()
+    cfg, spec, generator, data, cond, ckpt = _load_sampler(run_dir, torch.device("cpu"), registry, use_ema)
+    if spec.kind == "points" and data is None:
+        data = standalone_data(ckpt.get("data"), spec) or load_data(registry, cfg)
+    count = SAMPLE_COUNT[spec.kind]
+    source = ExportSource(generator, cfg, spec, cond.classes, cond.own_labels, data, count,
+                          cond.grid_labels(None, count), RunDir(run_dir), int(ckpt.get("step", 0)),
+                          use_ema and ckpt.get("ema") is not None)
+    return write_export(registry, source, out, chosen)
 
 
 def evaluate_file(path: str | Path, dataset: str, sets: Iterable[str] = (), *, device: str = "auto",

@@ -51,6 +51,10 @@ class OutputError(GanzooError):
     half-written."""
 
 
+class ExportError(GanzooError):
+    """A generator that an exporter (torch.export, ONNX) cannot take; the formats that could be written were."""
+
+
 class TrainingDiverged(GanzooError):
     """A loss became NaN or infinite."""
 

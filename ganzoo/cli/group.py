@@ -11,6 +11,7 @@ import click
 from .. import __version__
 from ..errors import GanzooError, did_you_mean
 from ..registry.registry import default_registry
+from .export import export_command
 from .listing import list_command, plugins_command
 from .outputs import evaluate_command, sample_command
 from .scaffold import new_plugin_command
@@ -68,8 +69,8 @@ def cli() -> None:
     """ganzoo: mix generators, discriminators, losses and datasets from plugins into a GAN training run."""
 
 
-for _command in (plugins_command, list_command, train_command, sample_command, evaluate_command, new_plugin_command,
-                 recipes_command, runs_command, compare_command, sweep_command):
+for _command in (plugins_command, list_command, train_command, sample_command, evaluate_command, export_command,
+                 new_plugin_command, recipes_command, runs_command, compare_command, sweep_command):
     cli.add_command(_command)
 
 

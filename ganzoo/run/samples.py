@@ -4,6 +4,7 @@ tensors), and reading a samples file made anywhere back."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -41,16 +42,17 @@ def noise(n: int, latent_dim: int, seed: int, device: torch.device | str = "cpu"
     return torch.randn(n, latent_dim, generator=gen).to(device)
 
 
-def to_data_coords(samples: torch.Tensor, spec: DataSpec, data: Data | None) -> torch.Tensor:
-    """Model space -> data coordinates: images as pixels in [0, 1], points through the dataset's mapping."""
+def to_data_coords(samples: torch.Tensor, spec: DataSpec, data: Data | Callable | None) -> torch.Tensor:
+    """Model space -> data coordinates: images as pixels in [0, 1], points through the dataset's mapping (``data``
+    may be that map alone: an export folder holds no data)."""
     if spec.kind == "image":
         return ((samples + 1) / 2).clamp(0, 1)
     if data is None:
         raise ValueError("point samples need their dataset to map back to data coordinates")
-    return data.to_data(samples)
+    return data.to_data(samples) if isinstance(data, Data) else data(samples)
 
 
-def save_png(path: Path | str, samples: torch.Tensor, spec: DataSpec, data: Data | None = None,
+def save_png(path: Path | str, samples: torch.Tensor, spec: DataSpec, data: Data | Callable | None = None,
              title: str = "", labels: torch.Tensor | None = None, label_word: str = "class") -> None:
     """Images: a square grid, or for a conditional G (``labels``, class-major) one block of rows per class with its
     label beside it. Points: generated vs real samples, with the true curve when the dataset knows it, and coloured
@@ -61,7 +63,7 @@ def save_png(path: Path | str, samples: torch.Tensor, spec: DataSpec, data: Data
     atomic_write(Path(path), lambda f: _draw(f, samples, spec, data, title, labels, label_word))
 
 
-def write_samples(out: Path, raw: torch.Tensor, spec: DataSpec, data: Data | None, title: str,
+def write_samples(out: Path, raw: torch.Tensor, spec: DataSpec, data: Data | Callable | None, title: str,
                   labels: torch.Tensor | None, label_word: str, frames: int | None = None) -> None:
     """``out`` by its suffix: a picture (``.png``), an animation of walks ``frames`` samples long (``.gif``), or the
     samples in data coordinates as a tensor (``.pt``); each written atomically."""
@@ -75,7 +77,7 @@ def write_samples(out: Path, raw: torch.Tensor, spec: DataSpec, data: Data | Non
         atomic_write(out, lambda f: torch.save(coords, f))
 
 
-def _animate(f: BinaryIO, samples: torch.Tensor, spec: DataSpec, data: Data | None, frames: int,
+def _animate(f: BinaryIO, samples: torch.Tensor, spec: DataSpec, data: Data | Callable | None, frames: int,
              title: str) -> None:
     """An animated GIF of walks: the samples come walk after walk, ``frames`` each; frame t shows every walk's
     t-th sample (images side by side in a grid; points over the real ones), and the animation plays forwards then
@@ -94,7 +96,7 @@ def _animate(f: BinaryIO, samples: torch.Tensor, spec: DataSpec, data: Data | No
     pictures[0].save(f, format="GIF", save_all=True, append_images=pictures[1:], duration=120, loop=0)
 
 
-def _draw(f: BinaryIO, samples: torch.Tensor, spec: DataSpec, data: Data | None, title: str,
+def _draw(f: BinaryIO, samples: torch.Tensor, spec: DataSpec, data: Data | Callable | None, title: str,
           labels: torch.Tensor | None, label_word: str) -> None:
     coords = to_data_coords(samples, spec, data)
     if spec.kind == "image":
@@ -107,7 +109,7 @@ def _draw(f: BinaryIO, samples: torch.Tensor, spec: DataSpec, data: Data | None,
                    pad_value=1.0)
         return
     real = curve = None
-    if data is not None:
+    if isinstance(data, Data):  # not a bare map to data coordinates: real points go beneath
         real = data.to_data(data.take(slice(0, max(len(coords), 1000))).cpu()).numpy()
         if data.curve is not None and data.x_range is not None:
             xs = torch.linspace(*data.x_range, 200)
