@@ -181,7 +181,8 @@ def test_the_program_runs_where_neither_ganzoo_nor_its_plugins_can_be_imported(z
     assert torch.allclose(torch.load(tmp_path / "samples.pt"), entry["reference"], rtol=0, atol=PT2_ATOL)
 
 
-def test_the_model_card_follows_the_hubs_conventions_and_says_what_config_json_says(zoo, tmp_path):
+def test_the_model_card_follows_the_hubs_conventions_and_says_what_config_json_says(zoo, tmp_path,
+                                                                                     monkeypatch):
     yaml = pytest.importorskip("yaml")
     entry = zoo["mlp"]
     info, card = entry["info"], (entry["out"] / "README.md").read_text()
@@ -199,7 +200,12 @@ def test_the_model_card_follows_the_hubs_conventions_and_says_what_config_json_s
     with Image.open(entry["out"] / "samples.png") as image:
         assert image.format == "PNG" and min(image.size) > 200
     blocks = re.findall(r"```python\n(.*?)```", body, re.S)
-    assert len(blocks) == 3 and all(len(b.strip().splitlines()) == 3 for b in blocks)  # pt2, onnx, ganzoo
+    assert len(blocks) == 2 + HAS_ONNX and all(len(b.strip().splitlines()) == 3 for b in blocks)  # pt2, onnx, ganzoo
+    monkeypatch.chdir(entry["out"])  # the snippets run from inside the folder
+    for block in (b for b in blocks if HAS_ORT or "onnxruntime" not in b):
+        scope: dict = {}
+        exec(block, scope)  # noqa: S102 - the card's own code, as a reader pastes it
+        assert tuple(scope["samples"].shape) == (16, 2), block
     assert "| input | `z` | (batch, 64) | float32 |" in body and "| output | `samples` | (batch, 2) | float32 |" in body
     (tmp_path / "card.toml").write_text(re.search(r"```toml\n(.*?)```", body, re.S).group(1))
     assert read_toml(tmp_path / "card.toml") == info["training_config"]
