@@ -22,8 +22,13 @@ _CHUNK = 1 << 24  # bytes hashed at a time: memory stays bounded for data that i
 
 def digest(data: Data) -> str:
     """A short hash of the samples as stored, and of the labels."""
+    return tensors_digest(data.samples, data.labels)
+
+
+def tensors_digest(*tensors: torch.Tensor | None) -> str:
+    """A short hash of tensors' values, shapes and dtypes (None is skipped), read in bounded chunks."""
     h = hashlib.blake2b(digest_size=16)
-    for tensor in (data.samples, data.labels):
+    for tensor in tensors:
         if tensor is None:
             continue
         flat = tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8)
