@@ -9,7 +9,6 @@ import click
 from rich.console import Console
 
 from ..errors import ConfigError
-from ..messages import note as show_note
 
 
 @click.command("sample")
@@ -51,8 +50,11 @@ def sample_command(run_dir: str, count: int, output: str, seed: int, device: str
 @click.option("--seed", type=int, default=12345, show_default=True, help="noise seed")
 @click.option("--device", default="auto", show_default=True, help="auto | cpu | cuda | cuda:N | mps")
 @click.option("--no-ema", is_flag=True, help="evaluate the raw generator even when the run has an EMA copy")
+@click.option("--metrics", "metrics", metavar="NAME,...", default=None,
+              help="the metrics to compute, e.g. classifier,inception [default: the run's --metrics, else the "
+                   "dataset's metrics; the expensive ones (Inception) only on a GPU]")
 def evaluate_command(run_dir: str, dataset: str | None, sets: tuple[str, ...], count: int | None, as_json: bool,
-                     seed: int, device: str, no_ema: bool) -> None:
+                     seed: int, device: str, no_ema: bool, metrics: str | None) -> None:
     """Quality metrics of a trained run (RUN_DIR), or of a samples file made anywhere (SAMPLES.pt: images
     (N, C, H, W) in [0, 1] or points (N, D) in data coordinates) with --dataset NAME."""
     from contextlib import ExitStack
@@ -77,20 +79,19 @@ def evaluate_command(run_dir: str, dataset: str | None, sets: tuple[str, ...], c
         if Path(run_dir).is_dir() or dataset is None:
             if dataset is not None or sets:
                 raise ConfigError("--dataset and --set are for a samples file; a run is judged on its own dataset")
-            metrics, evaluator = evaluate_run(run_dir, count, seed=seed, device=device, use_ema=not no_ema,
-                                          progress=progress)
+            values, evaluator = evaluate_run(run_dir, count, seed=seed, device=device, use_ema=not no_ema,
+                                             progress=progress, metrics=metrics)
         else:
             from ..api import evaluate_file
 
             bad = [s for s in sets if not s.startswith(("dataset.", "data."))]
             if bad:
                 raise ConfigError(f"--set {bad[0]}: a samples file is judged against a dataset only; set dataset.P=V")
-            metrics, evaluator = evaluate_file(run_dir, dataset, sets, device=device, progress=progress)
-    for note in evaluator.notes:
-        show_note(note)
+            values, evaluator = evaluate_file(run_dir, dataset, sets, device=device, progress=progress,
+                                              metrics=metrics)
     if as_json:
         from ..run.rundir import finite_or_none
 
-        click.echo(json.dumps(finite_or_none(metrics), indent=2))
+        click.echo(json.dumps(finite_or_none(values), indent=2))
         return
-    Console().print(metrics_table(metrics, evaluator.descriptions(), evaluator.better(), f"ganzoo evaluate {run_dir}"))
+    Console().print(metrics_table(values, evaluator.descriptions(), evaluator.better(), f"ganzoo evaluate {run_dir}"))

@@ -89,7 +89,10 @@ def _option_decorators():
         if param.type is bool:
             decorators.append(click.option(f"{flag}/--no-{flag[2:]}", name, default=None, **shown))
         else:
-            decorators.append(click.option(flag, name, default=None, metavar=param.type_name.upper(), **shown))
+            metavar = param.type_name.upper()
+            if metavar.startswith("LIST["):  # list[str] -> STR,... (written with commas)
+                metavar = f"{metavar[5:-1]},..."
+            decorators.append(click.option(flag, name, default=None, metavar=metavar, **shown))
     return decorators
 
 

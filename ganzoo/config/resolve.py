@@ -34,6 +34,7 @@ from ..registry.kinds import SHORTHANDS, SLOT_GROUPS, SLOTS, Slot
 from ..registry.registry import Registry
 from ..registry.specs import ComponentSpec
 from .layout import check_layout, load_config_file, slot_tables
+from .metrics import check_metric_names, metric_records
 from .options import Choice, TrainConfig, option_params
 from .sets import parse_set
 
@@ -337,6 +338,9 @@ def resolve_config(
     layers.append(_Layer("config file" if not config_file else f"config file {config_file}", file, own=True))
     layers.append(_Layer(None, check_layout(flags, "flags", recipe_key=False), own=True))
     components, options = _Resolver(registry, layers, sets, suggest=base is None).run()
+    if options.get("metrics"):
+        dataset = components["dataset"].name
+        options["metrics"] = check_metric_names(options["metrics"], metric_records(registry, dataset), dataset)
     return TrainConfig(components=components, recipe=recipe or (base.recipe if base else None), **options)
 
 

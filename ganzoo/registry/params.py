@@ -189,7 +189,8 @@ class Param:
     def _example(self) -> str:
         if self.default is not None:
             return ",".join(map(str, self.default)) if isinstance(self.default, list) else str(self.default)
-        return {"int": "3", "float": "0.5", "bool": "true", "str": "text"}.get(self.type_name, "1,2")
+        return {"int": "3", "float": "0.5", "bool": "true", "str": "text", "list[str]": "a,b"}.get(self.type_name,
+                                                                                                 "1,2")
 
     def _bad(self, value: Any, where: str = "") -> str:
         example = {"int": "3", "float": "0.5", "bool": "true", "str": "text"}.get(self.type_name, "1,2,3")

@@ -64,15 +64,19 @@ class MetricSpec(Record):
     - ``description``: one line.
     - ``compute``: ``compute(ctx) -> {key: number}``; ``ctx`` is a :class:`ganzoo.EvalContext` with ``samples``
       (normalised space), ``coords()`` (data coordinates), ``data``, ``held_out()`` (a held-out split),
-      ``full_data()``, a private ``state`` dict (a cache that lives as long as the evaluator), ``progress``, and for
-      a conditional generator ``labels`` (what each sample was drawn for) and ``label_kind`` (``"classes"`` or
-      InfoGAN's ``"codes"``).
+      ``full_data()``, a private ``state`` dict (a cache that lives as long as the evaluator), ``progress``,
+      ``reference(...)`` (what the metric computes from real data, computed once per dataset and cached on disk,
+      with a progress bar), and for a conditional generator ``labels`` (what each sample was drawn for) and
+      ``label_kind`` (``"classes"`` or InfoGAN's ``"codes"``).
     - ``applies``: ``applies(data) -> bool``, given the loaded ``Data`` (default: always).
     - ``keys``: ``{key: one-line meaning}`` for each returned key, for tables and docs.
     - ``better``: ``{key: "lower" or "higher"}``, which way each key improves; omit keys that are plain information.
     - ``unavailable``: optional ``unavailable(data) -> one line or None``: why a metric that would apply cannot run
       here (an optional package or weights file missing) and how to get it; the metric is then left out and
       ``ganzoo evaluate`` prints the line, and every other metric keeps working.
+    - ``expensive``: ``True`` for a metric that is slow without an accelerator (Inception features: about 10 images
+      a second on a CPU). On a CPU it runs only when asked for by name (``--metrics NAME,...``), and a note says it
+      was left out; on a GPU it runs by default like any other.
     """
 
     name: str
@@ -82,6 +86,7 @@ class MetricSpec(Record):
     keys: Mapping[str, str] = field(default_factory=dict)
     better: Mapping[str, str] = field(default_factory=dict)
     unavailable: Callable[[Data], str | None] | None = None
+    expensive: bool = False
 
     kind: ClassVar[str] = "metric"
 
@@ -91,6 +96,8 @@ class MetricSpec(Record):
             raise TypeError(f"{self.owner}: compute and applies must be callable")
         if any(v not in ("lower", "higher") for v in self.better.values()):
             raise ValueError(f"metric '{self.name}': better values must be 'lower' or 'higher'")
+        if not isinstance(self.expensive, bool):
+            raise TypeError(f"{self.owner}: expensive must be True or False, not {self.expensive!r}")
 
 
 @dataclass(frozen=True)

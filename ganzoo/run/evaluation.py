@@ -7,7 +7,7 @@ dataset brings its own evaluation and the core stays free of concrete models suc
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -15,11 +15,13 @@ import torch
 from torch import nn
 
 from ..config import TrainConfig
+from ..config.metrics import check_metric_names, metric_records
 from ..data.contract import Data
-from ..errors import GanzooError, PluginError, first_line
-from ..messages import warn
+from ..errors import ConfigError, GanzooError, PluginError, first_line
+from ..messages import note, warn
 from ..registry.registry import Registry
 from ..registry.specs import DatasetSpec, MetricSpec
+from .references import cached_reference
 from .samples import generate, noise, to_data_coords
 
 #: Samples drawn for one evaluation when the caller does not say.
@@ -54,8 +56,9 @@ class EvalContext:
     ``samples`` are generated samples in the model's normalised space (CPU, float32); :meth:`coords` gives them in
     data coordinates. ``data`` is the real training data. ``held_out()`` loads the dataset's test split when its
     record declares one. ``state`` is a dict private to the metric that lives as long as the evaluator, for
-    anything worth computing once (real features, a loaded classifier). ``progress(description, total)`` returns a
-    callback to advance a progress bar, for slow first-use work. For a conditional generator, ``labels`` holds the
+    anything worth computing once (real features, a loaded classifier); :meth:`reference` keeps what is computed
+    from real data on disk, across evaluations. ``progress(description, total)`` returns a callback to advance a
+    progress bar, for slow first-use work. For a conditional generator, ``labels`` holds the
     label each sample was generated for and ``label_kind`` says what they are: ``"classes"`` (the dataset's
     classes, drawn with the data's frequencies) or ``"codes"`` (the generator's own codes, drawn uniformly).
     """
@@ -71,6 +74,7 @@ class EvalContext:
     _full: Callable[[], Data] | None = field(repr=False, default=None)
     labels: torch.Tensor | None = None
     label_kind: str | None = None
+    _metric: str = field(repr=False, default="metric")
 
     def coords(self) -> torch.Tensor:
         """The generated samples in data coordinates (pixels in [0, 1], points as (x, y))."""
@@ -84,6 +88,20 @@ class EvalContext:
         """The whole training set (the run may train on part of it, e.g. ``limit``): what judges train on."""
         return self._full() if self._full is not None else self.data
 
+    def reference(self, what: str, compute: Callable[[Callable[[int], None]], Any], *,
+                  source: Data | torch.Tensor | Sequence[Data | torch.Tensor], total: int,
+                  description: str | None = None, key: Mapping[str, Any] | None = None) -> Any:
+        """What this metric computes from real data (features of the test images, a trained judge), computed once
+        per dataset and cached on disk under ``$GANZOO_CACHE/references/``. ``compute(advance)`` runs only when no
+        cached copy fits, under a progress bar of ``total`` steps that ``advance(n)`` moves. ``source`` is the real
+        data it is computed from (a ``Data``, a tensor, or a list of them): its digest, the metric's name, ``what``
+        and ``key`` (anything else it depends on, JSON-able: a weights file, a sample count) identify it. The value
+        (tensors, numbers, strings, and lists and dicts of them) comes back on the CPU; a damaged cache file is
+        computed again with a warning."""
+        return cached_reference(self._metric, what, self.dataset.name, source, compute, progress=self.progress,
+                                description=description or f"{self._metric}: {what} (first use, then cached)",
+                                total=total, key=key)
+
     @property
     def judge_params(self) -> dict[str, Any]:
         """The dataset parameters that identify the judges' training data (those of :meth:`full_data`)."""
@@ -95,32 +113,61 @@ def _no_progress(description: str, total: int) -> Callable[[int], None]:
 
 
 class Evaluator:
-    """Computes every applicable metric for a generator; keeps per-metric state between calls (e.g. in training)."""
+    """Computes the chosen metrics for a generator; keeps per-metric state between calls (e.g. in training).
+
+    ``metrics`` names the metrics to compute (default: the config's ``metrics`` option, else every metric that
+    applies to the data, where an expensive one runs on an accelerator only); a named metric that is unknown, does
+    not apply or cannot run here is a :class:`ConfigError`."""
 
     def __init__(self, registry: Registry, config: TrainConfig, data: Data, device: torch.device,
                  progress: Callable[[str, int], Callable[[int], None]] | None = None,
-                 conditioning: LabelFlow | None = None) -> None:
+                 conditioning: LabelFlow | None = None, metrics: Iterable[str] | None = None) -> None:
         self.config, self.data, self.device = config, data, device
         self.dataset: DatasetSpec = registry.get("dataset", config.dataset.name)
         #: How the generator takes labels (the mix's ``Conditioning``); None: it takes none.
         self.conditioning: LabelFlow = conditioning or _UNCONDITIONAL
-        candidates = [p.spec for p in registry.metrics()] + list(self.dataset.metrics)
-        #: One line for each metric that would apply but cannot run here (say, its weights are not installed).
-        self.notes: list[str] = [note for m in candidates if (note := self._unavailable(m))]
-        self.metrics: list[MetricSpec] = [m for m in candidates if self._applies(m)]
+        candidates = metric_records(registry, config.dataset.name)
+        names = list(metrics) if metrics is not None else config.metrics
+        #: One line for each metric left out that would apply: it cannot run here (say, its weights are not
+        #: installed), or it is expensive and runs on a CPU only when named.
+        self.notes: list[str] = []
+        self.metrics: list[MetricSpec] = self._named(candidates, names) if names else self._default(candidates)
         self.progress = progress or _no_progress
         self._states: dict[str, dict] = {m.name: {} for m in self.metrics}
         self._test: list[Data | None] = []
         self._whole: list[Data] = []
 
+    def _named(self, candidates: list[MetricSpec], names: list[str]) -> list[MetricSpec]:
+        chosen = check_metric_names(names, candidates, self.dataset.name)
+        for metric in (m for m in candidates if m.name in chosen):
+            why = self._unavailable(metric)
+            if why is not None:
+                raise ConfigError(f"--metrics {metric.name}: {why}")
+            if not self._applies(metric):
+                fits = [m.name for m in candidates if self._applies(m)]
+                raise ConfigError(f"--metrics {metric.name}: metric '{metric.name}' does not apply to dataset "
+                                  f"'{self.dataset.name}' ({self.data.spec.describe()}); those that do: "
+                                  f"{', '.join(fits) or 'none'}")
+        return [m for m in candidates if m.name in chosen]
+
+    def _default(self, candidates: list[MetricSpec]) -> list[MetricSpec]:
+        unavailable = {m.name: why for m in candidates if (why := self._unavailable(m))}
+        applying = [m for m in candidates if m.name not in unavailable and self._applies(m)]
+        slow = [m for m in applying if m.expensive and self.device.type == "cpu"]
+        chosen = [m for m in applying if m not in slow]
+        self.notes += [f"metric '{name}' is off: {why}" for name, why in unavailable.items()]
+        self.notes += [f"metric '{m.name}' is left out on a CPU, where it is slow; ask for it by name: --metrics "
+                       f"{','.join(dict.fromkeys([*(c.name for c in chosen), m.name]))}" for m in slow]
+        return chosen
+
     def _unavailable(self, metric: MetricSpec) -> str | None:
         if metric.unavailable is None:
             return None
         try:
-            note = metric.unavailable(self.data)
+            why = metric.unavailable(self.data)
         except Exception as err:  # noqa: BLE001
             raise PluginError(f"metric '{metric.name}' failed to say whether it is available: {err}") from None
-        return f"metric '{metric.name}' is off: {note}" if note else None
+        return why or None
 
     def _applies(self, metric: MetricSpec) -> bool:
         try:
@@ -179,7 +226,7 @@ class Evaluator:
         for metric in list(self.metrics):
             ctx = EvalContext(samples, self.data, self.dataset, dict(self.config.dataset.params), self.device,
                               self._states[metric.name], self.progress, self._held_out, self._full_data, labels,
-                              kind)
+                              kind, _metric=metric.name)
             try:
                 values = dict(metric.compute(ctx))
             except Exception as err:  # noqa: BLE001 - one metric failing must not stop training or the others
@@ -193,3 +240,17 @@ class Evaluator:
         if not results and not self.metrics:
             raise PluginError("every metric failed (see the warnings above); nothing was measured")
         return results
+
+
+def evaluator_for(registry: Registry, config: TrainConfig, data: Data, device: torch.device,
+                  progress: Callable[[str, int], Callable[[int], None]] | None = None,
+                  conditioning: LabelFlow | None = None, metrics: Iterable[str] | None = None) -> Evaluator:
+    """An :class:`Evaluator` with at least one metric (else a :class:`ConfigError` that says why), its notes about
+    the metrics left out printed once, before any work."""
+    evaluator = Evaluator(registry, config, data, device, progress, conditioning, metrics)
+    if not evaluator.metrics:
+        raise ConfigError(f"no installed metric runs for dataset '{config.dataset.name}' here (see `ganzoo plugins`)"
+                          + "".join(f"; {line}" for line in evaluator.notes))
+    for line in evaluator.notes:
+        note(line)
+    return evaluator

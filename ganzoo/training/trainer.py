@@ -32,7 +32,7 @@ from ..errors import (
 )
 from ..registry.registry import Registry
 from ..run.checkpoint import CHECKPOINT_FIX, atomic_write, save_checkpoint
-from ..run.evaluation import Evaluator
+from ..run.evaluation import evaluator_for
 from ..run.progress import Reporter
 from ..run.reporting import Reporters, RunInfo
 from ..run.rundir import RunDir
@@ -126,8 +126,8 @@ class Trainer:
                                                    SAMPLE_COUNT[self.data.spec.kind])
         count = len(self.sample_labels) if self.sample_labels is not None else SAMPLE_COUNT[self.data.spec.kind]
         self.sample_z = noise(count, config.latent_dim, config.seed + 1, self.device)
-        self.evaluator = (Evaluator(registry, config, self.data, self.device, self.reporter.progress,
-                                    self.cond)
+        # built before anything trains: a named metric that cannot run here is refused now, with its notes printed
+        self.evaluator = (evaluator_for(registry, config, self.data, self.device, self.reporter.progress, self.cond)
                           if config.eval_every and self.world.is_main else None)
         components = live_components(registry, config, {
             "generator": [self.G], "discriminator": [self.D], "loss": [parts.loss], "augment": parts.augmentations,
