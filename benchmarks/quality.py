@@ -98,7 +98,7 @@ def calibration(root: str, out: Path, n: int, minutes: float) -> bool:
 
     inception.REFERENCE = n  # on a CPU (about 10 images/s through Inception) the reference matches the samples
     registry, dev = default_registry(), torch.device("cpu")
-    evaluator = _mnist_evaluator(root, dev)
+    evaluator = _mnist_evaluator(root, dev, with_inception=True)
     data = evaluator.data
     keys = ["classifier_fid", "inception_fid", "inception_kid"]
     print(f"\n## Calibration: MNIST, {n} samples each (reference: {n} test images; classifier on the train split)\n")
@@ -140,11 +140,15 @@ def calibration(root: str, out: Path, n: int, minutes: float) -> bool:
     return True
 
 
-def _mnist_evaluator(root: str, device: torch.device) -> Evaluator:
+def _mnist_evaluator(root: str, device: torch.device, with_inception: bool = False) -> Evaluator:
+    from ganzoo_builtins.metrics import inception
+
     registry = default_registry()
     config = resolve_config(registry, {"dataset": "mnist"}, sets=[f"dataset.root={root}", "dataset.download=false"])
     data = registry.get("dataset", "mnist").load(config.dataset.params)
-    evaluator = Evaluator(registry, config, data, device)
+    # Inception is expensive, so on a CPU it runs only when named; named only where its weights are installed
+    named = ["classifier", "inception"] if with_inception and inception.applies(data) else None
+    evaluator = Evaluator(registry, config, data, device, metrics=named)
     evaluator.prepare()  # the classifier trains (or loads) outside every timed budget
     return evaluator
 

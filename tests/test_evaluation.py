@@ -13,7 +13,7 @@ from ganzoo_builtins.metrics.distances import frechet_distance, gaussian_stats, 
 from ganzoo_builtins.metrics.images import class_stats
 
 import ganzoo
-from ganzoo import Data, DatasetSpec, DataSpec, MetricSpec, hookimpl
+from ganzoo import Data, DatasetSpec, DataSpec, EvalContext, MetricSpec, hookimpl
 
 
 def _parabola(x):
@@ -75,14 +75,17 @@ def tiny_images(mnist_files):
 
 @pytest.mark.slow
 def test_classifier_sanity_anchors_on_tiny_labelled_images(tiny_images, tmp_path):
-    _, params, train, test = tiny_images
+    spec, params, train, test = tiny_images
     bars = []
 
     def progress(description, total):
         bars.append(total)
         return lambda steps=1: None
 
-    model, acc = load_or_train("mnist", params, train, test, torch.device("cpu"), progress)
+    def context():
+        return EvalContext(train.take(), train, spec, params, torch.device("cpu"), {}, progress, _metric="classifier")
+
+    model, acc = load_or_train(context(), train, test)
     assert acc >= 0.95  # the bar's place is the label: easy to learn, and checked on the held-out split
     assert bars and bars[0] >= 300  # a progress bar over at least min_steps batches
     real_stats = gaussian_stats(predict(model, test.samples, torch.device("cpu"))[0])
@@ -95,9 +98,9 @@ def test_classifier_sanity_anchors_on_tiny_labelled_images(tiny_images, tmp_path
     assert class_stats(train_probs, list(range(10)))["classes_covered"] == 10
     # cached: the second call trains nothing and gives the same accuracy
     bars.clear()
-    _, again = load_or_train("mnist", params, train, test, torch.device("cpu"), progress)
+    _, again = load_or_train(context(), train, test)
     assert again == acc and bars == []
-    assert list((tmp_path / "cache" / "classifiers").glob("mnist-*.pt"))
+    assert list((tmp_path / "cache" / "references" / "mnist").glob("classifier-classifier-*.pt"))
 
 
 def test_evaluate_a_points_run_in_table_and_json(invoke, tmp_path):

@@ -96,15 +96,18 @@ def test_the_inception_pipeline_end_to_end_with_a_tiny_extractor(registry, tiny_
     config = resolve_config(registry, {"dataset": "mnist"}, sets=[f"dataset.root={tiny_mnist}",
                                                                    "dataset.download=false"])
     data = registry.get("dataset", "mnist").load(config.dataset.params)  # greyscale 28x28: repeated, resized
-    evaluator = Evaluator(registry, config, data, torch.device("cpu"))
-    assert "inception" in [m.name for m in evaluator.metrics] and not evaluator.notes
+    by_default = Evaluator(registry, config, data, torch.device("cpu"))  # expensive: on a CPU, only when named
+    assert "inception" not in [m.name for m in by_default.metrics] and "--metrics classifier,inception" in \
+        by_default.notes[0]
+    evaluator = Evaluator(registry, config, data, torch.device("cpu"), metrics=["inception"])
+    assert [m.name for m in evaluator.metrics] == ["inception"] and not evaluator.notes
     real = evaluator.evaluate_samples(data.take())
     noise = evaluator.evaluate_samples(torch.rand(64, 1, 28, 28) * 2 - 1)
     assert real["inception_fid"] < noise["inception_fid"] and real["inception_precision"] > noise["inception_precision"]
-    cached = list((tmp_path / "cache" / "inception").glob("*.pt"))
+    cached = list((tmp_path / "cache" / "references" / "mnist").glob("inception-features-*.pt"))
     assert len(cached) == 1  # the test split's features, computed once
     stamp = cached[0].stat().st_mtime_ns
-    again = Evaluator(registry, config, data, torch.device("cpu")).evaluate_samples(data.take())
+    again = Evaluator(registry, config, data, torch.device("cpu"), metrics=["inception"]).evaluate_samples(data.take())
     assert again["inception_fid"] == pytest.approx(real["inception_fid"]) and cached[0].stat().st_mtime_ns == stamp
     batched = inception.features(inception._model(torch.device("cpu")), data.take(), torch.device("cpu"), batch=7)
     whole = inception.features(inception._model(torch.device("cpu")), data.take(), torch.device("cpu"), batch=64)

@@ -23,4 +23,5 @@ METRICS = (
 def ganzoo_metrics():
     for name, module, description in METRICS:
         yield MetricSpec(name=name, description=description, compute=module.compute, applies=module.applies,
-                         unavailable=getattr(module, "unavailable", None), keys=module.KEYS, better=module.BETTER)
+                         unavailable=getattr(module, "unavailable", None), keys=module.KEYS, better=module.BETTER,
+                         expensive=getattr(module, "EXPENSIVE", False))

@@ -1,28 +1,23 @@
 """A small CNN that classifies a labelled image dataset; its penultimate features drive the image metrics.
 
-Trained once per dataset configuration on the real training split and cached, with its test accuracy, so every
-later evaluation is a forward pass.
+Trained once per dataset on the real training split and cached with its test accuracy (as a reference of the
+metric, ``ctx.reference``, under ``$GANZOO_CACHE/references/``), so every later evaluation is a forward pass.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
-import os
-from pathlib import Path
-from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganzoo import Data, DataSpec, cache_dir, to_model_space
+from ganzoo import Data, DataSpec, to_model_space
 
-FORMAT = "ganzoo-classifier"
 FEATURES = 128
-#: Parameters that change where data comes from but not what it is; they do not change the classifier.
-NOT_IDENTITY = {"root", "download"}
+#: Bumped when the network or its training changes, so a cached classifier of another kind is never loaded.
+VERSION = 1
+EPOCHS, BATCH_SIZE, MIN_STEPS = 2, 128, 300
 
 
 class FeatureCNN(nn.Module):
@@ -43,12 +38,6 @@ class FeatureCNN(nn.Module):
         return features, self.head(features)
 
 
-def cache_path(dataset: str, params: dict[str, Any], spec: DataSpec, classes: int) -> Path:
-    identity = {k: v for k, v in sorted(params.items()) if k not in NOT_IDENTITY}
-    key = json.dumps([dataset, identity, list(spec.shape), classes], sort_keys=True, default=str)
-    return cache_dir() / "classifiers" / f"{dataset}-{hashlib.sha1(key.encode()).hexdigest()[:12]}.pt"
-
-
 @torch.no_grad()
 def predict(model: FeatureCNN, images: torch.Tensor, device: torch.device, batch: int = 1000):
     """Features (N, 128) and class probabilities (N, K) for images in the model space ([-1, 1])."""
@@ -66,8 +55,16 @@ def accuracy(model: FeatureCNN, data: Data, device: torch.device) -> float:
     return (probs.argmax(1) == data.labels).double().mean().item()
 
 
-def train_classifier(train: Data, test: Data | None, device: torch.device, progress, epochs: int = 2,
-                     batch_size: int = 128, min_steps: int = 300, seed: int = 0) -> tuple[FeatureCNN, float]:
+def training_steps(n: int, epochs: int = EPOCHS, batch_size: int = BATCH_SIZE, min_steps: int = MIN_STEPS) -> int:
+    """Batches the classifier trains on for ``n`` images: ``epochs`` passes, more on a small dataset, so it still
+    sees ``min_steps`` batches."""
+    per_epoch = math.ceil(n / batch_size)
+    return max(epochs, math.ceil(min_steps / per_epoch)) * per_epoch
+
+
+def train_classifier(train: Data, test: Data | None, device: torch.device, progress, epochs: int = EPOCHS,
+                     batch_size: int = BATCH_SIZE, min_steps: int = MIN_STEPS,
+                     seed: int = 0) -> tuple[FeatureCNN, float]:
     """Train on ``train`` with Adam for ``epochs`` (more on a small dataset, so it still sees ``min_steps``
     batches) and report the accuracy on ``test`` (or ``train`` when there is no held-out split)."""
     # Its own random stream: training the classifier on first use must not change a GAN run's random numbers.
@@ -85,7 +82,7 @@ def _train(train: Data, test: Data | None, device: torch.device, progress, epoch
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     images, labels = train.samples, train.labels
     steps_per_epoch = math.ceil(len(images) / batch_size)
-    epochs = max(epochs, math.ceil(min_steps / steps_per_epoch))
+    epochs = training_steps(len(images), epochs, batch_size, min_steps) // steps_per_epoch
     advance = progress("feature classifier (first use)", epochs * steps_per_epoch)
     model.train()
     for _ in range(epochs):
@@ -101,24 +98,18 @@ def _train(train: Data, test: Data | None, device: torch.device, progress, epoch
     return model, accuracy(model, test if test is not None else train, device)
 
 
-def load_or_train(dataset: str, params: dict[str, Any], train: Data, test: Data | None, device: torch.device,
-                  progress) -> tuple[FeatureCNN, float]:
-    """The cached classifier for this dataset configuration, trained and saved on first use."""
+def load_or_train(ctx, train: Data, test: Data | None) -> tuple[FeatureCNN, float]:
+    """The classifier for this dataset (``ctx`` is the metric's ``EvalContext``), trained on ``train`` and measured
+    on ``test`` the first time, then read from ganzoo's reference cache."""
     classes = int(train.labels.max()) + 1
-    path = cache_path(dataset, params, train.spec, classes)
-    if path.is_file():
-        try:
-            saved = torch.load(path, map_location="cpu", weights_only=True)
-            if saved.get("format") == FORMAT:
-                model = FeatureCNN(train.spec, classes)
-                model.load_state_dict(saved["state"])
-                return model.to(device), float(saved["accuracy"])
-        except Exception:  # noqa: BLE001 - a broken cache file is simply retrained
-            pass
-    model, acc = train_classifier(train, test, device, progress)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".tmp-{os.getpid()}")  # two processes may build the same cache at once
-    torch.save({"format": FORMAT, "state": {k: v.cpu() for k, v in model.state_dict().items()}, "accuracy": acc},
-               tmp)
-    tmp.replace(path)
-    return model, acc
+
+    def compute(advance) -> dict:
+        model, acc = train_classifier(train, test, ctx.device, lambda description, total: advance)
+        return {"state": model.state_dict(), "accuracy": acc}
+
+    saved = ctx.reference("classifier", compute, source=[train] + ([test] if test is not None else []),
+                          total=training_steps(len(train)), description="feature classifier (first use, then cached)",
+                          key={"version": VERSION, "classes": classes, "shape": list(train.spec.shape)})
+    model = FeatureCNN(train.spec, classes)
+    model.load_state_dict(saved["state"])
+    return model.to(ctx.device), float(saved["accuracy"])

@@ -70,8 +70,7 @@ def compute(ctx) -> dict[str, float]:
     state = ctx.state
     if "model" not in state:
         test = ctx.held_out()
-        model, acc = load_or_train(ctx.dataset.name, ctx.judge_params, ctx.full_data(), test, ctx.device,
-                                   ctx.progress)
+        model, acc = load_or_train(ctx, ctx.full_data(), test)
         reference = test if test is not None else ctx.full_data()
         feats, _ = predict(model, reference.samples, ctx.device)
         state.update(model=model, accuracy=acc, real_stats=gaussian_stats(feats), real_feats=feats,

