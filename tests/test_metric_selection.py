@@ -219,3 +219,44 @@ def test_a_samples_file_takes_metrics_too(invoke, run, tmp_path):
 def test_a_record_says_expensive_with_a_bool():
     with pytest.raises(TypeError, match="expensive must be True or False"):
         MetricSpec(name="x", description="x", compute=lambda ctx: {}, expensive="yes")
+
+
+def test_a_named_metric_that_cannot_run_here_is_an_error_and_unnamed_a_note(invoke, plugin, run):
+    class Missing:
+        @hookimpl
+        def ganzoo_metrics(self):
+            yield MetricSpec(name="needs-weights", description="weights not installed", compute=lambda ctx: {},
+                             unavailable=lambda data: "no weights; pip install them", expensive=True)
+
+    plugin(Missing(), name="missing-plugin")
+    result = invoke("evaluate", run, "--samples", "64", "--json")
+    assert _lines(result.stderr, "note") == ["ganzoo: note: metric 'needs-weights' is off: no weights; pip install "
+                                             "them"]
+    named = invoke("evaluate", run, "--samples", "64", "--metrics", "needs-weights", expect=1)
+    assert named.stderr.strip() == "error: --metrics needs-weights: no weights; pip install them"
+
+
+def test_processes_wanting_the_same_missing_reference_take_turns_and_compute_it_once(tmp_path):
+    import threading
+    import time
+
+    computed = []
+
+    def compute(advance):
+        computed.append(1)
+        time.sleep(0.5)  # the second caller arrives while this one holds the lock
+        return torch.arange(4.0)
+
+    args = {"progress": lambda d, n: (lambda steps=1: None), "description": "x", "total": 1}
+    results = []
+
+    def want():  # each thread opens the lock file itself, as another process would (flock is per open file)
+        results.append(cached_reference("slow", "mean", "parabola", torch.zeros(3), compute, **args))
+
+    threads = [threading.Thread(target=want) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+        time.sleep(0.1)
+    for thread in threads:
+        thread.join()
+    assert len(computed) == 1 and len(results) == 2 and all(torch.equal(r, torch.arange(4.0)) for r in results)

@@ -244,13 +244,14 @@ class Evaluator:
 
 def evaluator_for(registry: Registry, config: TrainConfig, data: Data, device: torch.device,
                   progress: Callable[[str, int], Callable[[int], None]] | None = None,
-                  conditioning: LabelFlow | None = None, metrics: Iterable[str] | None = None) -> Evaluator:
+                  conditioning: LabelFlow | None = None, metrics: Iterable[str] | None = None, *,
+                  show_notes: bool = True) -> Evaluator:
     """An :class:`Evaluator` with at least one metric (else a :class:`ConfigError` that says why), its notes about
-    the metrics left out printed once, before any work."""
+    the metrics left out printed once, before any work (unless ``show_notes`` is false: another process says them)."""
     evaluator = Evaluator(registry, config, data, device, progress, conditioning, metrics)
     if not evaluator.metrics:
         raise ConfigError(f"no installed metric runs for dataset '{config.dataset.name}' here (see `ganzoo plugins`)"
                           + "".join(f"; {line}" for line in evaluator.notes))
-    for line in evaluator.notes:
+    for line in evaluator.notes if show_notes else ():
         note(line)
     return evaluator

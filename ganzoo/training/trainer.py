@@ -126,9 +126,11 @@ class Trainer:
                                                    SAMPLE_COUNT[self.data.spec.kind])
         count = len(self.sample_labels) if self.sample_labels is not None else SAMPLE_COUNT[self.data.spec.kind]
         self.sample_z = noise(count, config.latent_dim, config.seed + 1, self.device)
-        # built before anything trains: a named metric that cannot run here is refused now, with its notes printed
-        self.evaluator = (evaluator_for(registry, config, self.data, self.device, self.reporter.progress, self.cond)
-                          if config.eval_every and self.world.is_main else None)
+        # built before anything trains, on every rank: a named metric that cannot run here is refused by all of them
+        # at once (one rank alone would leave the others waiting); rank 0 evaluates and prints the notes
+        evaluator = (evaluator_for(registry, config, self.data, self.device, self.reporter.progress, self.cond,
+                                   show_notes=self.world.is_main) if config.eval_every else None)
+        self.evaluator = evaluator if self.world.is_main else None
         components = live_components(registry, config, {
             "generator": [self.G], "discriminator": [self.D], "loss": [parts.loss], "augment": parts.augmentations,
             "regularisers": [p.regulariser for p in parts.penalties], "constraints": [c for c, _ in parts.constraints],
