@@ -14,7 +14,7 @@ def data_root() -> Path:
 
 
 def cache_dir() -> Path:
-    """Where metrics keep what they train once (e.g. a feature classifier): ``$GANZOO_CACHE`` or
-    ``~/.cache/ganzoo``."""
+    """Where ganzoo keeps what it computes once: ``$GANZOO_CACHE`` or ``~/.cache/ganzoo``; metrics' references
+    (real features, a feature classifier) under ``references/``, decoded images under ``images/``."""
     env = os.environ.get("GANZOO_CACHE")
     return Path(env).expanduser() if env else Path.home() / ".cache" / "ganzoo"
