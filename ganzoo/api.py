@@ -8,11 +8,11 @@ from typing import Any
 
 import torch
 
-from .config import TrainConfig, config_from_dict, flag_message, option_params, resolve_config, resumable_options
+from .config import TrainConfig, config_from_dict, option_params, resolve_config, resumable_options
 from .config.toml import read_toml
 from .data.contract import Data
 from .data.fingerprint import recorded_spec, standalone_data
-from .errors import CheckpointError, ConfigError, DatasetError, GanzooError, ParameterError, did_you_mean, first_line
+from .errors import CheckpointError, ConfigError, DatasetError, GanzooError, did_you_mean, first_line
 from .messages import warn
 from .registry.kinds import SHORTHANDS, SLOT_GROUPS, SLOTS, slot_named
 from .registry.registry import Registry, default_registry
@@ -317,7 +317,7 @@ def _check_seed(seed: int) -> None:
 
 def evaluate(run_dir: str | Path, n: int | None = None, *, seed: int = 12345, device: str = "auto",
              use_ema: bool = True, registry: Registry | None = None, progress=None,
-             metrics: Iterable[str] | None = None) -> dict[str, float]:
+             metrics: Iterable[str] | str | None = None) -> dict[str, float]:
     """Quality metrics of a run's generator (EMA when present) on ``n`` samples (default 5,000), e.g.
     ``{"curve_error": 0.03, ...}``; the same seed gives the same numbers. ``metrics`` names the metrics to compute
     (default: the run's ``metrics`` option, else its dataset's metrics, the expensive ones only on a GPU)."""
@@ -327,7 +327,7 @@ def evaluate(run_dir: str | Path, n: int | None = None, *, seed: int = 12345, de
 
 def evaluate_run(run_dir: str | Path, n: int | None = None, *, seed: int = 12345, device: str = "auto",
                  use_ema: bool = True, registry: Registry | None = None, progress=None,
-                 metrics: Iterable[str] | None = None) -> tuple[dict, Evaluator]:
+                 metrics: Iterable[str] | str | None = None) -> tuple[dict, Evaluator]:
     """:func:`evaluate`, also returning the evaluator, whose ``descriptions()`` and ``better()`` explain each key."""
     n = DEFAULT_SAMPLES if n is None else n
     if n < 2:
@@ -346,7 +346,7 @@ def evaluate_run(run_dir: str | Path, n: int | None = None, *, seed: int = 12345
             data = load_data(registry, cfg)
         except DatasetError as err:
             raise DatasetError(f"evaluating {run_dir} needs the data it was trained on: {err}") from None
-    evaluator = evaluator_for(registry, cfg, data, dev, progress, cond, _metric_names(metrics))
+    evaluator = evaluator_for(registry, cfg, data, dev, progress, cond, metrics)
     return evaluator(generator, n, seed), evaluator
 
 
@@ -372,23 +372,13 @@ def export(run_dir: str | Path, out: str | Path, *, formats: str | Iterable[str]
 
 def evaluate_file(path: str | Path, dataset: str, sets: Iterable[str] = (), *, device: str = "auto",
                   registry: Registry | None = None, progress=None,
-                  metrics: Iterable[str] | None = None) -> tuple[dict, Evaluator]:
+                  metrics: Iterable[str] | str | None = None) -> tuple[dict, Evaluator]:
     """The metrics of ``ganzoo evaluate`` for samples made anywhere (see :func:`read_samples`), against
     ``dataset`` with its parameters (``sets``: ``"dataset.P=V"``), so ganzoo can judge other code's models."""
     registry = registry or default_registry()
     config = resolve_config(registry, {"dataset": dataset}, sets=sets)
     data = load_data(registry, config)
     samples = read_samples(Path(path), data)
-    evaluator = evaluator_for(registry, config, data, resolve_device(device), progress, None, _metric_names(metrics))
+    evaluator = evaluator_for(registry, config, data, resolve_device(device), progress, None, metrics)
     return evaluator.evaluate_samples(samples), evaluator
 
-
-def _metric_names(metrics: Iterable[str] | str | None) -> list[str] | None:
-    """``metrics=`` as a list of names: ``"a,b"`` is split like ``--metrics a,b``; each name is checked later."""
-    if metrics is None:
-        return None
-    try:
-        return option_params()["metrics"].parse(metrics) if isinstance(metrics, str) else \
-            option_params()["metrics"].coerce(list(metrics))
-    except ParameterError as err:
-        raise ConfigError(flag_message("metrics", err)) from None

@@ -14,10 +14,10 @@ from typing import Any, Protocol
 import torch
 from torch import nn
 
-from ..config import TrainConfig
+from ..config import TrainConfig, flag_message, option_params
 from ..config.metrics import check_metric_names, metric_records
 from ..data.contract import Data
-from ..errors import ConfigError, GanzooError, PluginError, first_line
+from ..errors import ConfigError, GanzooError, ParameterError, PluginError, first_line
 from ..messages import note, warn
 from ..registry.registry import Registry
 from ..registry.specs import DatasetSpec, MetricSpec
@@ -112,6 +112,15 @@ def _no_progress(description: str, total: int) -> Callable[[int], None]:
     return lambda steps=1: None
 
 
+def metric_names(metrics: Iterable[str] | str) -> list[str]:
+    """``metrics=`` as a list of names, checked like the option (``"a,b"`` is split like ``--metrics a,b``)."""
+    declared = option_params()["metrics"]
+    try:
+        return declared.parse(metrics) if isinstance(metrics, str) else declared.coerce(list(metrics))
+    except ParameterError as err:
+        raise ConfigError(flag_message("metrics", err)) from None
+
+
 class Evaluator:
     """Computes the chosen metrics for a generator; keeps per-metric state between calls (e.g. in training).
 
@@ -121,13 +130,13 @@ class Evaluator:
 
     def __init__(self, registry: Registry, config: TrainConfig, data: Data, device: torch.device,
                  progress: Callable[[str, int], Callable[[int], None]] | None = None,
-                 conditioning: LabelFlow | None = None, metrics: Iterable[str] | None = None) -> None:
+                 conditioning: LabelFlow | None = None, metrics: Iterable[str] | str | None = None) -> None:
         self.config, self.data, self.device = config, data, device
         self.dataset: DatasetSpec = registry.get("dataset", config.dataset.name)
         #: How the generator takes labels (the mix's ``Conditioning``); None: it takes none.
         self.conditioning: LabelFlow = conditioning or _UNCONDITIONAL
         candidates = metric_records(registry, config.dataset.name)
-        names = list(metrics) if metrics is not None else config.metrics
+        names = metric_names(metrics) if metrics is not None else config.metrics
         #: One line for each metric left out that would apply: it cannot run here (say, its weights are not
         #: installed), or it is expensive and runs on a CPU only when named.
         self.notes: list[str] = []
@@ -244,7 +253,7 @@ class Evaluator:
 
 def evaluator_for(registry: Registry, config: TrainConfig, data: Data, device: torch.device,
                   progress: Callable[[str, int], Callable[[int], None]] | None = None,
-                  conditioning: LabelFlow | None = None, metrics: Iterable[str] | None = None, *,
+                  conditioning: LabelFlow | None = None, metrics: Iterable[str] | str | None = None, *,
                   show_notes: bool = True) -> Evaluator:
     """An :class:`Evaluator` with at least one metric (else a :class:`ConfigError` that says why), its notes about
     the metrics left out printed once, before any work (unless ``show_notes`` is false: another process says them)."""
