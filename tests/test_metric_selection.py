@@ -187,8 +187,29 @@ def test_a_misspelt_training_metric_is_refused_before_the_run_exists(invoke, slo
                     tmp_path / "run", expect=1)
     assert result.stderr.strip() == ("error: --metrics: unknown metric 'slw'; did you mean 'slow'? (installed "
                                      "metrics and dataset 'parabola''s own: curve, points, inception, classifier, "
-                                     "slow)")
+                                     "slow; or one of their keys)")
     assert not (tmp_path / "run").exists()
+
+
+def test_a_key_chooses_its_metric(invoke, slow, run):
+    metrics = json.loads(invoke("evaluate", run, "--samples", "200", "--json", "--metrics", "mmd,slow_gap").stdout)
+    assert set(metrics) == POINTS | {"slow_gap"}  # the whole metric each key belongs to
+    line = invoke("evaluate", run, "--samples", "64", "--metrics", "slow_gp", expect=1).stderr.strip()
+    assert line.startswith("error: --metrics: unknown metric 'slow_gp'; did you mean 'slow_gap'?")
+
+
+@pytest.mark.slow
+def test_a_sweep_passes_metrics_to_its_members_and_refuses_a_misspelt_one_before_training(invoke, tmp_path):
+    # built-in metrics only: the members train in processes of their own, where no in-process plugin is registered
+    result = invoke("sweep", *TINY, "--metrics", "curv", "--steps", "5", "--out", tmp_path / "s", expect=None)
+    assert result.exit_code != 0 and "did you mean 'curve'?" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "s").exists()
+    invoke("sweep", *TINY, "--metrics", "curve", "--steps", "20", "--seeds", "1", "--eval-samples", "200",
+           "--jobs", "1", "--out", tmp_path / "s", "-q")
+    [member] = (tmp_path / "s" / "members").iterdir()
+    assert 'metrics = ["curve"]' in (member / "config.toml").read_text()
+    [outcome] = [json.loads(p.read_text()) for p in (tmp_path / "s" / "outcomes").glob("*.json")]
+    assert outcome["status"] == "done" and set(outcome["metrics"]) == CURVE  # evaluated with its own choice
 
 
 def test_a_named_metric_that_raises_is_one_warning_and_the_others_still_count(invoke, plugin, run):

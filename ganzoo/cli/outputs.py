@@ -51,8 +51,9 @@ def sample_command(run_dir: str, count: int, output: str, seed: int, device: str
 @click.option("--device", default="auto", show_default=True, help="auto | cpu | cuda | cuda:N | mps")
 @click.option("--no-ema", is_flag=True, help="evaluate the raw generator even when the run has an EMA copy")
 @click.option("--metrics", "metrics", metavar="NAME,...", default=None,
-              help="the metrics to compute, e.g. classifier,inception [default: the run's --metrics, else the "
-                   "dataset's metrics; the expensive ones (Inception) only on a GPU]")
+              help="the metrics to compute, by name or by one of their keys, e.g. classifier,inception_fid "
+                   "[default: the run's --metrics, else the dataset's metrics; the expensive ones (Inception) only on "
+                   "a GPU]")
 def evaluate_command(run_dir: str, dataset: str | None, sets: tuple[str, ...], count: int | None, as_json: bool,
                      seed: int, device: str, no_ema: bool, metrics: str | None) -> None:
     """Quality metrics of a trained run (RUN_DIR), or of a samples file made anywhere (SAMPLES.pt: images

@@ -94,13 +94,12 @@ def _axes(options: dict[str, Any], sets: tuple[str, ...], recipe: str | None, re
 @click.option("--engine", "engine_name", default="local", show_default=True,
               help="where units run: local, ray (see `ganzoo list engines`)")
 @click.option("--address", default=None, help="--engine ray: the cluster's address")
-@click.option("--metrics", "metric_names", default=None, help="metrics to rank by, e.g. classifier_fid,sliced_w1")
 @click.option("--by", default=None, help="the metric the table ranks by [default: the first with a direction]")
 @click.option("--no-stack", is_flag=True, help="never train members as one population: one process each")
 @click.option("--retry-failed", is_flag=True, help="train failed and diverged members again")
 @click.option("-q", "--quiet", is_flag=True, help="print only the table")
-def run_command(sets, config_file, recipe, seed_count, sweep_file, out, jobs, engine_name, address, metric_names,
-                by, no_stack, retry_failed, quiet, **options) -> int:
+def run_command(sets, config_file, recipe, seed_count, sweep_file, out, jobs, engine_name, address, by, no_stack,
+                retry_failed, quiet, **options) -> int:
     """Train every configuration the flags list (`-l bce,hinge`, `--lr-d 1e-4,2e-4`, `--set loss.real_label=0.9,1`,
     `--reg none,r1,r1+lecam`) on each seed (`--seeds 3` or `--seed 0,1,2`), each member an ordinary run
     directory under the sweep directory; then rank the configurations (`ganzoo sweep show`)."""
@@ -120,9 +119,9 @@ def run_command(sets, config_file, recipe, seed_count, sweep_file, out, jobs, en
     members = plan_members(fixed, axes, seeds or (list(range(seed_count)) if seed_count else []),
                            Path(sweep_file) if sweep_file else None)
     plan = {"command": "ganzoo sweep " + " ".join(sys.argv[2:] if sys.argv[1:2] == ["sweep"] else sys.argv[1:]),
-            "members": members, "metrics": metric_names.split(",") if metric_names else [],
-            # each member is evaluated at its end on its --eval-samples (default 5000)
-            "eval_samples": None}
+            # each member is evaluated at its end on its --eval-samples (default 5000), with the metrics its own
+            # --metrics names (train's option, so a misspelt name is refused with the plan)
+            "members": members, "eval_samples": None}
     if out is None:
         digest = hashlib.sha1(json.dumps([m.to_dict() for m in members], sort_keys=True).encode()).hexdigest()[:8]
         out = Path("runs") / f"sweep-{digest}"

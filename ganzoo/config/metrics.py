@@ -17,12 +17,17 @@ def metric_records(registry: Registry, dataset: str) -> list[MetricSpec]:
 
 
 def check_metric_names(names: Iterable[str], records: Iterable[MetricSpec], dataset: str) -> list[str]:
-    """``names`` without repeats, each the name of one of ``records``; an unknown one is a :class:`ConfigError`
-    with the closest name."""
+    """The metrics ``names`` choose, by name, without repeats: each is a record's name, or one of the keys a record
+    declares (``inception_fid`` chooses ``inception``, as tables show keys); an unknown one is a
+    :class:`ConfigError` with the closest name."""
+    records = list(records)
     known = list(dict.fromkeys(r.name for r in records))
-    chosen = list(dict.fromkeys(names))
-    for name in chosen:
-        if name not in known:
-            raise ConfigError(f"--metrics: unknown metric '{name}'{did_you_mean(name, known)} (installed metrics "
-                              f"and dataset '{dataset}''s own: {', '.join(known) or 'none'})")
-    return chosen
+    by_key = {key: r.name for r in reversed(records) for key in r.keys}  # the first record declaring a key has it
+    chosen = []
+    for name in names:
+        if name not in known and name not in by_key:
+            raise ConfigError(f"--metrics: unknown metric '{name}'{did_you_mean(name, [*known, *by_key])} "
+                              f"(installed metrics and dataset '{dataset}''s own: {', '.join(known) or 'none'}; or "
+                              f"one of their keys)")
+        chosen.append(name if name in known else by_key[name])
+    return list(dict.fromkeys(chosen))

@@ -76,10 +76,10 @@ class TrainConfig:
     eval_every: int = _opt(0, int, "steps between quality evaluations logged to metrics.jsonl (0: none)", min=1,
                            off=0, resumable=True)
     eval_samples: int = _opt(5000, int, "generated samples per quality evaluation", min=2, resumable=True)
-    metrics: list[str] | None = _opt(None, list[str], "the metrics evaluations compute, by name, e.g. "
-                                                      "classifier,inception (default: the dataset's metrics, the "
-                                                      "expensive ones only on a GPU; see `ganzoo plugins`)",
-                                     resumable=True)
+    metrics: list[str] | None = _opt(None, list[str], "the metrics evaluations compute, by name or by one of their "
+                                                      "keys, e.g. classifier,inception_fid (default: the dataset's "
+                                                      "metrics, the expensive ones only on a GPU; see `ganzoo "
+                                                      "plugins`)", resumable=True)
     data_memory: float | None = _opt(None, float, "GiB the dataset may take on the training device; a larger one "
                                                   "streams batches from the host (default: half the free device "
                                                   "memory, on a CPU half the available memory)", above=0, off=0)

@@ -69,7 +69,8 @@ class MetricSpec(Record):
       with a progress bar), and for a conditional generator ``labels`` (what each sample was drawn for) and
       ``label_kind`` (``"classes"`` or InfoGAN's ``"codes"``).
     - ``applies``: ``applies(data) -> bool``, given the loaded ``Data`` (default: always).
-    - ``keys``: ``{key: one-line meaning}`` for each returned key, for tables and docs.
+    - ``keys``: ``{key: one-line meaning}`` for each returned key, for tables and docs; ``--metrics KEY`` chooses
+      the metric as its name does.
     - ``better``: ``{key: "lower" or "higher"}``, which way each key improves; omit keys that are plain information.
     - ``unavailable``: optional ``unavailable(data) -> one line or None``: why a metric that would apply cannot run
       here (an optional package or weights file missing) and how to get it; the metric is then left out and

@@ -1,6 +1,6 @@
 """The sweep directory: the plan, one ordinary run directory per member, and each finished member's outcome.
 
-    SWEEP/plan.json              the members (their ``ganzoo.train`` arguments), metrics and evaluation size
+    SWEEP/plan.json              the members (their ``ganzoo.train`` arguments, ``metrics`` among them), evaluation size
     SWEEP/members/NAME/          each member's run directory (``ganzoo sample/evaluate/compare/--resume`` work on it)
     SWEEP/outcomes/NAME.json     written when a member ends: done / diverged / failed, its message, its metrics
     SWEEP/leaderboard.md         the table of ``ganzoo sweep show``, rewritten when the sweep ends

@@ -104,7 +104,8 @@ def _train(sweep: SweepDir, member: Member) -> dict[str, Any] | None:
 
 
 def finish(sweep: SweepDir, member: Member, outcome: dict[str, Any], plan: dict[str, Any]) -> None:
-    """Evaluate a member that trained to its end, with the sweep's metrics, and write its outcome."""
+    """Evaluate a member that trained to its end, with its own ``--metrics`` (a plan written before members carried
+    them may name the sweep's), and write its outcome."""
     if outcome["status"] == DONE:
         from ..api import evaluate_run
 
