@@ -104,6 +104,7 @@ class _Fragile(GANLoss):
     call count back)."""
 
     broken = True
+    error = ValueError
 
     def __init__(self) -> None:
         self.calls = 0
@@ -111,7 +112,7 @@ class _Fragile(GANLoss):
     def discriminator_loss(self, real_logits, fake_logits, ctx):
         self.calls += 1
         if self.broken and self.calls == 5:
-            raise ValueError("operands could not be broadcast together")
+            raise self.error("operands could not be broadcast together")
         return torch.nn.functional.softplus(-real_logits).mean() + torch.nn.functional.softplus(fake_logits).mean()
 
     def generator_loss(self, fake_logits, ctx):
@@ -141,6 +142,13 @@ def test_a_plugin_raising_mid_training_is_named_and_the_run_resumes_from_its_che
     monkeypatch.setattr(_Fragile, "broken", False)  # the plugin is fixed
     invoke("train", "--resume", run, "-q")
     assert load_checkpoint(run / "checkpoints" / "latest.pt")["step"] == 8
+
+
+def test_a_plugin_raising_a_runtime_error_is_named_too(invoke, tmp_path, fragile, monkeypatch):
+    """torch's own errors (a shape mismatch) are RuntimeErrors: only an out-of-memory one means something else."""
+    monkeypatch.setattr(_Fragile, "error", RuntimeError)
+    line = _one_error(invoke("train", *TINY, "-l", "fragile", "--steps", "8", "--out", tmp_path / "run", expect=1))
+    assert "loss 'fragile' (plugin 'fragile-plugin') raised in D's step at step 5: RuntimeError: operands" in line
 
 
 def test_a_plugin_raising_before_the_first_checkpoint_leaves_the_directory_free_for_the_same_command(

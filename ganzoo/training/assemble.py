@@ -167,12 +167,12 @@ def build_models(registry: Registry, config: TrainConfig, data: DataSpec) -> Mod
     return models
 
 
-def assemble(registry: Registry, config: TrainConfig) -> Parts:
-    """Check, load and build everything a run needs."""
+def assemble(registry: Registry, config: TrainConfig, data: Data | None = None) -> Parts:
+    """Check, load and build everything a run needs (``data``: the config's dataset, loaded already)."""
     declared = data_spec(registry, config)
     if declared is not None:  # before a possibly long load or download
         check_compatible(registry, config, declared)
-    data = load_data(registry, config)
+    data = data if data is not None else load_data(registry, config)
     models = build_models(registry, config, data.spec)
     return Parts(**vars(models), data=data)
 

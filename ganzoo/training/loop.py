@@ -12,7 +12,6 @@ import signal
 import time
 from pathlib import Path
 
-
 from ..errors import TrainingDiverged
 from ..run.checkpoint import atomic_write
 from ..run.plot import loss_png
@@ -20,6 +19,7 @@ from ..run.rundir import RunDir
 from . import distributed
 from .device import describe
 from .result import RunResult
+from .step import MAIN_STATS
 
 
 class StopRequests:
@@ -57,20 +57,37 @@ class Loop:
         self.last_sample: Path | None = None
         self.final: dict[str, float] = {}
         self.evals: dict[str, float] = {}
-        self.stopping = False
+        self.stopping = self.out_of_time = False
         # when the last evaluation ended and at which step: evaluating longer than the training in between is worth
         # a note (once)
         self.eval_clock, self.eval_step, self.eval_warned = self.clock, trainer.step, False
 
     def run(self):
+        self.begin()
+        while self.going():
+            self.trainer.train_step()
+            self.advance()
+        return self.end()
+
+    # A population (population.py) drives one Loop per member through these: its step replaces train_step.
+
+    def begin(self) -> None:
+        self.trainer.G.train(), self.trainer.D.train()
+
+    def going(self) -> bool:
+        """Whether another step is due: not at the last step, not out of time, not asked to stop."""
+        return self.trainer.step < self.trainer.config.steps and not self.stopping and not self.out_of_time
+
+    def advance(self) -> None:
+        """The bookkeeping of a step just taken: count it, then everything due after it."""
+        t = self.trainer
+        t.step += 1
+        t.reporter.advance()
+        self.out_of_time = self.after_step()
+
+    def end(self):
+        """The session's last checkpoint and its :class:`RunResult`."""
         t, cfg = self.trainer, self.trainer.config
-        t.G.train(), t.D.train()
-        out_of_time = False
-        while t.step < cfg.steps and not self.stopping and not out_of_time:
-            t.train_step()
-            t.step += 1
-            t.reporter.advance()
-            out_of_time = self.after_step()
         t.elapsed += time.perf_counter() - self.clock
         session = time.perf_counter() - self.started
         stopped = self.stop.signal if self.stop.signal is not None else (signal.SIGTERM if self.stopping else None)
@@ -124,7 +141,7 @@ class Loop:
             record.update(world_size=t.world.size, global_batch=cfg.batch_size * t.world.size)
         self.window_clock, self.window_step = now, t.step
         if not all(math.isfinite(v) for v in values.values()):
-            raise TrainingDiverged(t.divergence_message(record))
+            raise TrainingDiverged(divergence_message(t, record))
         self.final = record
         return record
 
@@ -145,6 +162,16 @@ class Loop:
         at = {"step": t.step, "time": round(t.elapsed + time.perf_counter() - self.clock, 3)}
         self.window_clock = time.perf_counter()  # evaluation time is not training speed
         return {**(record or at), **self.evals}
+
+
+def divergence_message(t, record: dict) -> str:
+    values = ", ".join(f"{k}={record[k]}" for k in MAIN_STATS if k in record)
+    kept = (f"the last good checkpoint is kept in {t.run_dir.latest}" if t.run_dir.latest.is_file()
+            else "no checkpoint had been written yet")
+    return (
+        f"training diverged by step {record['step']} ({values}); {kept}. Try lower learning rates "
+        f"(--lr-d/--lr-g), label smoothing (--set loss.real_label=0.9) or another loss"
+    )
 
 
 def write_loss_curve(run_dir: RunDir, label: str) -> None:

@@ -80,6 +80,11 @@ class Player:
         scaler.scale(loss).backward()
         if world is not None:
             distributed.average_gradients(self.module, world)
+        self.apply(scaler, main)
+
+    def apply(self, scaler: torch.amp.GradScaler, main: bool = True) -> None:
+        """The second half of :meth:`update`, once the gradients are in place: the optimizer step, the constraints,
+        the count. A population (``population_step.py``) calls it after one backward pass for all its members."""
         scaler.step(self.optimizer)
         scaler.update()
         self.constrain()

@@ -138,14 +138,23 @@ class Step(Drawing):
             t.compiled.step_begin()
         before = t.d.updates
         seen = self.d_phase()
-        self.lazy_phase(t.d, before, lambda: self.d_context(seen.batch, seen.fake.detach()))
+        self.d_lazy(before, seen)
         before = t.g.updates
         with frozen(t.d_trainable):
             batch = self.g_phase(seen)
-            if t.g.lazy:  # a fresh generated batch, since the last one's graph is spent
-                self.lazy_phase(t.g, before, lambda: self.g_context(batch, self.generate(batch.z, batch.fake_labels),
-                                                                    seen.real_out))
+            self.g_lazy(before, batch, seen)
         self.finish()
+
+    def d_lazy(self, before: int, seen: DPhase) -> None:
+        """D's lazy regularisers due since ``before`` D updates, on the last D update's batches."""
+        self.lazy_phase(self.t.d, before, lambda: self.d_context(seen.batch, seen.fake.detach()))
+
+    def g_lazy(self, before: int, batch: Batch, seen: DPhase) -> None:
+        """G's lazy regularisers due since ``before`` G updates (D frozen), on a fresh generated batch, since the last
+        one's graph is spent."""
+        if self.t.g.lazy:
+            self.lazy_phase(self.t.g, before, lambda: self.g_context(
+                batch, self.generate(batch.z, batch.fake_labels), seen.real_out))
 
     # -- the pieces every phase uses ------------------------------------------------------------------------------
 
@@ -165,18 +174,36 @@ class Step(Drawing):
     def labels(self, n: int) -> torch.Tensor | None:
         return self.t.fake_labels(n)
 
-    def score(self, D: nn.Module, x: torch.Tensor, labels: torch.Tensor | None) -> DOutput:
-        """D as every step sees it: augmented input, and the labels for a conditional D."""
+    def augment(self, x: torch.Tensor) -> torch.Tensor:
         for augment in self.t.augmentations:
             x = augment(x)
+        return x
+
+    def forward_d(self, D: nn.Module, x: torch.Tensor, labels: torch.Tensor | None) -> DOutput:
         return DOutput.of(D(x, labels) if self.t.cond.discriminator else D(x))
+
+    def score(self, D: nn.Module, x: torch.Tensor, labels: torch.Tensor | None) -> DOutput:
+        """D as every step sees it: augmented input, and the labels for a conditional D."""
+        return self.forward_d(D, self.augment(x), labels)
+
+    def d_inputs(self, batch: Batch, fake: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor | None]]:
+        """What D's passes over both batches take, augmented: one input of 2B samples when D scores samples
+        independently, else the real batch's and the generated batch's. (A population runs D on them batched.)"""
+        if not self.t.joint_d:
+            return [(self.augment(batch.real), batch.real_labels), (self.augment(fake), batch.fake_labels)]
+        labels = torch.cat([batch.real_labels, batch.fake_labels]) if self.t.cond.discriminator else None
+        return [(self.augment(torch.cat([batch.real, fake.to(batch.real.dtype)])), labels)]
+
+    def d_outputs(self, outs: list[DOutput], n: int) -> tuple[DOutput, DOutput]:
+        """D's outputs of :meth:`d_inputs`' passes as (real, generated)."""
+        return outs[0].split(n) if len(outs) == 1 else (outs[0], outs[1])
 
     def score_both(self, D: nn.Module, batch: Batch, fake: torch.Tensor) -> tuple[DOutput, DOutput]:
         """D's outputs for both batches: one forward pass of 2B samples when D scores samples independently."""
-        if not self.t.joint_d:
+        if not self.t.joint_d:  # augment, score, augment, score: a D that draws random numbers keeps its stream
             return self.score(D, batch.real, batch.real_labels), self.score(D, fake, batch.fake_labels)
-        labels = torch.cat([batch.real_labels, batch.fake_labels]) if self.t.cond.discriminator else None
-        return self.score(D, torch.cat([batch.real, fake.to(batch.real.dtype)]), labels).split(len(batch.real))
+        [(x, labels)] = self.d_inputs(batch, fake)
+        return self.forward_d(D, x, labels).split(len(batch.real))
 
     def context(self, player: str, batch: Batch, fake: torch.Tensor, real_out: DOutput | None,
                 fake_out: DOutput | None) -> StepContext:
@@ -212,6 +239,34 @@ class Step(Drawing):
         penalty = self.penalty(player, player.eager, ctx)
         return loss if penalty is None else loss + penalty
 
+    def d_loss(self, batch: Batch, fake: torch.Tensor, real_out: DOutput,
+               fake_out: DOutput) -> tuple[StepContext, torch.Tensor]:
+        """D's context and its loss with the eager penalties, from D's outputs on both batches."""
+        t = self.t
+        ctx = self.context("discriminator", batch, fake, real_out, fake_out)
+        loss = _scalar(t.loss.discriminator_loss(real_out.logits, fake_out.logits, ctx), t.loss_owner, "D loss")
+        return ctx, self._with_penalties(loss, t.d, ctx)
+
+    def g_loss(self, ctx: StepContext) -> torch.Tensor:
+        """G's loss with the eager penalties, from its context (D's output on the generated batch in it)."""
+        t = self.t
+        loss = _scalar(t.loss.generator_loss(ctx.fake_out.logits, ctx), t.loss_owner, "G loss")
+        return self._with_penalties(loss, t.g, ctx)
+
+    def observe(self, ctx: StepContext) -> None:
+        for component in self.t.observers:  # adaptive components follow D's outputs (ADA's p)
+            component.observe(ctx)
+
+    def add_d_stats(self, loss: torch.Tensor, real_out: DOutput, fake_out: DOutput) -> None:
+        t = self.t
+        with torch.no_grad():
+            self.stats.add_d(loss, t.d_output(real_out.logits.float()).mean(),
+                             t.d_output(fake_out.logits.float()).mean())
+
+    def redraw(self, batch: Batch) -> Batch:
+        """The batch of a further G update: the same real samples, new noise and labels."""
+        return Batch(batch.real, batch.real_labels, torch.randn_like(batch.z), self.t.fake_labels(len(batch.z)))
+
     # -- the phases -----------------------------------------------------------------------------------------------
 
     def d_phase(self) -> DPhase:
@@ -224,15 +279,10 @@ class Step(Drawing):
                 with nullcontext() if keep_graph else torch.no_grad():
                     fake = self.generate(batch.z, batch.fake_labels)
                 real_out, fake_out = self.score_both(t.d_fwd, batch, fake.detach())
-                ctx = self.context("discriminator", batch, fake.detach(), real_out, fake_out)
-                loss = _scalar(t.loss.discriminator_loss(real_out.logits, fake_out.logits, ctx), t.loss_owner, "D loss")
-                loss = self._with_penalties(loss, t.d, ctx)
+                ctx, loss = self.d_loss(batch, fake.detach(), real_out, fake_out)
             t.d.update(loss, self.precision.scaler)
-            for component in t.observers:  # adaptive components follow D's outputs (ADA's p)
-                component.observe(ctx)
-        with torch.no_grad():
-            self.stats.add_d(loss, t.d_output(real_out.logits.float()).mean(),
-                             t.d_output(fake_out.logits.float()).mean())
+            self.observe(ctx)
+        self.add_d_stats(loss, real_out, fake_out)
         return DPhase(batch, fake, real_out.detach())
 
     def g_phase(self, seen: DPhase) -> Batch:
@@ -241,13 +291,11 @@ class Step(Drawing):
         t, batch, fake = self.t, seen.batch, seen.fake
         for j in range(t.config.g_steps):
             if j > 0:
-                batch = Batch(batch.real, batch.real_labels, torch.randn_like(batch.z), t.fake_labels(len(batch.z)))
+                batch = self.redraw(batch)
             with self.precision.autocast:
                 if j > 0:
                     fake = self.generate(batch.z, batch.fake_labels)
-                ctx = self.g_context(batch, fake, seen.real_out)
-                loss = _scalar(t.loss.generator_loss(ctx.fake_out.logits, ctx), t.loss_owner, "G loss")
-                loss = self._with_penalties(loss, t.g, ctx)
+                loss = self.g_loss(self.g_context(batch, fake, seen.real_out))
             t.g.update(loss, self.precision.scaler)
         self.stats.add_g(loss)
         return batch

@@ -20,6 +20,7 @@ from torch import nn
 
 from ..config import TrainConfig
 from ..data.batches import real_batches
+from ..data.contract import Data
 from ..data.fingerprint import data_record
 from ..errors import (
     CheckpointError,
@@ -48,7 +49,7 @@ from .loop import Loop, StopRequests, write_loss_curve
 from .owners import live_components, plugin_states
 from .players import players_for
 from .result import RunResult
-from .step import MAIN_STATS, Precision, Step, StepStats
+from .step import Precision, Step, StepStats
 from .trial import trial_step
 
 SAMPLE_COUNT = {"image": 64, "points": 1000}
@@ -71,7 +72,7 @@ class Trainer:
 
     def __init__(self, config: TrainConfig, registry: Registry, run_dir: RunDir, reporter: Reporter | None = None,
                  resume_from: dict | None = None, world: World | None = None,
-                 reporters: Reporters | None = None, data_changed_ok: bool = False) -> None:
+                 reporters: Reporters | None = None, data_changed_ok: bool = False, data: Data | None = None) -> None:
         self.config, self.run_dir = config, run_dir
         self.world = world or World()
         self.reporter = (reporter or Reporter()) if self.world.is_main else Reporter()
@@ -80,7 +81,7 @@ class Trainer:
         self.device = distributed.device_for(self.world, config.device) if self.world.enabled \
             else resolve_device(config.device)
         torch.manual_seed(config.seed)
-        parts = assemble(registry, config)
+        parts = assemble(registry, config, data)
         self.data, self.cond = parts.data, parts.conditioning
         self.real = real_batches(parts.data, self.cond.real_labels, self.device, config.batch_size,
                                  distributed.rank_seed(config.seed, self.world.rank), config.data_memory)
@@ -306,6 +307,29 @@ class Trainer:
                 raise
 
     def _fit(self) -> RunResult:
+        self.open()
+        try:
+            try:
+                self.prepare()
+                with StopRequests() as stop:
+                    result = Loop(self, stop).run()
+            except Exception as err:
+                explained = self.explain(err)
+                if explained is err:
+                    raise
+                raise explained from None
+        except BaseException:
+            self.reporters.end(self.step, "failed", None)
+            raise
+        finally:
+            self.release()
+        return self.close(result)
+
+    # The session's pieces, in order (a population calls them per member, its own loop in between).
+
+    def open(self) -> None:
+        """The run directory with this config (metrics beyond a resumed checkpoint dropped), the header, the
+        reporters told."""
         cfg = self.config
         if self.world.is_main:
             self.run_dir.create()
@@ -319,37 +343,37 @@ class Trainer:
         self.reporter.start(cfg.steps, self.step, header)
         self.reporters.start(RunInfo(self.run_dir.path, cfg.label(), cfg.to_dict(), cfg.steps, self.step,
                                      self.run_dir.config_path))
-        try:
-            try:
-                if self.evaluator is not None:
-                    self.evaluator.prepare()  # first-use work (a feature classifier) before the clock starts
-                if self.step == 0:
-                    trial_step(self)  # a plugin's fault named before the first real step
-                with StopRequests() as stop:
-                    result = Loop(self, stop).run()
-            except (torch.cuda.OutOfMemoryError, MemoryError) as err:
-                raise self._out_of_memory(err) from None
-            except RuntimeError as err:
-                if not _host_out_of_memory(err):
-                    raise
-                raise self._out_of_memory(err) from None
-            except torch._dynamo.exc.TorchDynamoException as err:  # compiler failures (BackendCompilerFailed...)
-                if self.compiled is None:
-                    raise
-                raise compile_error(err) from None
-            except Exception as err:
-                owner = self.culprits.blame(err) if not isinstance(err, GanzooError) else None
-                if owner is None or os.environ.get("GANZOO_TRACEBACK"):
-                    raise
-                raise self._plugin_failure(owner, err) from None
-        except BaseException:
-            self.reporters.end(self.step, "failed", None)
-            raise
-        finally:
-            self.real.close()
-            self.reporter.stop()
+
+    def prepare(self) -> None:
+        """First-use work (a feature classifier) before the clock starts, and a new run's trial step: a plugin's
+        fault named before the first real step."""
+        if self.evaluator is not None:
+            self.evaluator.prepare()
+        if self.step == 0:
+            trial_step(self)
+
+    def explain(self, err: Exception) -> Exception:
+        """The one-line error a failure in training stands for (out of memory, a compiler failure, a plugin's
+        exception naming the component), or ``err`` itself when it is ganzoo's own or nothing explains it."""
+        if isinstance(err, (torch.cuda.OutOfMemoryError, MemoryError)) or \
+                (isinstance(err, RuntimeError) and _host_out_of_memory(err)):
+            return self._out_of_memory(err)
+        if isinstance(err, torch._dynamo.exc.TorchDynamoException) and self.compiled is not None:
+            return compile_error(err)  # compiler failures (BackendCompilerFailed...)
+        owner = self.culprits.blame(err) if not isinstance(err, GanzooError) else None
+        if owner is None or os.environ.get("GANZOO_TRACEBACK"):
+            return err
+        return self._plugin_failure(owner, err)
+
+    def release(self) -> None:
+        """What the session holds beyond the run directory: the batch source's thread, the progress display."""
+        self.real.close()
+        self.reporter.stop()
+
+    def close(self, result: RunResult) -> RunResult:
+        """A session that ended well: the loss curve of a finished run, the reporters told."""
         if result.interrupted is None and self.world.is_main:
-            write_loss_curve(self.run_dir, cfg.label())
+            write_loss_curve(self.run_dir, self.config.label())
         curve = self.run_dir.loss_curve if self.run_dir.loss_curve.is_file() and result.interrupted is None else None
         self.reporters.end(self.step, result.interrupted, curve)
         return result
@@ -370,13 +394,3 @@ class Trainer:
                 else "no checkpoint had been written")
         return ConfigError(f"out of memory on {self.device} at batch size {self.config.batch_size} "
                            f"({first_line(err, 80)}); {kept}; try a smaller --batch-size or smaller models")
-
-    def divergence_message(self, record: dict) -> str:
-        values = ", ".join(f"{k}={record[k]}" for k in MAIN_STATS if k in record)
-        kept = (f"the last good checkpoint is kept in {self.run_dir.latest}" if self.run_dir.latest.is_file()
-                else "no checkpoint had been written yet")
-        return (
-            f"training diverged by step {record['step']} ({values}); {kept}. Try lower learning rates "
-            f"(--lr-d/--lr-g), label smoothing (--set loss.real_label=0.9) or another loss"
-        )
-
