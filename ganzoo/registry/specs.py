@@ -110,7 +110,26 @@ class ComponentSpec(Record):
 
 
 @dataclass(frozen=True)
-class GeneratorSpec(ComponentSpec):
+class _ModelSpec(ComponentSpec):
+    """What a generator's or a discriminator's record says of its module beyond its data.
+
+    - ``stacks``: whether the members of a population (a sweep's members trained in one process) may run this
+      module as one batched forward (``torch.func.vmap`` over their stacked weights). ``None`` (default): ganzoo
+      decides by probing the built module, and refuses one that changes its buffers in ``forward`` (BatchNorm's
+      running statistics, spectral norm's vectors), draws random numbers there (dropout), or fails or computes
+      otherwise under ``vmap``. ``False`` never stacks it, and ``True`` stacks it without the probe.
+    """
+
+    stacks: bool | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.stacks not in (None, True, False):
+            raise TypeError(f"{self.owner}: stacks must be True, False or None (let ganzoo probe the module)")
+
+
+@dataclass(frozen=True)
+class GeneratorSpec(_ModelSpec):
     """Generators: ``factory(latent_dim, data: DataSpec, **params) -> nn.Module`` mapping noise (B, latent_dim) to
     samples (B, *data.shape) in the dataset's normalised space (images in [-1, 1], points standardised).
 
@@ -140,7 +159,7 @@ class GeneratorSpec(ComponentSpec):
 
 
 @dataclass(frozen=True)
-class DiscriminatorSpec(ComponentSpec):
+class DiscriminatorSpec(_ModelSpec):
     """Discriminators: ``factory(data: DataSpec, **params) -> nn.Module`` mapping a batch (B, *data.shape) to
     **logits** of shape (B,): no sigmoid, the loss applies it stably.
 
