@@ -352,9 +352,10 @@ class Trainer:
         if self.step == 0:
             trial_step(self)
 
-    def explain(self, err: Exception) -> Exception:
+    def explain(self, err: Exception, where: str | None = None) -> Exception:
         """The one-line error a failure in training stands for (out of memory, a compiler failure, a plugin's
-        exception naming the component), or ``err`` itself when it is ganzoo's own or nothing explains it."""
+        exception naming the component and, from the traceback or else ``where``, the phase), or ``err`` itself when
+        it is ganzoo's own or nothing explains it."""
         if isinstance(err, (torch.cuda.OutOfMemoryError, MemoryError)) or \
                 (isinstance(err, RuntimeError) and _host_out_of_memory(err)):
             return self._out_of_memory(err)
@@ -363,7 +364,7 @@ class Trainer:
         owner = self.culprits.blame(err) if not isinstance(err, GanzooError) else None
         if owner is None or os.environ.get("GANZOO_TRACEBACK"):
             return err
-        return self._plugin_failure(owner, err)
+        return self._plugin_failure(owner, err, phase(err) or where)
 
     def release(self) -> None:
         """What the session holds beyond the run directory: the batch source's thread, the progress display."""
@@ -378,14 +379,13 @@ class Trainer:
         self.reporters.end(self.step, result.interrupted, curve)
         return result
 
-    def _plugin_failure(self, owner: str, err: BaseException) -> PluginError:
+    def _plugin_failure(self, owner: str, err: BaseException, where: str | None) -> PluginError:
         """One line naming the component that raised, and what the run directory holds now."""
         if self.run_dir.latest.is_file():
             kept = (f"the last checkpoint ({self.run_dir.latest}) is kept: once fixed, continue with "
                     f"`ganzoo train --resume {self.run_dir.path}`")
         else:
             kept = "no checkpoint had been written, so the run directory is cleared for the same command to start again"
-        where = phase(err)
         return PluginError(f"{owner} raised in {where + ' at ' if where else ''}step {self.step + 1}: "
                            f"{type(err).__name__}: {first_line(err)}; {kept} (GANZOO_TRACEBACK=1 shows where)")
 

@@ -1,0 +1,195 @@
+"""One training step of several members at once: step.py's phases, each member's G and D forwards batched.
+
+The members share an architecture (``stacking.py``), so G's forward for all of them is one vmapped call over their
+stacked weights, and so is each of D's. The rest of the step is each member's own, through its :class:`Step`'s
+pieces: its batches, noise and labels drawn from its own random stream (swapped in around each of its turns, in the
+order its separate run draws them), its augmentations, loss, regularisers (a gradient penalty runs the member's own
+D, outside vmap), observers, lazy regularisers' steps, EMA and schedules. The members' losses are summed and
+differentiated once: each member's gradient is that of its own loss, since its slice of the stacked weights is a
+differentiable copy of its own. Then each member's optimizer steps as in its separate run.
+
+A member whose own code raises drops out of the step with its error (naming the phase), and the others go on; a
+failure of a batched call stops every member in it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import ExitStack, contextmanager, nullcontext
+
+import torch
+
+from .blame import PHASES
+from .contracts import DOutput
+from .stacking import Stacked, unstack
+from .step import Batch, DPhase, frozen
+
+
+class Member:
+    """One member of a population: its trainer, and the random stream of its separate run, swapped in for its turns."""
+
+    def __init__(self, index: int, trainer) -> None:
+        self.index, self.trainer, self.step = index, trainer, trainer.step_phases
+        self.cuda = trainer.device if trainer.device.type == "cuda" else None
+        # taken right after the trainer was built: its seed, its initial weights drawn, exactly as its separate run
+        self.cpu_rng = torch.get_rng_state()
+        self.cuda_rng = torch.cuda.get_rng_state(self.cuda) if self.cuda is not None else None
+        self.loop = None
+
+    @contextmanager
+    def turn(self):
+        torch.set_rng_state(self.cpu_rng)
+        if self.cuda is not None:
+            torch.cuda.set_rng_state(self.cuda_rng, self.cuda)
+        try:
+            yield
+        finally:
+            self.cpu_rng = torch.get_rng_state()
+            if self.cuda is not None:
+                self.cuda_rng = torch.cuda.get_rng_state(self.cuda)
+
+
+class _NoneLeft(Exception):
+    """Every member of the step has stopped."""
+
+
+class Turns:
+    """The members still in a step. ``each`` runs a member's own code in its turn (one that raises leaves, through
+    ``fail``); ``together`` runs a batched call over all of them (one that raises stops them all)."""
+
+    def __init__(self, members: list[Member], fail: Callable[[Member, Exception, str | None], None]) -> None:
+        self.going, self.fail = list(members), fail
+        #: The phase running, for messages (a traceback caught here does not reach the phase's frame).
+        self.phase: str | None = None
+
+    def each(self, fn: Callable[[Member], object]) -> dict[Member, object]:
+        done = {}
+        for member in list(self.going):
+            try:
+                with member.turn():
+                    done[member] = fn(member)
+            except Exception as err:  # noqa: BLE001 - the member's own failure: it stops alone
+                self.going.remove(member)
+                self.fail(member, err, self.phase)
+        if not self.going:
+            raise _NoneLeft
+        return done
+
+    def together(self, fn: Callable[[list[Member]], object]):
+        try:
+            return fn(self.going)
+        except Exception as err:  # noqa: BLE001 - shared by all: each member stops with it
+            stopped, self.going = self.going, []
+            for member in stopped:
+                self.fail(member, err, self.phase)
+            raise _NoneLeft from None
+
+
+class PopulationStep:
+    """The step of a population, built once from its first member's modules (the template of the batched calls) and
+    called with the members still training."""
+
+    def __init__(self, first, fail: Callable[[Member, Exception, str | None], None]) -> None:
+        self.G, self.D = Stacked(first.G), Stacked(first.D)
+        self.cond, self.config, self.fail = first.cond, first.config, fail
+
+    def __call__(self, members: list[Member]) -> list[Member]:
+        """One step of ``members``; returns those that came through it."""
+        turns = Turns(members, self.fail)
+        try:
+            before = turns.each(lambda m: m.trainer.d.updates)
+            turns.phase = PHASES["d_phase"]
+            seen = self.d_phase(turns)
+            turns.each(lambda m: m.step.d_lazy(before[m], seen[m]))
+            before = turns.each(lambda m: m.trainer.g.updates)
+            turns.phase = PHASES["g_phase"]
+            with ExitStack() as stack:
+                for m in turns.going:
+                    stack.enter_context(frozen(m.trainer.d_trainable))
+                batches = self.g_phase(turns, seen)
+                turns.each(lambda m: m.step.g_lazy(before[m], batches[m], seen[m]))
+            turns.phase = PHASES["finish"]
+            turns.each(lambda m: m.step.finish())
+        except _NoneLeft:
+            pass
+        return turns.going
+
+    # -- the batched calls ----------------------------------------------------------------------------------------
+
+    def generate(self, turns: Turns, batches: dict[Member, Batch]) -> dict[Member, torch.Tensor]:
+        def run(members):
+            z = torch.stack([batches[m].z for m in members])
+            labels = [torch.stack([batches[m].fake_labels for m in members])] if self.cond.generator else []
+            return dict(zip(members, unstack(self.G([m.trainer.G for m in members], z, *labels), len(members))))
+        return turns.together(run)
+
+    def score(self, turns: Turns, inputs: dict[Member, list]) -> dict[Member, list[DOutput]]:
+        """D's passes over each member's inputs (``Step.d_inputs``' layout: a list of (x, labels)), batched."""
+        def run(members):
+            outs = {m: [] for m in members}
+            for k in range(len(inputs[members[0]])):
+                x = torch.stack([inputs[m][k][0] for m in members])
+                labels = [torch.stack([inputs[m][k][1] for m in members])] if self.cond.discriminator else []
+                batched = self.D([m.trainer.D for m in members], x, *labels)
+                for m, out in zip(members, unstack(batched, len(members))):
+                    outs[m].append(DOutput.of(out))
+            return outs
+        return turns.together(run)
+
+    def update(self, turns: Turns, player: str, losses: dict[Member, torch.Tensor], after=None) -> None:
+        """Each member's ``player`` steps on its own loss: one backward pass over the sum, then each optimizer."""
+        for m in turns.going:
+            getattr(m.trainer, player).optimizer.zero_grad(set_to_none=True)
+        turns.together(lambda members: torch.stack([losses[m] for m in members]).sum().backward())
+
+        def apply(m):
+            getattr(m.trainer, player).apply(m.step.precision.scaler)
+            if after is not None:
+                after(m)
+        turns.each(apply)
+
+    # -- the phases (step.py's, batched) --------------------------------------------------------------------------
+
+    def d_phase(self, turns: Turns) -> dict[Member, DPhase]:
+        for i in range(self.config.d_steps):
+            batches, fakes, done = self.d_update(turns, keep_graph=i == self.config.d_steps - 1)
+        turns.each(lambda m: m.step.add_d_stats(*done[m][1:]))
+        return {m: DPhase(batches[m], fakes[m], done[m][2].detach()) for m in turns.going}
+
+    def d_update(self, turns: Turns, keep_graph: bool):
+        """One D update of every member on fresh batches; G's graph is kept for the last one's samples only."""
+        batches = turns.each(lambda m: m.step.draw())
+        with nullcontext() if keep_graph else torch.no_grad():
+            fakes = self.generate(turns, batches)
+        inputs = turns.each(lambda m: m.step.d_inputs(batches[m], fakes[m].detach()))
+        outs = self.score(turns, inputs)
+
+        def loss(m):
+            real_out, fake_out = m.step.d_outputs(outs[m], len(batches[m].real))
+            ctx, value = m.step.d_loss(batches[m], fakes[m].detach(), real_out, fake_out)
+            return ctx, value, real_out, fake_out
+        done = turns.each(loss)
+        self.update(turns, "d", {m: done[m][1] for m in turns.going}, after=lambda m: m.step.observe(done[m][0]))
+        return batches, fakes, done
+
+    def g_phase(self, turns: Turns, seen: dict[Member, DPhase]) -> dict[Member, Batch]:
+        batches = {m: seen[m].batch for m in turns.going}
+        for j in range(self.config.g_steps):
+            batches, losses = self.g_update(turns, seen, batches, fresh=j > 0)
+        turns.each(lambda m: m.step.stats.add_g(losses[m]))
+        return batches
+
+    def g_update(self, turns: Turns, seen: dict[Member, DPhase], batches: dict[Member, Batch], fresh: bool):
+        """One G update of every member through its frozen D: the first on D's last generated batch, further ones
+        (``fresh``) on new noise and labels."""
+        if fresh:
+            batches = turns.each(lambda m: m.step.redraw(batches[m]))
+            fakes = self.generate(turns, batches)
+        else:
+            fakes = {m: seen[m].fake for m in turns.going}
+        inputs = turns.each(lambda m: [(m.step.augment(fakes[m]), batches[m].fake_labels)])
+        outs = self.score(turns, inputs)
+        losses = turns.each(lambda m: m.step.g_loss(
+            m.step.context("generator", batches[m], fakes[m], seen[m].real_out, outs[m][0])))
+        self.update(turns, "g", losses)
+        return batches, losses
