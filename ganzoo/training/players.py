@@ -87,6 +87,10 @@ class Player:
         the count. A population (``population_step.py``) calls it after one backward pass for all its members."""
         scaler.step(self.optimizer)
         scaler.update()
+        self.stepped(main)
+
+    def stepped(self, main: bool = True) -> None:
+        """What follows the optimizer's step (a population may step several members' optimizers at once)."""
         self.constrain()
         if main:
             self.updates += 1

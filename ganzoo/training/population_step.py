@@ -62,11 +62,13 @@ class Turns:
         #: The phase running, for messages (a traceback caught here does not reach the phase's frame).
         self.phase: str | None = None
 
-    def each(self, fn: Callable[[Member], object]) -> dict[Member, object]:
+    def each(self, fn: Callable[[Member], object], own: bool = True) -> dict[Member, object]:
+        """``fn(member)`` for each member, in its turn (``own=False``: core code that draws no random numbers, which
+        needs no turn)."""
         done = {}
         for member in list(self.going):
             try:
-                with member.turn():
+                with member.turn() if own else nullcontext():
                     done[member] = fn(member)
             except Exception as err:  # noqa: BLE001 - the member's own failure: it stops alone
                 self.going.remove(member)
@@ -85,6 +87,47 @@ class Turns:
             raise _NoneLeft from None
 
 
+#: torch's optimizers whose step is elementwise in each parameter: one step over several members' parameters (their
+#: hyperparameters as groups, their own state dicts shared) is each member's own step, bit for bit.
+ELEMENTWISE = (torch.optim.Adam, torch.optim.AdamW, torch.optim.RMSprop, torch.optim.SGD)
+
+
+class JointOptimizers:
+    """Several members' optimizers stepped as one, per optimizer class: a step's Python overhead, paid once instead of
+    once per member (on a CPU, most of a small model's optimizer time). Members with equal hyperparameters share one
+    param group and one fused or foreach kernel. Others (a plugin's optimizer, one with hooks) step alone."""
+
+    def __init__(self) -> None:
+        self._joint: dict[type, torch.optim.Optimizer] = {}
+
+    def step(self, optimizers: list[torch.optim.Optimizer]) -> set[int]:
+        """Step those of ``optimizers`` that can go together; returns their ids."""
+        by_class: dict[type, list[torch.optim.Optimizer]] = {}
+        for opt in optimizers:
+            if type(opt) in ELEMENTWISE and not opt._optimizer_step_pre_hooks and not opt._optimizer_step_post_hooks:
+                by_class.setdefault(type(opt), []).append(opt)
+        done = set()
+        for cls, group in by_class.items():
+            if len(group) < 2:
+                continue
+            groups, state = {}, {}
+            for opt in group:
+                for g in opt.param_groups:
+                    settings = {k: v for k, v in g.items() if k != "params"}
+                    joined = groups.setdefault(repr(sorted(settings.items())), {**settings, "params": []})
+                    joined["params"] += g["params"]
+                    state.update((p, opt.state[p]) for p in g["params"])  # the member's own dicts: updated in place
+            joint = self._joint.get(cls)
+            if joint is None:  # an empty optimizer of the class, as unpickling makes one
+                joint = self._joint[cls] = cls.__new__(cls)
+                joint.__setstate__({"defaults": dict(group[0].defaults), "state": {}, "param_groups": []})
+            joint.param_groups, joint.state = list(groups.values()), state
+            cls.step(joint)  # the class's step: an instance's may be wrapped (a schedule counts its calls there)
+            joint.param_groups, joint.state = [], {}
+            done.update(id(opt) for opt in group)
+        return done
+
+
 class PopulationStep:
     """The step of a population, built once from its first member's modules (the template of the batched calls) and
     called with the members still training."""
@@ -92,24 +135,28 @@ class PopulationStep:
     def __init__(self, first, fail: Callable[[Member, Exception, str | None], None]) -> None:
         self.G, self.D = Stacked(first.G), Stacked(first.D)
         self.cond, self.config, self.fail = first.cond, first.config, fail
+        self.optimizers = JointOptimizers()
 
     def __call__(self, members: list[Member]) -> list[Member]:
         """One step of ``members``; returns those that came through it."""
         turns = Turns(members, self.fail)
         try:
-            before = turns.each(lambda m: m.trainer.d.updates)
+            before = turns.each(lambda m: m.trainer.d.updates, own=False)
             turns.phase = PHASES["d_phase"]
             seen = self.d_phase(turns)
             turns.each(lambda m: m.step.d_lazy(before[m], seen[m]))
-            before = turns.each(lambda m: m.trainer.g.updates)
+            before = turns.each(lambda m: m.trainer.g.updates, own=False)
             turns.phase = PHASES["g_phase"]
             with ExitStack() as stack:
                 for m in turns.going:
                     stack.enter_context(frozen(m.trainer.d_trainable))
-                batches = self.g_phase(turns, seen)
-                turns.each(lambda m: m.step.g_lazy(before[m], batches[m], seen[m]))
-            turns.phase = PHASES["finish"]
-            turns.each(lambda m: m.step.finish())
+                batches, losses = self.g_phase(turns, seen)
+
+                def end(m):  # one turn (the traceback names a lazy step's or the finish's phase)
+                    m.step.stats.add_g(losses[m])
+                    m.step.g_lazy(before[m], batches[m], seen[m])
+                    m.step.finish()
+                turns.each(end)
         except _NoneLeft:
             pass
         return turns.going
@@ -137,13 +184,21 @@ class PopulationStep:
         return turns.together(run)
 
     def update(self, turns: Turns, player: str, losses: dict[Member, torch.Tensor], after=None) -> None:
-        """Each member's ``player`` steps on its own loss: one backward pass over the sum, then each optimizer."""
-        for m in turns.going:
-            getattr(m.trainer, player).optimizer.zero_grad(set_to_none=True)
+        """Each member's ``player`` steps on its own loss: one backward pass over the sum, then the optimizers (jointly
+        where they can), then each member's constraints and ``after``."""
+        players = {m: getattr(m.trainer, player) for m in turns.going}
+        for p in players.values():
+            for group in p.optimizer.param_groups:  # zero_grad(set_to_none=True), without its overhead per member
+                for param in group["params"]:
+                    param.grad = None
         turns.together(lambda members: torch.stack([losses[m] for m in members]).sum().backward())
+        joint = turns.together(lambda members: self.optimizers.step([players[m].optimizer for m in members]))
 
         def apply(m):
-            getattr(m.trainer, player).apply(m.step.precision.scaler)
+            if id(players[m].optimizer) in joint:
+                players[m].stepped()
+            else:
+                players[m].apply(m.step.precision.scaler)
             if after is not None:
                 after(m)
         turns.each(apply)
@@ -153,7 +208,7 @@ class PopulationStep:
     def d_phase(self, turns: Turns) -> dict[Member, DPhase]:
         for i in range(self.config.d_steps):
             batches, fakes, done = self.d_update(turns, keep_graph=i == self.config.d_steps - 1)
-        turns.each(lambda m: m.step.add_d_stats(*done[m][1:]))
+        turns.each(lambda m: m.step.add_d_stats(*done[m][1:]), own=False)
         return {m: DPhase(batches[m], fakes[m], done[m][2].detach()) for m in turns.going}
 
     def d_update(self, turns: Turns, keep_graph: bool):
@@ -172,12 +227,12 @@ class PopulationStep:
         self.update(turns, "d", {m: done[m][1] for m in turns.going}, after=lambda m: m.step.observe(done[m][0]))
         return batches, fakes, done
 
-    def g_phase(self, turns: Turns, seen: dict[Member, DPhase]) -> dict[Member, Batch]:
+    def g_phase(self, turns: Turns, seen: dict[Member, DPhase]):
+        """G's updates; returns each member's last batch and loss."""
         batches = {m: seen[m].batch for m in turns.going}
         for j in range(self.config.g_steps):
             batches, losses = self.g_update(turns, seen, batches, fresh=j > 0)
-        turns.each(lambda m: m.step.stats.add_g(losses[m]))
-        return batches
+        return batches, losses
 
     def g_update(self, turns: Turns, seen: dict[Member, DPhase], batches: dict[Member, Batch], fresh: bool):
         """One G update of every member through its frozen D: the first on D's last generated batch, further ones
