@@ -4,17 +4,22 @@ member's run directory as its separate ``ganzoo train`` would write it."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 
 import pytest
 import torch
 
 import ganzoo
-from ganzoo import GANLoss, LossSpec, hookimpl
+from ganzoo import GANLoss, GeneratorSpec, LossSpec, hookimpl
 from ganzoo.api import _flags
 from ganzoo.config import resolve_config
 from ganzoo.errors import ConfigError, PluginError, TrainingDiverged
 from ganzoo.run.checkpoint import load_checkpoint
+from ganzoo.run.progress import Reporter
+from ganzoo.run.rundir import RunDir
 from ganzoo.training.population import train_population
+from ganzoo.training.population_step import PopulationStep
 from ganzoo.training.result import RunResult
 from ganzoo.training.stacking import stack_groups
 
@@ -215,3 +220,58 @@ def test_other_mixes_train_as_their_separate_runs(registry, tmp_path, tiny_mnist
     if "ada" in common.get("augment", []):
         p = load_checkpoint(tmp_path / "p1" / "checkpoints" / "latest.pt")["plugins"]
         assert p == load_checkpoint(tmp_path / "a1" / "checkpoints" / "latest.pt")["plugins"] and p
+
+
+class _Recorder(Reporter):
+    def __init__(self) -> None:
+        self.starts, self.steps, self.messages = [], 0, []
+
+    def start(self, total, done, header):
+        self.starts.append((total, done, header))
+
+    def advance(self, steps=1):
+        self.steps += steps
+
+    def message(self, text):
+        self.messages.append(text)
+
+
+def test_ctrl_c_stops_every_member_after_the_step_with_a_checkpoint_and_a_busy_run_directory_only_its_member(
+        registry, tmp_path, monkeypatch):
+    common = {"dataset": "parabola", "steps": 40, "log_every": 5, "sample_every": 0, "checkpoint_every": 0,
+              "batch_size": 16}
+    step = PopulationStep.__call__
+
+    def interrupt_at_7(self, members):
+        if members[0].trainer.step == 6:
+            os.kill(os.getpid(), signal.SIGINT)  # the first Ctrl-C: stop after this step, and save
+        return step(self, members)
+
+    monkeypatch.setattr(PopulationStep, "__call__", interrupt_at_7)
+    busy = RunDir(tmp_path / "m2")
+    recorder = _Recorder()
+    with busy.training_lock():  # another process trains there
+        results = train_population([_config(registry, TINY, seed=i, **common) for i in range(3)],
+                                   [tmp_path / f"m{i}" for i in range(3)], registry, reporter=recorder)
+    assert [r.interrupted for r in results[:2]] == ["SIGINT", "SIGINT"] and [r.step for r in results[:2]] == [7, 7]
+    assert [load_checkpoint(tmp_path / f"m{i}" / "checkpoints" / "latest.pt")["step"] for i in range(2)] == [7, 7]
+    assert isinstance(results[2], ConfigError)
+    assert f"{busy.path} is being trained by PID {os.getpid()}" in str(results[2])
+    assert busy.lock_path.is_file()  # the busy directory is left as it was (nothing discarded)
+    assert recorder.starts[0][:2] == (120, 0) and recorder.steps == 14  # 2 members x 7 steps
+    assert any(text.startswith("member 2 (m2) stopped: ") for text in recorder.messages)
+
+
+def test_a_record_may_declare_that_its_module_does_not_stack(registry, plugin):
+    mlp = registry.get("generator", "mlp")
+
+    class _Rigid:
+        @hookimpl
+        def ganzoo_generators(self):
+            yield GeneratorSpec(name="rigid", factory=mlp.factory, params=mlp.params, data_defaults=mlp.data_defaults,
+                                description="the MLP generator, declared unstackable (tests)", stacks=False)
+
+    plugin(_Rigid(), name="rigid")
+    [group] = stack_groups([_config(registry, dataset="parabola", generator="rigid")], registry)
+    assert not group.stacks and group.reason == "generator 'rigid' declares that its module does not stack " \
+                                                "(stacks=False)"
