@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from ..config import Choice, TrainConfig
+from ..data.contract import DataSpec
 from ..errors import first_line
 from ..registry.registry import Registry
 from .assemble import build_models, data_spec, load_data
@@ -89,9 +90,17 @@ def _choice(choice: Choice) -> str:
     return f"'{choice.name}' ({params})" if params else f"'{choice.name}'"
 
 
-def signature(registry: Registry, config: TrainConfig) -> dict[str, str]:
+def _data_spec(registry: Registry, config: TrainConfig, specs: dict) -> DataSpec:
+    """The config's data spec, from its record or else loaded, once per dataset among ``specs``."""
+    key = (config.dataset.name, json.dumps(config.dataset.params, sort_keys=True, default=str))
+    if key not in specs:
+        specs[key] = data_spec(registry, config) or load_data(registry, config).spec
+    return specs[key]
+
+
+def signature(registry: Registry, config: TrainConfig, specs: dict | None = None) -> dict[str, str]:
     """What members must share to stack, by name (a sweep says which of them parts two groups)."""
-    spec = data_spec(registry, config) or load_data(registry, config).spec
+    spec = _data_spec(registry, config, {} if specs is None else specs)
     device = resolve_device(config.device)
     if device.type == "cuda" and device.index is None:
         device = torch.device("cuda", torch.cuda.current_device())
@@ -110,10 +119,10 @@ def settings_reason(config: TrainConfig) -> str | None:
     return None
 
 
-def models_reason(registry: Registry, config: TrainConfig) -> str | None:
+def models_reason(registry: Registry, config: TrainConfig, specs: dict | None = None) -> str | None:
     """Why this config's generator or discriminator cannot run as one batched forward, or None: their records'
     ``stacks``, else a probe of freshly built modules."""
-    spec = data_spec(registry, config) or load_data(registry, config).spec
+    spec = _data_spec(registry, config, {} if specs is None else specs)
     rng = torch.get_rng_state()
     try:
         models = build_models(registry, config, spec)
@@ -190,15 +199,15 @@ def stack_groups(configs: Sequence[TrainConfig], registry: Registry) -> list[Sta
     """The members grouped by what they must share, in order of their first member: each group stacks, or says
     why not (its settings, or its modules: see :func:`models_reason`)."""
     keys: dict[tuple, list[int]] = {}
-    signatures = []
+    signatures, specs = [], {}
     for i, config in enumerate(configs):
-        sig = signature(registry, config)
+        sig = signature(registry, config, specs)
         signatures.append(sig)
         keys.setdefault(tuple(sig.items()), []).append(i)
     groups = []
     for members in keys.values():
         first = configs[members[0]]
-        why = settings_reason(first) or models_reason(registry, first)
+        why = settings_reason(first) or models_reason(registry, first, specs)
         if why:
             groups.append(StackGroup(tuple(members), False, why))
             continue
@@ -223,15 +232,16 @@ def difference(registry: Registry, configs: Sequence[TrainConfig]) -> str | None
     """Why ``configs`` cannot all train as one population, naming the first member that cannot, or None."""
     if not configs:
         return None
-    first = signature(registry, configs[0])
+    specs: dict = {}
+    first = signature(registry, configs[0], specs)
     for i, config in enumerate(configs):
         why = settings_reason(config)
         if why:
             return f"member {i}: {why}"
-        sig = first if i == 0 else signature(registry, config)
+        sig = first if i == 0 else signature(registry, config, specs)
         differ = [k for k in first if sig[k] != first[k]]
         if differ:
             k = differ[0]
             return f"member {i} has {k.replace('_', ' ')} {sig[k]}, member 0 {first[k]}: they cannot share a forward"
-    why = models_reason(registry, configs[0])
+    why = models_reason(registry, configs[0], specs)
     return f"every member: {why}" if why else None
