@@ -18,10 +18,9 @@ from ganzoo.errors import ConfigError, PluginError, TrainingDiverged
 from ganzoo.run.checkpoint import load_checkpoint
 from ganzoo.run.progress import Reporter
 from ganzoo.run.rundir import RunDir
-from ganzoo.training.population import train_population
+from ganzoo.training.population import stack_groups, train_population
 from ganzoo.training.population_step import PopulationStep
 from ganzoo.training.result import RunResult
-from ganzoo.training.stacking import stack_groups
 
 #: The equivalence test's members: seeds and learning rates, another loss, a lazy regulariser, EMA on and off.
 MEMBERS = [
@@ -152,13 +151,13 @@ def test_stack_groups_puts_what_cannot_share_a_forward_apart_and_says_why(regist
     ]
     groups = {g.members: g for g in stack_groups(configs, registry)}
     assert list(groups) == [(0, 1), (2,), (3, 7), (4,), (5,), (6,)]
-    assert groups[0, 1].stacks and "2 members share generator 'mlp'" in groups[0, 1].reason
-    assert groups[3, 7].stacks and "apart from member 0's group by discriminator" in groups[3, 7].reason
-    assert not groups[2,].stacks and "generator 'mlp' has BatchNorm1d" in groups[2,].reason
+    assert groups[0, 1].stackable and "2 members share generator 'mlp'" in groups[0, 1].reason
+    assert groups[3, 7].stackable and "apart from member 0's group by discriminator" in groups[3, 7].reason
+    assert not groups[2,].stackable and "generator 'mlp' has BatchNorm1d" in groups[2,].reason
     assert "changes its buffers in forward (running_mean, running_var, num_batches_tracked)" in groups[2,].reason
-    assert not groups[4,].stacks and groups[4,].reason.startswith("--amp")
-    assert not groups[5,].stacks and "draws random numbers in forward (Dropout)" in groups[5,].reason
-    assert not groups[6,].stacks and "changes its buffers in forward (_u" in groups[6,].reason
+    assert not groups[4,].stackable and groups[4,].reason.startswith("--amp")
+    assert not groups[5,].stackable and "draws random numbers in forward (Dropout)" in groups[5,].reason
+    assert not groups[6,].stackable and "changes its buffers in forward (_u" in groups[6,].reason
 
 
 def test_members_that_cannot_share_a_forward_are_refused_in_one_line(registry, tmp_path):
@@ -273,5 +272,5 @@ def test_a_record_may_declare_that_its_module_does_not_stack(registry, plugin):
 
     plugin(_Rigid(), name="rigid")
     [group] = stack_groups([_config(registry, dataset="parabola", generator="rigid")], registry)
-    assert not group.stacks and group.reason == "generator 'rigid' declares that its module does not stack " \
+    assert not group.stackable and group.reason == "generator 'rigid' declares that its module does not stack " \
                                                 "(stacks=False)"

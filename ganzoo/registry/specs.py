@@ -113,19 +113,13 @@ class ComponentSpec(Record):
 class _ModelSpec(ComponentSpec):
     """What a generator's or a discriminator's record says of its module beyond its data.
 
-    - ``stacks``: whether the members of a population (a sweep's members trained in one process) may run this
-      module as one batched forward (``torch.func.vmap`` over their stacked weights). ``None`` (default): ganzoo
-      decides by probing the built module, and refuses one that changes its buffers in ``forward`` (BatchNorm's
-      running statistics, spectral norm's vectors), draws random numbers there (dropout), or fails or computes
-      otherwise under ``vmap``. ``False`` never stacks it, and ``True`` stacks it without the probe.
+    - ``stacks``: whether a population (a sweep's members in one process) may run this module as one batched forward
+      (``torch.func.vmap`` over their stacked weights). ``None`` (default): ganzoo probes the built module and
+      refuses one that changes its buffers in ``forward`` (BatchNorm, spectral norm), draws random numbers there
+      (dropout), or fails or computes otherwise under ``vmap``. ``False`` never stacks it, ``True`` skips the probe.
     """
 
     stacks: bool | None = None
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.stacks not in (None, True, False):
-            raise TypeError(f"{self.owner}: stacks must be True, False or None (let ganzoo probe the module)")
 
 
 @dataclass(frozen=True)

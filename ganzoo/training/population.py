@@ -33,7 +33,9 @@ from .device import describe
 from .loop import Loop, StopRequests
 from .population_step import Member, PopulationStep
 from .result import RunResult
-from .stacking import difference
+from .stacking import StackGroup, difference, stack_groups
+
+__all__ = ["StackGroup", "stack_groups", "train_population"]  # what a sweep calls
 from .trainer import Trainer
 
 
@@ -56,7 +58,7 @@ class _MemberReporter(Reporter):
 def train_population(configs: Sequence[TrainConfig], run_dirs: Sequence[RunDir | str | Path], registry: Registry,
                      reporter: Reporter | None = None, resume_from: Sequence[dict | None] | None = None,
                      reporters: Sequence[Reporters | None] | None = None) -> list[RunResult | GanzooError]:
-    """Train ``configs`` (resolved; the same architecture: see :func:`stacking.stack_groups`) as one population,
+    """Train ``configs`` (resolved; the same architecture: see :func:`stack_groups`) as one population,
     member ``i`` into ``run_dirs[i]``, resuming it from ``resume_from[i]`` (its checkpoint, as
     ``load_checkpoint(RunDir(...).latest)`` reads it, with ``configs[i]`` the checkpoint's config and any new
     ``steps``) when given. Returns one entry per member: its :class:`RunResult`, or the one-line error that stopped

@@ -22,7 +22,7 @@ from torch import nn
 
 from ..config import Choice, TrainConfig
 from ..data.contract import DataSpec
-from ..errors import first_line
+from ..errors import PluginError, first_line
 from ..registry.registry import Registry
 from .assemble import build_models, data_spec, load_data
 from .device import resolve_device
@@ -77,11 +77,11 @@ def unstack(out, n: int) -> list:
 
 @dataclass(frozen=True)
 class StackGroup:
-    """Members (indices into the configs) that train alike: as one population when ``stacks``, else each in a
+    """Members (indices into the configs) that train alike: as one population when ``stackable``, else each in a
     process of its own; ``reason`` says why, in words a sweep prints."""
 
     members: tuple[int, ...]
-    stacks: bool
+    stackable: bool
     reason: str
 
 
@@ -138,6 +138,8 @@ def models_reason(registry: Registry, config: TrainConfig, specs: dict | None = 
              (x, d_labels) if models.conditioning.discriminator else (x,))):
         record = registry.get(kind, choice.name)
         what = f"{kind} '{choice.name}'"
+        if record.stacks not in (None, True, False):
+            raise PluginError(f"{record.owner}: stacks must be True, False or None (let ganzoo probe the module)")
         if record.stacks is False:
             return f"{what} declares that its module does not stack (stacks=False)"
         why = None if record.stacks else module_reason(what, module, inputs)
