@@ -4,6 +4,8 @@ ordinary run (``Trainer``) in the same process, on the same device.
     python benchmarks/bench_population.py                                  # point GANs and MNIST MLP GANs
     python benchmarks/bench_population.py --data points --sizes 1,8,32 --steps 300
     python benchmarks/bench_population.py --data mnist --data-root ../shared/data   # real MNIST, not random pixels
+    python benchmarks/bench_population.py --data points --set generator.hidden=8 --set discriminator.hidden=8 \
+        --batch-size 16                                                    # small models: overhead-bound
 
 Two mixes, each ganzoo's defaults for its data:
 
@@ -24,8 +26,8 @@ MNIST): point GANs 0.65x (1 member), 0.77x (2), 0.80x (4), 0.86x (8), 0.84x (16)
 (1), 0.81x (4), 0.87x (8). On one CPU thread these models are bound by their matrix products, which batching does
 not shorten (8 point-GAN discriminators: 13.6 ms as one pre-stacked ``baddbmm`` chain, 14.9 ms one after another,
 18.0 ms through vmap, which adds each bias after its product); what a population saves is per-step overhead, which
-wins for small models (hidden 8, batch 16: about 1.2x-1.6x at 8 members) and on a GPU, where kernel launches
-dominate.
+wins for small models (``--set generator.hidden=8 --set discriminator.hidden=8 --batch-size 16``: 1.3x-1.6x at 8
+members, 1.4x-1.9x at 32 over four runs) and on a GPU, where kernel launches dominate.
 """
 
 from __future__ import annotations
@@ -85,6 +87,9 @@ def measure(mix: str, members: int, args, scratch: Path) -> float:
     options, sets = MIXES[mix]
     options = {**options, "steps": args.steps, "log_every": args.log_every, "sample_every": 0,
                "checkpoint_every": 0, "device": args.device}
+    if args.batch_size:
+        options["batch_size"] = args.batch_size
+    sets = [*sets, *args.set]
     configs = [resolve_config(registry, _flags({**options, "seed": i}), None, sets) for i in range(max(members, 1))]
     runs = [Path(tempfile.mkdtemp(dir=scratch)) / "run" for _ in configs]
     if members == 0:
@@ -106,6 +111,8 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     parser.add_argument("--data-root", default=None, help="a folder holding MNIST/raw (default: random pixels)")
+    parser.add_argument("--set", action="append", default=[], help="KIND.PARAM=VALUE for every run (repeatable)")
+    parser.add_argument("--batch-size", type=int, default=None, help="instead of the mix's batch size")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
