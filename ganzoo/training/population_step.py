@@ -92,6 +92,13 @@ class Turns:
 ELEMENTWISE = (torch.optim.Adam, torch.optim.AdamW, torch.optim.RMSprop, torch.optim.SGD)
 
 
+def _plain(value) -> bool:
+    """A setting whose ``repr`` tells it apart from every other value."""
+    if isinstance(value, tuple | list):
+        return all(map(_plain, value))
+    return value is None or isinstance(value, bool | int | float | str)
+
+
 class JointOptimizers:
     """Several members' optimizers stepped as one, per optimizer class: a step's Python overhead, paid once instead of
     once per member (on a CPU, most of a small model's optimizer time). Members with equal hyperparameters share one
@@ -114,7 +121,9 @@ class JointOptimizers:
             for opt in group:
                 for g in opt.param_groups:
                     settings = {k: v for k, v in g.items() if k != "params"}
-                    joined = groups.setdefault(repr(sorted(settings.items())), {**settings, "params": []})
+                    # equal settings share a group; a tensor's repr may hide a difference: such a group stays alone
+                    key = repr(sorted(settings.items())) if all(map(_plain, settings.values())) else id(g)
+                    joined = groups.setdefault(key, {**settings, "params": []})
                     joined["params"] += g["params"]
                     state.update((p, opt.state[p]) for p in g["params"])  # the member's own dicts: updated in place
             joint = self._joint.get(cls)
@@ -152,11 +161,11 @@ class PopulationStep:
                     stack.enter_context(frozen(m.trainer.d_trainable))
                 batches, losses = self.g_phase(turns, seen)
 
-                def end(m):  # one turn (the traceback names a lazy step's or the finish's phase)
+                def lazy(m):  # one turn (the traceback names a lazy step's phase)
                     m.step.stats.add_g(losses[m])
                     m.step.g_lazy(before[m], batches[m], seen[m])
-                    m.step.finish()
-                turns.each(end)
+                turns.each(lazy)
+            turns.each(lambda m: m.step.finish())  # D unfrozen, as in step.py
         except _NoneLeft:
             pass
         return turns.going
