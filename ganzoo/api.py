@@ -140,17 +140,21 @@ def _resume(registry: Registry, path: Path, flags: dict, config_file, sets: list
             f"cannot change {what} when resuming {path}: the checkpoint fixes the components and hyperparameters "
             f"(only {', '.join(resumable_options())} may change); start a new run to train another mix"
         )
-    _check_own_run(run, ckpt)
-    saved = _saved_config(registry, run, ckpt)
-    cfg = resolve_config(registry, flags, base=saved)
-    if cfg.steps <= int(ckpt.get("step", 0)):
-        raise ConfigError(
-            f"{path} has already trained {ckpt.get('step')} of {cfg.steps} steps; pass a larger --steps to continue"
-        )
+    cfg = resumed_config(registry, run, ckpt, flags)
     world = distributed.world_from_env()
     with distributed.session(world, cfg.device):
         return Trainer(cfg, registry, run, reporter, resume_from=ckpt, world=world, reporters=reporters,
                        data_changed_ok=data_changed_ok).fit()
+
+
+def resumed_config(registry: Registry, run: RunDir, ckpt: dict, flags: dict | None = None) -> TrainConfig:
+    """The config a run resumes with: its checkpoint's, with the resumable ``flags`` (more ``steps``) on top."""
+    _check_own_run(run, ckpt)
+    cfg = resolve_config(registry, flags or {}, base=_saved_config(registry, run, ckpt))
+    if cfg.steps <= int(ckpt.get("step", 0)):
+        raise ConfigError(f"{run.path} has already trained {ckpt.get('step')} of {cfg.steps} steps; pass a larger "
+                          f"--steps to continue")
+    return cfg
 
 
 def _fixed_settings(data: Any) -> dict:

@@ -241,3 +241,23 @@ def test_the_readmes_sweep_file_plans_members_that_can_all_run(tmp_path, registr
     assert len(planned) == 2 * 3 * 8 * 3 and len({m.config for m in planned}) == 48
     configs = check_members(planned, registry)
     assert {c.steps for c in configs} == {3000} and {len(c.regularisers) for c in configs} == {0, 1}
+
+
+def test_members_sharing_an_architecture_train_as_populations_when_asked_and_say_why_not_on_a_cpu(invoke, tmp_path):
+    command = ["sweep", "-l", "nonsaturating,hinge", "--seeds", "2", "--steps", "200", *POINTS, "--jobs", "1"]
+    result = invoke(*command, "--stack", "--out", tmp_path / "stacked")
+    said = result.stdout + result.stderr
+    assert "4 member(s) as populations: 4 members share generator 'mlp'" in said
+    log = next((tmp_path / "stacked" / "logs").glob("*.log")).read_text()
+    assert all(f"{name}: starting" in log for name in (p.stem for p in (tmp_path / "stacked" / "outcomes").iterdir()))
+    board = _board(invoke, tmp_path / "stacked")
+    assert [c["done"] for c in board["configurations"]] == [2, 2]
+    result = invoke(*command, "--out", tmp_path / "auto")
+    assert "as separate processes" in result.stdout + result.stderr and "--stack trains them" in result.stdout + \
+        result.stderr
+    # a population's member ends where its own run would (within the rounding of a batched product)
+    alone = {m: json.loads((tmp_path / "auto" / "outcomes" / f"{m}.json").read_text())["final"]["d_loss"]
+             for c in board["configurations"] for m in c["members"]}
+    stacked = {m: json.loads((tmp_path / "stacked" / "outcomes" / f"{m}.json").read_text())["final"]["d_loss"]
+               for m in alone}
+    assert all(abs(alone[m] - stacked[m]) < 1e-3 for m in alone), (alone, stacked)

@@ -95,10 +95,12 @@ def _axes(options: dict[str, Any], sets: tuple[str, ...], recipe: str | None, re
               help="where units run: local, ray (see `ganzoo list engines`)")
 @click.option("--address", default=None, help="--engine ray: the cluster's address")
 @click.option("--by", default=None, help="the metric the table ranks by [default: the first with a direction]")
-@click.option("--no-stack", is_flag=True, help="never train members as one population: one process each")
+@click.option("--stack/--no-stack", default=None,
+              help="train members that share their architecture as one population in one process (--stack), or "
+                   "each in a process of its own (--no-stack) [default: populations on a GPU, processes on a CPU]")
 @click.option("--retry-failed", is_flag=True, help="train failed and diverged members again")
 @click.option("-q", "--quiet", is_flag=True, help="print only the table")
-def run_command(sets, config_file, recipe, seed_count, sweep_file, out, jobs, engine_name, address, by, no_stack,
+def run_command(sets, config_file, recipe, seed_count, sweep_file, out, jobs, engine_name, address, by, stack,
                 retry_failed, quiet, **options) -> int:
     """Train every configuration the flags list (`-l bce,hinge`, `--lr-d 1e-4,2e-4`, `--set loss.real_label=0.9,1`,
     `--reg none,r1,r1+lecam`) on each seed (`--seeds 3` or `--seed 0,1,2`), each member an ordinary run
@@ -126,8 +128,8 @@ def run_command(sets, config_file, recipe, seed_count, sweep_file, out, jobs, en
         digest = hashlib.sha1(json.dumps([m.to_dict() for m in members], sort_keys=True).encode()).hexdigest()[:8]
         out = Path("runs") / f"sweep-{digest}"
     engine_params = {"address": address} if address else {}
-    return launch(Path(out), plan, registry, engine_name, engine_params, jobs, by, not no_stack, retry_failed,
-                  Console(stderr=quiet, quiet=quiet), Console())
+    return launch(Path(out), plan, registry, engine_name, engine_params, jobs, by, stack, retry_failed,
+                  Console(stderr=quiet, quiet=quiet, soft_wrap=True), Console())
 
 
 @sweep_command.command("show")

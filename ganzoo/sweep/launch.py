@@ -49,7 +49,8 @@ def plan_members(fixed: dict[str, Any], axes: list[tuple[str, list[Any]]], seeds
 
 
 def launch(out: Path, plan: dict[str, Any], registry: Registry, engine_name: str, engine_params: dict[str, str],
-           jobs: int | None, by: str | None, stack: bool, retry_failed: bool, say: Console, show: Console) -> int:
+           jobs: int | None, by: str | None, stack: bool | None, retry_failed: bool, say: Console,
+           show: Console) -> int:
     planned: list[Member] = plan["members"]
     configs = check_members(planned, registry)  # nothing trains unless every member can
     engine = build_engine(registry, engine_name, engine_params)  # a missing optional package fails here, too
@@ -67,7 +68,7 @@ def launch(out: Path, plan: dict[str, Any], registry: Registry, engine_name: str
                     sweep.outcome_path(member.name).unlink()
         pending = sweep.pending(planned)
         index = {m.name: i for i, m in enumerate(planned)}
-        groups = group_members(pending, [configs[index[m.name]] for m in pending], registry, stack)
+        groups = group_members(pending, [configs[index[m.name]] for m in pending], registry, stack, gpus > 0)
         units = units_for(sweep, groups, jobs, gpus)
         configurations = len({m.config for m in planned})
         say.print(f"sweep {sweep.path}: {len(planned)} members ({configurations} configurations x "

@@ -6,9 +6,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from ..api import _check_own_run, _saved_config, check_plan
-from ..config import resolve_config
-from ..errors import ConfigError, GanzooError, TrainingDiverged, first_line
+from ..api import check_plan, resumed_config
+from ..errors import GanzooError, TrainingDiverged, first_line
 from ..registry.registry import default_registry
 from ..run.checkpoint import load_checkpoint
 from ..training.population import train_population
@@ -26,11 +25,7 @@ def _prepare(registry, sweep: SweepDir, member: Member):
         return check_plan(registry, **member.kwargs), None
     print(f"{member.name}: resuming from its checkpoint", flush=True)
     ckpt = load_checkpoint(run.latest)
-    _check_own_run(run, ckpt)
-    config = resolve_config(registry, {}, base=_saved_config(registry, run, ckpt))
-    if config.steps <= int(ckpt.get("step", 0)):
-        raise ConfigError(f"{run.path} has already trained {ckpt.get('step')} of {config.steps} steps")
-    return config, ckpt
+    return resumed_config(registry, run, ckpt), ckpt
 
 
 def train_members(sweep: SweepDir, members: list[Member], plan: dict[str, Any]) -> list[dict[str, Any] | None]:

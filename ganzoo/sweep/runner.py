@@ -42,18 +42,27 @@ def check_members(members: list[Member], registry: Registry) -> list[Any]:
     return configs
 
 
-def group_members(members: list[Member], configs: list[Any], registry: Registry, stack: bool) -> list[Group]:
-    """Which members train as populations, and why the others do not."""
-    if not stack:
+#: Why stackable members run as processes on a CPU unless asked (``benchmarks/bench_population.py`` on the 2-core VM).
+CPU_POPULATIONS = ("on a CPU a population trained 0.65-0.87x the member-steps per second of one run (its matrix "
+                   "products do not shrink when batched), so they run as separate processes; --stack trains them as "
+                   "populations anyway")
+
+
+def group_members(members: list[Member], configs: list[Any], registry: Registry, stack: bool | None,
+                  on_gpu: bool) -> list[Group]:
+    """Which members train as populations, and why the others do not. ``stack`` None decides by the device:
+    populations on a GPU (where a small model's step is kernel launches), processes on a CPU."""
+    if stack is False:
         return [Group(members, False, "one process per member (--no-stack)")]
-    try:
-        from ..training.population import stack_groups
-    except ImportError:
-        return [Group(members, False, "one process per member")]
+    from ..training.population import stack_groups
+
     groups = []
     for group in stack_groups(configs, registry):
-        groups.append(Group([members[i] for i in group.members], group.stackable and len(group.members) > 1,
-                            group.reason))
+        stacked = group.stackable and len(group.members) > 1
+        why = group.reason
+        if stacked and stack is None and not on_gpu:
+            stacked, why = False, f"{why}; {CPU_POPULATIONS}"
+        groups.append(Group([members[i] for i in group.members], stacked, why))
     return groups
 
 

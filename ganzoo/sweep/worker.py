@@ -71,13 +71,12 @@ def run_unit(sweep_dir: str | Path, names: list[str], threads: int | None = None
         for member in members:
             outcome = _train(sweep, member)
             outcomes.append(outcome)
-            if outcome is None:
-                return INTERRUPTED
+            if outcome is None:  # a stop request: the members after it wait for the next run
+                break
     for member, outcome in zip(members, outcomes):
-        if outcome is None:
-            return INTERRUPTED
-        finish(sweep, member, outcome, plan)
-    return 0
+        if outcome is not None:
+            finish(sweep, member, outcome, plan)
+    return INTERRUPTED if any(outcome is None for outcome in outcomes) else 0
 
 
 def _train(sweep: SweepDir, member: Member) -> dict[str, Any] | None:
