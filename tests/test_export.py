@@ -302,6 +302,12 @@ def test_bad_input_is_one_line(zoo, invoke, tmp_path, monkeypatch):
     invoke("export", run, "-o", taken, "--format", "safetensors", "--force")
     assert {p.name for p in taken.iterdir()} == {"notes.txt", "generator.safetensors", "config.json", "README.md",
                                                  "samples.png"}  # the user's file is kept
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "README.md").write_text("my project")
+    line = _one_error(invoke("export", run, "-o", project, "--force", expect=None))
+    assert "holds no earlier export, but its README.md would be overwritten" in line
+    assert (project / "README.md").read_text() == "my project"
     for args, text in ((["--format", "pt3"], "--format pt3: no such format; did you mean 'pt2'?"),
                        ([], "is an export folder; export the run it was made from")):
         source = zoo["mlp"]["out"] if not args else run

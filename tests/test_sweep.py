@@ -62,7 +62,12 @@ def test_a_sweep_file_holds_a_grid_and_a_reproducible_random_search(tmp_path):
     for text, line in (('[grid]\nlos = ["hinge"]\n', "unknown sweep setting 'los'; did you mean 'loss'?"),
                        ('[random]\ncount = 2\nlr_d = { normal = [0, 1] }\n', "lr_d must be one of"),
                        ('[random]\ncount = 2\nlr_d = { log_uniform = [0, 1] }\n', "bounds must be above 0"),
-                       ('seeds_ = 2\n', "unknown key 'seeds_'; did you mean 'seeds'?")):
+                       ('seeds_ = 2\n', "unknown key 'seeds_'; did you mean 'seeds'?"),
+                       ('seed = 0\n', "seed must be a list of integers"),
+                       ('seeds = 0\n', "seeds must be a count of at least 1, got 0"),
+                       ('grid = ["x"]\n', "grid must be a table"),
+                       ('[random]\ncount = 3\n', "gives no distribution to draw them from"),
+                       ('[fixed]\nseed = 3\n', "the seeds are seed = \\[...\\] or seeds = N at the top")):
         bad.write_text(text)
         with pytest.raises(ConfigError, match=line):
             read_sweep_file(bad)
@@ -96,6 +101,16 @@ def test_a_sweep_ranks_what_learned_first_and_running_it_again_resumes(invoke, t
     result = invoke(*command[:-1])  # the same command again: everything has ended, nothing trains
     assert "4 already ended" in result.stderr + result.stdout
     assert stamps == {p.name: p.stat().st_mtime_ns for p in (sweep / "outcomes").iterdir()}
+    # a member stopped after its last step but before its outcome was written is evaluated, not trained again
+    name = next(iter(best["members"]))
+    (sweep / "outcomes" / f"{name}.json").unlink()
+    checkpoint = sweep / "members" / name / "checkpoints" / "latest.pt"
+    trained = checkpoint.stat().st_mtime_ns
+    invoke(*command[:-1])
+    outcome = json.loads((sweep / "outcomes" / f"{name}.json").read_text())
+    assert outcome["status"] == "done" and outcome["step"] == 1500 and checkpoint.stat().st_mtime_ns == trained
+    assert outcome["metrics"]["curve_error"] == pytest.approx(again[0], rel=1e-9)
+    assert "trained to step 1500 already; evaluating it" in (sweep / "logs" / f"{name}.log").read_text()
 
 
 def test_a_member_that_diverges_stops_alone(invoke, tmp_path):
@@ -147,7 +162,12 @@ class _Inline(Engine):
     """Every unit in this process, one after another (what a third-party engine's smallest form looks like)."""
 
     def run(self, units, jobs, tick):
-        return [unit.run() for unit in units]
+        codes = []
+        for unit in units:
+            codes.append(unit.run())
+            if codes[-1] == 130:
+                break
+        return codes + [130] * (len(units) - len(codes))
 
 
 class _Fragile(GANLoss):

@@ -106,6 +106,10 @@ def plan_export(run: Path, out: Path, formats: str | Iterable[str] | None, force
     if out.is_dir() and any(out.iterdir()) and not force:
         raise ConfigError(f"-o {out} is not empty; pass --force to replace the export's files in it (other files "
                           f"are kept), or give a new folder")
+    clash = [name for name in FILES if (out / name).exists()] if out.is_dir() and not is_export(out) else []
+    if clash:  # --force replaces an earlier export's files, never someone else's README.md
+        raise ConfigError(f"-o {out} holds no earlier export, but its {', '.join(clash)} would be overwritten; "
+                          f"give a new folder")
     if formats is None:
         chosen = []
         for fmt in FORMATS:
@@ -239,7 +243,7 @@ def _describe(registry: Registry, source: ExportSource, to_data) -> dict[str, An
             "components": _provenance(registry, config),
             "software": {"ganzoo": _version("ganzoo"), "torch": torch.__version__,
                          "python": platform.python_version()},
-            "evaluation": _last_evaluation(registry, source), "training_config": config.to_dict()}
+            "evaluation": _last_evaluation(registry, source), "training_config": _without_none(config.to_dict())}
 
 
 def _examples(latent_dim: int, classes: int | None, n: int, seed: int) -> tuple[torch.Tensor, ...]:
@@ -339,3 +343,12 @@ def _version(dist: str) -> str | None:
         return metadata.version(dist)
     except metadata.PackageNotFoundError:
         return None
+
+
+def _without_none(value):
+    """The config as its config.toml says it (TOML has no null: an unset option is left out), at every level."""
+    if isinstance(value, dict):
+        return {k: _without_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_none(v) for v in value]
+    return value

@@ -7,6 +7,7 @@ after it stopped, or on another machine. A failed or diverged member is counted 
 from __future__ import annotations
 
 import json
+import math
 import statistics
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,7 +39,9 @@ class Row:
         return sum(o is None for _, o in self.members)
 
     def values(self, key: str) -> list[float]:
-        return [float(o["metrics"][key]) for _, o in self.done if key in o.get("metrics", {})]
+        """The finite values of ``key`` over the seeds that finished (a NaN metric counts as missing)."""
+        values = [o["metrics"].get(key) for _, o in self.done]
+        return [float(v) for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
 
     def stat(self, key: str) -> tuple[float, float, int] | None:
         """(mean, sample standard deviation, n) over the seeds that finished, or None."""
@@ -150,7 +153,13 @@ def write_picture(sweep: SweepDir, board: Board) -> bool:
             continue
         if board.by:  # the seed that scored best, so the picture shows what the configuration can do
             sign = -1.0 if board.better.get(board.by) == "higher" else 1.0
-            done = sorted(done, key=lambda mo: sign * float(mo[1]["metrics"].get(board.by, float("inf"))))
+
+            def score(mo, sign=sign) -> float:
+                value = mo[1]["metrics"].get(board.by)
+                ok = isinstance(value, (int, float)) and math.isfinite(value)
+                return sign * float(value) if ok else float("inf")  # a seed without the metric comes last
+
+            done = sorted(done, key=score)
         runs.append(read_run(sweep.run_dir(done[0][0].name).path))
         names.append(f"#{rank} {row.label}")
     if not runs:

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ..config import option_params
-from ..errors import ConfigError
+from ..errors import ConfigError, GanzooError, PluginError, first_line
 from ..registry.registry import Registry
 from . import board as boards
 from .plan import SEED, Member, draw_random, members, read_sweep_file, value_of
@@ -77,8 +77,8 @@ def launch(out: Path, plan: dict[str, Any], registry: Registry, engine_name: str
         for group in groups:
             how = "populations" if group.stacked else "separate processes"
             say.print(f"  {len(group.members)} member(s) as {how}: {group.why}")
-        code = _run(sweep, engine, units, jobs, planned, {m.name: c.steps for m, c in zip(planned, configs)}, say) \
-            if units else 0
+        steps = {m.name: c.steps for m, c in zip(planned, configs)}
+        code = _run(sweep, engine, engine_name, units, jobs, planned, steps, say) if units else 0
     board = boards.read_board(sweep, by)
     _write_board(sweep, board)
     show.print(boards.board_table(board, str(sweep.path)))
@@ -103,8 +103,8 @@ def _gpus(configs) -> int:
     return torch.cuda.device_count()
 
 
-def _run(sweep: SweepDir, engine, units, jobs: int, planned: list[Member], steps: dict[str, int],
-         say: Console) -> int:
+def _run(sweep: SweepDir, engine, engine_name: str, units, jobs: int, planned: list[Member],
+         steps: dict[str, int], say: Console) -> int:
     total_steps = sum(steps.values())
     last = [0.0]
     with Progress(TextColumn("members ended"), MofNCompleteColumn(), BarColumn(), TextColumn("{task.description}"),
@@ -123,6 +123,11 @@ def _run(sweep: SweepDir, engine, units, jobs: int, planned: list[Member], steps
             crashed = run_units(sweep, engine, units, jobs, tick)
         except KeyboardInterrupt:
             return INTERRUPTED
+        except GanzooError:
+            raise
+        except Exception as err:  # an engine plugin's own fault: named, with what the sweep directory keeps
+            raise PluginError(f"engine '{engine_name}' raised: {type(err).__name__}: {first_line(err)}; the members "
+                              f"that ended are kept: run the same command to go on") from None
     for line in crashed:
         say.print(f"  crashed: {line}")
     return 0

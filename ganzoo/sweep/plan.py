@@ -222,7 +222,18 @@ def read_sweep_file(path: Path) -> dict[str, Any]:
         if key not in allowed:
             raise ConfigError(f"sweep file {path}: unknown key '{key}'{did_you_mean(key, allowed)} (one of "
                               f"{', '.join(sorted(allowed))})")
+    for section in ("fixed", "grid", "random"):
+        if not isinstance(data.get(section, {}), dict):
+            raise ConfigError(f"sweep file {path}: {section} must be a table ([{section}])")
+    if "seeds" in data and (not isinstance(data["seeds"], int) or isinstance(data["seeds"], bool) or
+                            data["seeds"] < 1):
+        raise ConfigError(f"sweep file {path}: seeds must be a count of at least 1, got {data['seeds']!r}")
+    if "seed" in data and (not isinstance(data["seed"], list) or not data["seed"] or
+                           not all(isinstance(v, int) and not isinstance(v, bool) for v in data["seed"])):
+        raise ConfigError(f"sweep file {path}: seed must be a list of integers (seed = [0, 1, 2]), or give seeds = N")
     for key in [*data.get("fixed", {}), *data.get("grid", {})]:
+        if key == SEED:
+            raise ConfigError(f"sweep file {path}: the seeds are seed = [...] or seeds = N at the top, not a setting")
         check_key(key)
     for key, values in data.get("grid", {}).items():
         if not isinstance(values, list) or not values:
@@ -231,6 +242,9 @@ def read_sweep_file(path: Path) -> dict[str, Any]:
     count, seed = space.pop("count", None), space.pop("seed", 0)
     if space and (not isinstance(count, int) or count < 1):
         raise ConfigError(f"sweep file {path}: [random] needs count = N (how many configurations to draw)")
+    if count and not space:
+        raise ConfigError(f"sweep file {path}: [random] draws {count} configurations but gives no distribution to "
+                          f"draw them from (e.g. lr_d = {{ log_uniform = [1e-5, 1e-3] }})")
     for key, dist in space.items():
         check_key(key)
         _check_distribution(key, dist, f"sweep file {path}")

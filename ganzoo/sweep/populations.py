@@ -9,23 +9,22 @@ from typing import Any
 from ..api import check_plan, resumed_config
 from ..errors import GanzooError, TrainingDiverged, first_line
 from ..registry.registry import default_registry
-from ..run.checkpoint import load_checkpoint
 from ..training.population import train_population
 from ..training.result import RunResult
 from .plan import Member
+from .sessions import finished_outcome, next_session
 from .store import DIVERGED, DONE, FAILED, SweepDir
 
 
 def _prepare(registry, sweep: SweepDir, member: Member):
-    """The member's config and the checkpoint it resumes from (None: it starts), as ``ganzoo train`` would."""
+    """How the member goes on (see :func:`sessions.next_session`), and its config and checkpoint when it trains."""
     run = sweep.run_dir(member.name)
-    if not run.latest.is_file():
-        print(f"{member.name}: starting", flush=True)
-        run.discard_unstarted(existed=False)  # a start killed before its first checkpoint starts over
-        return check_plan(registry, **member.kwargs), None
-    print(f"{member.name}: resuming from its checkpoint", flush=True)
-    ckpt = load_checkpoint(run.latest)
-    return resumed_config(registry, run, ckpt), ckpt
+    state, ckpt = next_session(run, member.name)
+    if state in ("busy", "finished"):
+        return state, None, ckpt
+    if state == "start":
+        return state, check_plan(registry, **member.kwargs), None
+    return state, resumed_config(registry, run, ckpt), ckpt
 
 
 def train_members(sweep: SweepDir, members: list[Member], plan: dict[str, Any]) -> list[dict[str, Any] | None]:
@@ -36,9 +35,12 @@ def train_members(sweep: SweepDir, members: list[Member], plan: dict[str, Any]) 
     ready, configs, resume = [], [], []
     for member in members:
         try:
-            config, ckpt = _prepare(registry, sweep, member)
+            state, config, ckpt = _prepare(registry, sweep, member)
         except GanzooError as err:
             outcomes[member.name] = {"status": FAILED, "message": first_line(err, 1000), "seconds": 0.0}
+            continue
+        if state in ("busy", "finished"):
+            outcomes[member.name] = None if state == "busy" else finished_outcome(sweep.run_dir(member.name), ckpt)
             continue
         ready.append(member)
         configs.append(config)

@@ -43,7 +43,7 @@ def check_members(members: list[Member], registry: Registry) -> list[Any]:
 
 
 #: Why stackable members run as processes on a CPU unless asked (``benchmarks/bench_population.py`` on the 2-core VM).
-CPU_POPULATIONS = ("on a CPU a population trained 0.65-0.87x the member-steps per second of one run (its matrix "
+CPU_POPULATIONS = ("on a CPU a population trained 0.58-1.01x the member-steps per second of one run (its matrix "
                    "products do not shrink when batched), so they run as separate processes; --stack trains them as "
                    "populations anyway")
 

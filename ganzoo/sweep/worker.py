@@ -20,6 +20,7 @@ from typing import Any
 
 from ..errors import GanzooError, TrainingDiverged, first_line
 from .plan import Member
+from .sessions import finished_outcome, next_session
 from .store import DIVERGED, DONE, FAILED, SweepDir
 
 #: Exit status of a unit stopped by Ctrl-C or SIGTERM: its members saved checkpoints and resume next time.
@@ -80,19 +81,19 @@ def run_unit(sweep_dir: str | Path, names: list[str], threads: int | None = None
 
 
 def _train(sweep: SweepDir, member: Member) -> dict[str, Any] | None:
-    """One member on its own, as ``ganzoo train`` (or ``--resume``) would run it; None when interrupted."""
+    """One member on its own, as ``ganzoo train`` (or ``--resume``) would run it; None when interrupted (or left
+    pending)."""
     from ..api import train
 
     run = sweep.run_dir(member.name)
     start = time.perf_counter()
     try:
-        if run.latest.is_file():
-            print(f"{member.name}: resuming from its checkpoint", flush=True)
-            result = train(resume=run.path)
-        else:
-            print(f"{member.name}: starting", flush=True)
-            run.discard_unstarted(existed=False)  # a start killed before its first checkpoint starts over
-            result = train(**member.kwargs, out=run.path)
+        state, ckpt = next_session(run, member.name)
+        if state == "busy":
+            return None
+        if state == "finished":
+            return finished_outcome(run, ckpt)
+        result = train(resume=run.path) if state == "resume" else train(**member.kwargs, out=run.path)
     except TrainingDiverged as err:
         return {"status": DIVERGED, "message": first_line(err, 1000), "seconds": time.perf_counter() - start}
     except GanzooError as err:

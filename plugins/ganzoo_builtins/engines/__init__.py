@@ -10,10 +10,11 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import time
 
-from ganzoo import ConfigError, Engine, EngineSpec, Param, hookimpl
+from ganzoo import ConfigError, Engine, EngineSpec, Param, first_line, hookimpl
 
 RAY_INSTALL = "pip install 'ganzoo[ray]'"
 
@@ -36,7 +37,9 @@ class LocalEngine(Engine):
                         del running[index]
                 tick()
                 time.sleep(0.2)
-        except KeyboardInterrupt:  # the children got the terminal's SIGINT too: let them save their checkpoints
+        except KeyboardInterrupt:  # each child saves a checkpoint and stops (SIGTERM: also when only we got SIGINT)
+            for process in running.values():
+                process.send_signal(signal.SIGTERM)
             for process in running.values():
                 process.wait()
             raise
@@ -52,10 +55,20 @@ class RayEngine(Engine):
                               f"({str(err).splitlines()[0][:120]}); install it with: {RAY_INSTALL}") from None
         self.ray, self.address = ray, address or None
 
-    def run(self, units, jobs, tick):
+    def _start(self) -> int:
+        """Join (or start) the cluster; the most CPUs one node offers, which bounds what a task may ask for."""
         ray = self.ray
         if not ray.is_initialized():
-            ray.init(address=self.address, log_to_driver=False)
+            try:
+                ray.init(address=self.address, log_to_driver=False)
+            except Exception as err:  # an unreachable address, a cluster of another Ray version...
+                where = f"--address {self.address}" if self.address else "a local Ray"
+                raise ConfigError(f"--engine ray cannot reach {where}: {first_line(err)}") from None
+        return max((int(node["Resources"].get("CPU", 1)) for node in ray.nodes() if node.get("Alive")), default=1)
+
+    def run(self, units, jobs, tick):
+        ray = self.ray
+        largest = self._start()
 
         def run_unit(unit):
             return unit.run()
@@ -67,7 +80,8 @@ class RayEngine(Engine):
             while waiting or pending:
                 while waiting and len(pending) < jobs:
                     index, unit = waiting.pop(0)
-                    task = remote.options(num_cpus=unit.threads, num_gpus=1 if unit.gpu is not None else 0,
+                    task = remote.options(num_cpus=min(unit.threads, largest),
+                                          num_gpus=1 if unit.gpu is not None else 0,
                                           runtime_env={"env_vars": {"OMP_NUM_THREADS": str(unit.threads)}})
                     pending[task.remote(unit)] = index
                 done, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
