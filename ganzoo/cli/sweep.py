@@ -123,7 +123,10 @@ def run_command(sets, config_file, recipe, seed_count, sweep_file, out, jobs, en
     plan = {"command": "ganzoo sweep " + " ".join(sys.argv[2:] if sys.argv[1:2] == ["sweep"] else sys.argv[1:]),
             # each member is evaluated at its end on its --eval-samples (default 5000), with the metrics its own
             # --metrics names (train's option, so a misspelt name is refused with the plan)
-            "members": members, "eval_samples": None}
+            "members": members, "eval_samples": None,
+            # relative paths in the members' settings (--config, a data folder) mean what they mean here, also to a
+            # unit on another node that reaches this directory on the same path
+            "cwd": str(Path.cwd())}
     if out is None:
         digest = hashlib.sha1(json.dumps([m.to_dict() for m in members], sort_keys=True).encode()).hexdigest()[:8]
         out = Path("runs") / f"sweep-{digest}"

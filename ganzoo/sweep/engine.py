@@ -24,7 +24,7 @@ class SweepUnit:
     - ``threads``: its share of the cores (the worker sets ``torch.set_num_threads``).
     - ``population``: train the members as one population (stacked), else one after another.
     - ``why``: how it runs, and why, for the sweep's plan table.
-    - ``gpu``: the GPU it is given (its ``CUDA_VISIBLE_DEVICES``), or None.
+    - ``gpu``: the GPU it is given (its ``CUDA_VISIBLE_DEVICES``: an id as the sweep's process sees it), or None.
     """
 
     sweep_dir: Path
@@ -32,7 +32,7 @@ class SweepUnit:
     threads: int
     population: bool = False
     why: str = ""
-    gpu: int | None = None
+    gpu: str | None = None
 
     @property
     def argv(self) -> list[str]:

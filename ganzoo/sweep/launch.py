@@ -98,8 +98,8 @@ def _gpus(configs) -> int:
     """GPUs to spread units over: those CUDA shows, when the members train on CUDA (the default where it is)."""
     import torch
 
-    if not torch.cuda.is_available() or any(str(c.device).startswith(("cpu", "mps")) for c in configs):
-        return 0
+    if not torch.cuda.is_available() or any(str(c.device).startswith(("cpu", "mps", "cuda:")) for c in configs):
+        return 0  # cuda:N names a GPU itself: the members keep the GPUs this process sees
     return torch.cuda.device_count()
 
 

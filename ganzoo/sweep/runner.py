@@ -84,11 +84,13 @@ def units_for(sweep: SweepDir, groups: list[Group], jobs: int, gpus: int) -> lis
             parts = min(jobs, len(group.members))
             for k in range(parts):
                 names = tuple(m.name for m in group.members[k::parts])
-                units.append(SweepUnit(sweep.path, names, threads, len(names) > 1, group.why))
+                units.append(SweepUnit(sweep.path.resolve(), names, threads, len(names) > 1, group.why))
         else:
-            units += [SweepUnit(sweep.path, (m.name,), threads, False, group.why) for m in group.members]
-    if gpus:
-        units = [SweepUnit(u.sweep_dir, u.names, u.threads, u.population, u.why, i % gpus)
+            units += [SweepUnit(sweep.path.resolve(), (m.name,), threads, False, group.why) for m in group.members]
+    if gpus:  # the GPUs this process sees, by the ids its own CUDA_VISIBLE_DEVICES gives them
+        visible = [v for v in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if v.strip()]
+        ids = visible[:gpus] if len(visible) >= gpus else [str(i) for i in range(gpus)]
+        units = [SweepUnit(u.sweep_dir, u.names, u.threads, u.population, u.why, ids[i % gpus])
                  for i, u in enumerate(units)]
     return units
 

@@ -59,8 +59,10 @@ def run_unit(sweep_dir: str | Path, names: list[str], threads: int | None = None
     """Train the named members (as one population when ``population``), each evaluated and its outcome written.
     Returns 0, or :data:`INTERRUPTED` when a stop request interrupted training."""
     set_threads(threads)
-    sweep = SweepDir(sweep_dir)
+    sweep = SweepDir(Path(sweep_dir).resolve())
     plan = sweep.read_plan()
+    if plan.get("cwd") and Path(plan["cwd"]).is_dir():
+        os.chdir(plan["cwd"])  # where the sweep was started: its relative paths mean the same here
     by_name = {m.name: m for m in plan["members"]}
     members = [by_name[n] for n in names if sweep.outcome(n) is None]
     if population and len(members) > 1:
