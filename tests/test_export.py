@@ -323,3 +323,18 @@ def test_bad_input_is_one_line(zoo, invoke, tmp_path, monkeypatch):
         in result.stderr and (tmp_path / "d" / "generator.pt2").is_file()
     line = _one_error(invoke("export", run, "-o", tmp_path / "e", "--format", "onnx", expect=None))
     assert "--format onnx needs the onnxscript package(s): pip install 'ganzoo[export]'" in line
+
+
+def test_a_file_that_cannot_be_loaded_back_is_one_line_and_the_others_are_written(zoo, invoke, tmp_path,
+                                                                                 monkeypatch):
+    import torch
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("unsupported program version")
+
+    monkeypatch.setattr(torch.export, "load", broken)
+    out = tmp_path / "out"
+    line = _one_error(invoke("export", zoo["mlp"]["run"], "-o", out, "--format", "pt2,safetensors", expect=None))
+    assert "generator.pt2 was written, but loading it back to check it failed: RuntimeError: unsupported program " \
+           "version" in line
+    assert {"generator.pt2", "generator.safetensors", "config.json", "README.md"} <= {p.name for p in out.iterdir()}

@@ -281,10 +281,12 @@ def write_export(registry: Registry, source: ExportSource, out: Path, formats: l
         # clones: tied weights would share memory, which safetensors refuses
         state = {k: v.detach().cpu().clone().contiguous() for k, v in generator.state_dict().items()}
         write(WEIGHTS, save(state, metadata={"format": "pt", "library": "ganzoo", "name": info["name"]}))
-        with torch.no_grad():  # rebuilt by its plugin, as ganzoo.load_generator does
-            rebuilt = build_generator(registry, folder_from(out, info), out / WEIGHTS)
-            result.checks["safetensors"] = _difference(DataSpace(rebuilt, spec, latent_dim, classes, to_data)(*check),
-                                                       want)
+        def rebuilt() -> float:  # rebuilt by its plugin, as ganzoo.load_generator does
+            with torch.no_grad():
+                again = build_generator(registry, folder_from(out, info), out / WEIGHTS)
+                return _difference(DataSpace(again, spec, latent_dim, classes, to_data)(*check), want)
+
+        _checked(result, "safetensors", rebuilt, failures)
     program = None
     if {"pt2", "onnx"} & set(formats):
         try:
@@ -295,8 +297,11 @@ def write_export(registry: Registry, source: ExportSource, out: Path, formats: l
         buffer = io.BytesIO()
         torch.export.save(program, buffer)
         write(FORMATS["pt2"], buffer.getvalue())
-        with torch.no_grad(), _quiet():
-            result.checks["pt2"] = _difference(torch.export.load(out / FORMATS["pt2"]).module()(*check), want)
+        def loaded() -> float:
+            with torch.no_grad(), _quiet():
+                return _difference(torch.export.load(out / FORMATS["pt2"]).module()(*check), want)
+
+        _checked(result, "pt2", loaded, failures)
     if program is not None and "onnx" in formats:
         try:
             blob = _onnx(program, traced, names, owner)
@@ -304,9 +309,7 @@ def write_export(registry: Registry, source: ExportSource, out: Path, formats: l
             failures.append(str(err))
         else:
             write(FORMATS["onnx"], blob)
-            checked = _check_onnx(blob, dict(zip(names, check)), want)
-            if checked is not None:
-                result.checks["onnx"] = checked
+            _checked(result, "onnx", lambda: _check_onnx(blob, dict(zip(names, check)), want), failures)
     save_png(out / GRID, *_grid(generator, source))
     result.files.append(GRID)
     info["files"] = [*result.files, CONFIG, CARD]
@@ -324,6 +327,18 @@ def write_export(registry: Registry, source: ExportSource, out: Path, formats: l
     if failures:
         raise ExportError(f"{failures[0]}; wrote {', '.join(result.files)} to {out}")
     return result
+
+
+def _checked(result: ExportResult, fmt: str, check, failures: list[str]) -> None:
+    """A written file loaded back and run on fixed noise; a failure to do so is one line, and the export goes on."""
+    try:
+        difference = check()
+    except Exception as err:  # a plugin's generator that cannot be rebuilt, a runtime that rejects the file...
+        failures.append(f"{FORMATS[fmt]} was written, but loading it back to check it failed: "
+                        f"{type(err).__name__}: {first_line(err)}")
+        return
+    if difference is not None:
+        result.checks[fmt] = difference
 
 
 def _grid(generator: nn.Module, source: ExportSource) -> tuple:
