@@ -18,6 +18,7 @@ from ..run.plot import loss_png
 from ..run.rundir import RunDir
 from . import distributed
 from .device import describe
+from .memory import release_host_memory
 from .result import RunResult
 from .step import MAIN_STATS
 
@@ -140,6 +141,7 @@ class Loop:
         if t.world.enabled:
             record.update(world_size=t.world.size, global_batch=cfg.batch_size * t.world.size)
         self.window_clock, self.window_step = now, t.step
+        release_host_memory()  # a double backward's freed buffers would otherwise pile up in the C heap
         if not all(math.isfinite(v) for v in values.values()):
             raise TrainingDiverged(divergence_message(t, record))
         self.final = record
