@@ -69,6 +69,11 @@ class Board:
             for rank, row in enumerate(self.rows, 1)]}
 
 
+def _sign(better: dict[str, str], key: str) -> float:
+    """Multiplies a metric so that lower sorts first: -1 where higher is better."""
+    return -1.0 if better.get(key) == "higher" else 1.0
+
+
 def read_board(sweep: SweepDir, by: str | None = None) -> Board:
     """The configurations ranked by ``by`` (default: the first metric that says which way is better)."""
     plan = sweep.read_plan()
@@ -90,7 +95,7 @@ def read_board(sweep: SweepDir, by: str | None = None) -> Board:
     by = by or next((k for k in keys if k in better), None)
     ordered = list(rows.values())
     if by is not None:
-        sign = -1.0 if better.get(by) == "higher" else 1.0
+        sign = _sign(better, by)
 
         def rank(row: Row):
             stat = row.stat(by)
@@ -152,7 +157,7 @@ def write_picture(sweep: SweepDir, board: Board) -> bool:
         if not done:
             continue
         if board.by:  # the seed that scored best, so the picture shows what the configuration can do
-            sign = -1.0 if board.better.get(board.by) == "higher" else 1.0
+            sign = _sign(board.better, board.by)
 
             def score(mo, sign=sign) -> float:
                 value = mo[1]["metrics"].get(board.by)
