@@ -4,8 +4,9 @@
     python benchmarks/quality.py --only points --seeds 0               # the quick part
     python benchmarks/quality.py --only recipes --recipes cgan-mnist,r1-mnist --seeds 0
 
-Points: ``ganzoo train`` with no options (parabola) and ``--dataset sine``, timed and evaluated; then a two-moons
-CSV through ``--dataset points-file`` on the defaults every point dataset gets, scored by its share near each moon.
+Points: the point suite (benchmarks/point_suite.py: parabola, sine, two moons, a ring of 8 and a grid of 25
+Gaussians), each a ``ganzoo sweep`` of the defaults over the seeds, scored on what the dataset is about; and the
+wall time of ``ganzoo train`` with no options.
 MNIST: for the same wall time each, ganzoo's default mlp / mlp / nonsaturating, the textbook loop
 (benchmarks/textbook.py) and upconv / maxpool, all scored by the same cached feature classifier.
 Recipes: ``ganzoo train --recipe NAME`` as it stands (its own steps), timed, then evaluated on 10,000 samples by
@@ -17,8 +18,10 @@ default mix's (``mnist-best``).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -31,12 +34,14 @@ from ganzoo.registry.registry import default_registry
 from ganzoo.run.evaluation import Evaluator
 
 sys.path.insert(0, str(Path(__file__).parent))
+import point_suite  # noqa: E402
 from textbook import train_textbook  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "tests" / "helpers"))
-from moons import moon_shares, two_moons, write_csv  # noqa: E402
+from moons import two_moons, write_csv  # noqa: E402
 
-TARGETS = {"parabola": {"curve_error": 0.05, "seconds": 30.0}, "sine": {"curve_error": 0.03, "seconds": 30.0}}
+#: The main job, ``ganzoo train`` with no options, must finish within this many seconds on 2 CPU cores.
+DEFAULT_RUN_SECONDS = 30.0
 EVAL_SAMPLES = 10_000
 
 
@@ -45,49 +50,20 @@ def _row(cells: list[str], widths: list[int]) -> str:
 
 
 def points(seeds: list[int], out: Path) -> bool:
-    print("\n## Points: `ganzoo train` defaults (2 CPU cores)\n", flush=True)
-    widths = [9, 5, 8, 7, 12, 11, 13, 12, 5]
-    print(_row(["dataset", "seed", "seconds", "steps", "curve_error", "x_coverage", "out_of_range", "sliced_w1",
-                "ok"], widths))
+    """The point suite (benchmarks/point_suite.py): every point dataset as a ``ganzoo sweep`` of the defaults over
+    the seeds, each member scored on what its dataset is about; then the default run's wall time, as a user sees it."""
+    print("\n## Points: the point suite, `ganzoo sweep run` of the defaults per dataset (2 CPU cores)", flush=True)
     ok_all = True
-    for dataset in ("parabola", "sine"):
-        errors = []
-        for seed in seeds:
-            start = time.perf_counter()
-            result = ganzoo.train(dataset=dataset, seed=seed, out=out / f"{dataset}-{seed}")
-            seconds = time.perf_counter() - start  # the user's wall time: setup, training, samples, checkpoints
-            m = ganzoo.evaluate(result.run_dir, EVAL_SAMPLES)
-            target = TARGETS[dataset]
-            ok = m["curve_error"] <= target["curve_error"] and m["x_coverage"] == 1.0 and seconds <= target["seconds"]
-            ok_all &= ok
-            errors.append(m["curve_error"])
-            print(_row([dataset, str(seed), f"{seconds:.1f}", str(result.step), f"{m['curve_error']:.4f}",
-                        f"{m['x_coverage']:.2f}", f"{m['out_of_range']:.4f}", f"{m['sliced_wasserstein']:.4f}",
-                        "yes" if ok else "NO"], widths), flush=True)
-        print(f"{dataset}: mean curve error {statistics.mean(errors):.4f} (target <= "
-              f"{TARGETS[dataset]['curve_error']}, full x-coverage, <= {TARGETS[dataset]['seconds']:.0f} s)")
-    return _moons(seeds, out) and ok_all
-
-
-def _moons(seeds: list[int], out: Path) -> bool:
-    """A two-moons CSV through the points-file dataset on nothing but the defaults every point dataset gets."""
-    out.mkdir(parents=True, exist_ok=True)
-    csv = write_csv(out / "moons.csv", two_moons(10_000))
-    print("\n## Two moons from a CSV: `ganzoo train --dataset points-file --set dataset.path=moons.csv`\n")
-    widths = [5, 8, 7, 11, 11, 8, 5]
-    print(_row(["seed", "seconds", "steps", "upper moon", "lower moon", "neither", "ok"], widths))
-    ok_all = True
-    for seed in seeds:
-        start = time.perf_counter()
-        result = ganzoo.train(dataset="points-file", seed=seed, out=out / f"moons-{seed}", set=[f"dataset.path={csv}"])
-        seconds = time.perf_counter() - start
-        upper, lower, neither = moon_shares(ganzoo.sample(result.run_dir, EVAL_SAMPLES, seed=1))
-        ok = upper >= 0.4 and lower >= 0.4 and neither <= 0.1
-        ok_all &= ok
-        print(_row([str(seed), f"{seconds:.1f}", str(result.step), f"{upper:.3f}", f"{lower:.3f}", f"{neither:.3f}",
-                    "yes" if ok else "NO"], widths), flush=True)
-    print("target: at least 40% of samples within 0.2 of each moon, at most 10% near neither (the data: 50/50/~0)")
-    return ok_all
+    for point_set in point_suite.SUITE.values():
+        results, seconds = point_suite.run_sweep(point_set, out / "points", ",".join(map(str, seeds)), [])
+        ok_all &= all(point_suite.report(point_set, results, seconds).values())
+    start = time.perf_counter()
+    result = ganzoo.train(out=out / "parabola-timed")
+    seconds = time.perf_counter() - start  # the user's wall time: setup, training, samples, checkpoints
+    ok = seconds <= DEFAULT_RUN_SECONDS
+    print(f"\n`ganzoo train` (parabola, defaults, {result.step} steps): {seconds:.1f} s (target <= "
+          f"{DEFAULT_RUN_SECONDS:.0f} s) {'yes' if ok else 'NO'}", flush=True)
+    return ok_all and ok
 
 
 def calibration(root: str, out: Path, n: int, minutes: float) -> bool:
@@ -246,48 +222,71 @@ def summary(rows: dict[str, list[dict]]) -> bool:
     return ok_all
 
 
-def recipes(seeds: list[int], root: str, out: Path, names: list[str]) -> bool:
-    """Every variant recipe as a user runs it, scored by the MNIST classifier."""
+def _recipe_sweep(names: list[str], seeds: list[int], root: str, out: Path, extra: list[str]) -> dict[str, list]:
+    """``ganzoo sweep run --recipe A,B,... --seed ...`` one member at a time (so each is timed alone), then every
+    member evaluated on 10,000 samples by the benchmark's classifier: {recipe: [(seed, steps, seconds, metrics)]}."""
+    sweep = out / "recipes" / names[0]
+    command = [sys.executable, "-m", "ganzoo", "sweep", "run", "--recipe", ",".join(names),
+               "--seed", ",".join(map(str, seeds)), "--jobs", "1", "--sample-every", "0", "--out", str(sweep),
+               "--set", f"dataset.root={Path(root).resolve()}", "--set", "dataset.download=false", *extra]
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"{' '.join(command)} failed:\n{done.stderr.strip()[-2000:]}")
+    rows: dict[str, list] = {}
+    for member in json.loads((sweep / "plan.json").read_text())["members"]:
+        outcome = json.loads((sweep / "outcomes" / f"{member['name']}.json").read_text())
+        run_dir = sweep / "members" / member["name"]
+        recipe = member["kwargs"]["recipe"]
+        if outcome["status"] != "done":
+            print(f"{recipe} seed {member['seed']}: {outcome['status']}: {outcome.get('message', '')}", flush=True)
+            continue
+        m = ganzoo.evaluate(run_dir, EVAL_SAMPLES)
+        ganzoo.sample(run_dir, 100, out=out / f"{recipe}-{member['seed']}.png")
+        rows.setdefault(recipe, []).append((member["seed"], outcome["step"], outcome["seconds"], m))
+    return rows
+
+
+def recipes(seeds: list[int], root: str, out: Path, names: list[str], steps: int | None = None) -> bool:
+    """Every variant recipe as a user runs it, as one sweep over the seeds, scored by the MNIST classifier; the
+    references (the default mix, the recipe without augmentation, DiffAugment for ADA) train in the same sweep, and
+    the default mix given R3GAN's mean training time in a second one."""
     _mnist_evaluator(root, torch.device("cpu"))  # the classifier trains (or loads) outside every timed run
-    print(f"\n## Variant recipes on MNIST (2 CPU cores; {EVAL_SAMPLES:,} samples each; target: "
-          f"<= {RECIPE_SECONDS:.0f} s)\n", flush=True)
-    widths = [23, 5, 8, 7, 7, 8, 9, 7, 8, 22, 3]
-    print(_row(["recipe", "seed", "seconds", "steps", "FID", "classes", "label_acc", "purity", "codes", "target",
-                "ok"], widths))
-    # the references first, for the comparisons (ADA is compared with DiffAugment too)
+    print(f"\n## Variant recipes on MNIST: one `ganzoo sweep run --recipe ... --jobs 1` (2 CPU cores; "
+          f"{EVAL_SAMPLES:,} samples each; target: <= {RECIPE_SECONDS:.0f} s of training)\n", flush=True)
     targets = {RECIPE_TARGETS.get(n) for n in names}
     wanted = [*(["mnist-best"] if "coverage" in targets else []),  # the default mix, for reference
               *(["limited-mnist"] if "beats limited-mnist" in targets else []),
               *(["diffaugment-mnist"] if "ada-mnist" in names else [])]
     order = [n for n in wanted if n not in names] + [n for n in names if n in wanted] + \
         [n for n in names if n not in wanted]
-    if "r3gan-mnist" in order:  # the default mix, given R3GAN's training time, right after it
-        order.insert(order.index("r3gan-mnist") + 1, SAME_TIME)
+    extra = ["--steps", str(steps)] if steps else []  # a quick look at the benchmark itself, not its targets
+    rows = _recipe_sweep(order, seeds, root, out, extra)
+    if "r3gan-mnist" in rows:  # the default mix given R3GAN's training time (its mean over the seeds)
+        budget = statistics.fmean(seconds for _, _, seconds, _ in rows["r3gan-mnist"])
+        same = _recipe_sweep(["mnist-best"], seeds, root, out / SAME_TIME,
+                             [*extra, "--time-limit", f"{budget:.1f}", "--steps", "10000000"] if not steps else extra)
+        rows[SAME_TIME] = same["mnist-best"]
+    widths = [23, 5, 8, 7, 7, 8, 9, 7, 8, 22, 3]
+    print(_row(["recipe", "seed", "seconds", "steps", "FID", "classes", "label_acc", "purity", "codes", "target",
+                "ok"], widths))
     ok_all = True
-    rows: dict[str, list[dict]] = {}
     for seed in seeds:
-        fids: dict[str, float] = {}
-        trained = 0.0  # the training seconds of the run before
-        for name in order:
-            start = time.perf_counter()
-            recipe, extra = (name, {}) if name != SAME_TIME else ("mnist-best", {"time_limit": trained})
-            result = ganzoo.train(recipe=recipe, seed=seed, set=[f"dataset.root={root}", "dataset.download=false"],
-                                  sample_every=0, out=out / f"{name}-{seed}", **extra)
-            seconds, trained = time.perf_counter() - start, result.seconds
-            m = ganzoo.evaluate(result.run_dir, EVAL_SAMPLES)
-            ganzoo.sample(result.run_dir, 100, out=out / f"{name}-{seed}.png")
-            fids[name] = m["classifier_fid"]
-            ok = _recipe_ok(name, m, seconds, fids)
-            if name in RECIPE_TARGETS:
-                ok_all &= ok
-            cells = [name, str(seed), f"{seconds:.0f}", str(result.step), f"{m['classifier_fid']:.2f}",
-                     f"{m['classes_covered']:.0f}", _maybe(m, "label_accuracy"), _maybe(m, "code_purity"),
-                     _maybe(m, "code_classes", "{:.0f}"), RECIPE_TARGETS.get(name, "(reference)"),
-                     ("yes" if ok else "NO") if name in RECIPE_TARGETS else ""]
-            print(_row(cells, widths), flush=True)
-            rows.setdefault(name, []).append({**m, "seconds": seconds})
+        fids = {name: m["classifier_fid"] for name, rs in rows.items() for s, _, _, m in rs if s == seed}
+        for name in [*order, SAME_TIME]:
+            for s, steps, seconds, m in rows.get(name, []):
+                if s != seed:
+                    continue
+                ok = _recipe_ok(name, m, seconds, fids)
+                if name in RECIPE_TARGETS:
+                    ok_all &= ok
+                cells = [name, str(seed), f"{seconds:.0f}", str(steps),
+                         f"{m['classifier_fid']:.2f}", f"{m['classes_covered']:.0f}", _maybe(m, "label_accuracy"),
+                         _maybe(m, "code_purity"), _maybe(m, "code_classes", "{:.0f}"),
+                         RECIPE_TARGETS.get(name, "(reference)"), ("yes" if ok else "NO") if name in RECIPE_TARGETS
+                         else ""]
+                print(_row(cells, widths), flush=True)
     if len(seeds) > 1:
-        ok_all &= summary(rows)
+        ok_all &= summary({name: [{**m, "seconds": seconds} for _, _, seconds, m in rs] for name, rs in rows.items()})
     return ok_all
 
 
@@ -304,6 +303,9 @@ def main() -> None:
     parser.add_argument("--calibration-samples", type=int, default=10_000)
     parser.add_argument("--recipes", default=",".join(RECIPE_TARGETS), help="variant recipes to measure")
     parser.add_argument("--mixes", default="mlp/mlp,textbook,upconv/maxpool")
+    parser.add_argument("--recipe-steps", type=int, default=None,
+                        help="train each recipe this many steps instead of its own (a quick look at the benchmark "
+                             "itself; its targets then mean nothing)")
     parser.add_argument("--out", default="runs/bench-quality")
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
@@ -315,7 +317,7 @@ def main() -> None:
     if args.only in (None, "mnist"):
         ok &= mnist(seeds, args.minutes, args.data_root, out, args.mixes.split(","))
     if args.only in (None, "recipes"):
-        ok &= recipes(seeds, args.data_root, out, args.recipes.split(","))
+        ok &= recipes(seeds, args.data_root, out, args.recipes.split(","), args.recipe_steps)
     if args.only in (None, "calibration"):
         ok &= calibration(args.data_root, out, args.calibration_samples, args.minutes)
     print(f"\nall targets met: {'yes' if ok else 'NO'}; runs in {out}")
