@@ -73,6 +73,27 @@ def unstack(out, n: int) -> list:
     raise TypeError(f"a stacked module returned {type(out).__name__}; expected a tensor or a dict of tensors")
 
 
+@torch.no_grad()
+def generate_stacked(generators: Sequence[nn.Module], z: torch.Tensor, labels: torch.Tensor | None = None,
+                     batch_size: int = 4096) -> list[torch.Tensor]:
+    """What :func:`ganzoo.run.samples.generate` gives each of ``generators`` (one architecture) for the same ``z``
+    (and labels), from one batched forward per chunk. In eval mode, where BatchNorm reads its running statistics and
+    dropout is off, so generators stack here that could not in training. Raises what ``vmap`` raises where a module
+    cannot run batched; the results differ from each generator's own by a batched product's rounding."""
+    modes = [g.training for g in generators]
+    for g in generators:
+        g.eval()
+    try:
+        stacked, n = Stacked(generators[0]), len(generators)
+        parts = [z.split(batch_size)] + ([labels.to(z.device).split(batch_size)] if labels is not None else [])
+        chunks = [stacked(generators, *(x.expand(n, *x.shape) for x in inputs)).float().cpu()
+                  for inputs in zip(*parts)]
+    finally:
+        for g, mode in zip(generators, modes):
+            g.train(mode)
+    return list(torch.cat(chunks, dim=1).unbind(0))
+
+
 # -- what stacks -------------------------------------------------------------------------------------------------
 
 
