@@ -1,6 +1,7 @@
 """A sweep's members evaluated together (issue 26): one evaluator per dataset, a population's samples drawn in one
 batched forward, a metric's shared work done once (``MetricSpec.compute_many``), and each member's numbers what
-``ganzoo evaluate`` gives its run directory alone."""
+``ganzoo evaluate`` gives its run directory alone; units that train several members in turn, each in its own log,
+and a crashed unit whose members run again one by one."""
 
 from __future__ import annotations
 
@@ -12,6 +13,10 @@ import torch
 import ganzoo
 from ganzoo import Engine, EngineSpec, MetricSpec, hookimpl
 from ganzoo.sweep import scoring
+from ganzoo.sweep.engine import SweepUnit
+from ganzoo.sweep.plan import Member
+from ganzoo.sweep.runner import Group, run_units, units_for
+from ganzoo.sweep.store import SweepDir
 
 SMALL = {"dataset": "parabola", "steps": 20, "batch_size": 32, "log_every": 10, "sample_every": 0,
          "set": ["dataset.n=256"]}
@@ -99,6 +104,48 @@ def test_the_classifier_runs_one_forward_for_every_member(registry, tiny_mnist, 
     assert alone[0]["classifier_fid"] != alone[1]["classifier_fid"]
 
 
+# -- units ----------------------------------------------------------------------------------------------------------
+
+def _members(names):
+    return [Member(name=n, config=0, label="(base)", seed=i, kwargs={}) for i, n in enumerate(names)]
+
+
+def test_members_trained_alone_share_one_process_per_job_balanced_by_steps(tmp_path):
+    members = _members(["a", "b", "c", "d", "e"])
+    units = units_for(SweepDir(tmp_path), [Group(members, False, "why")], jobs=2, gpus=0,
+                      steps={"a": 100, "b": 100, "c": 400, "d": 100, "e": 100})
+    assert [u.names for u in units] == [("c",), ("a", "b", "d", "e")]  # 400 steps against 4 x 100
+    assert all(not u.population and "--logs" in u.argv for u in units)
+    assert len(units_for(SweepDir(tmp_path), [Group(members[:1], False, "why")], jobs=4, gpus=0)) == 1
+
+
+class _Crashing(Engine):
+    """The first round crashes every unit (a segfault, say); later rounds end with 0, except member b's."""
+
+    def __init__(self, sweep: SweepDir) -> None:
+        self.sweep, self.rounds = sweep, []
+
+    def run(self, units, jobs, tick):
+        self.rounds.append([u.names for u in units])
+        if len(self.rounds) == 1:
+            return [139] * len(units)
+        for unit in units:
+            if unit.names != ("b",):
+                self.sweep.write_outcome(unit.names[0], {"status": "done"})
+        return [1 if u.names == ("b",) else 0 for u in units]
+
+
+def test_a_crashed_unit_runs_its_members_again_one_by_one_so_the_crash_is_charged_to_its_member(tmp_path):
+    sweep = SweepDir(tmp_path)
+    sweep.write_outcome("a", {"status": "done"})
+    engine = _Crashing(sweep)
+    unit = SweepUnit(tmp_path, ("a", "b", "c"), 1)
+    crashed = run_units(sweep, engine, [unit], 2, lambda: None)
+    assert engine.rounds == [[("a", "b", "c")], [("b",), ("c",)]]
+    assert [json.loads(sweep.outcome_path(n).read_text())["status"] for n in "abc"] == ["done", "failed", "done"]
+    assert crashed == [f"b: its process exited with status 1; see {tmp_path / 'logs' / 'b'}.log"]
+
+
 class _InProcess(Engine):
     def run(self, units, jobs, tick):
         return [unit.run() for unit in units]
@@ -113,3 +160,21 @@ def test_a_stacked_sweep_records_what_ganzoo_evaluate_gives_each_member(invoke, 
     for outcome in (sweep / "outcomes").iterdir():
         recorded = json.loads(outcome.read_text())["metrics"]
         assert recorded == pytest.approx(ganzoo.evaluate(sweep / "members" / outcome.stem, 500), rel=REL, abs=1e-9)
+
+
+@pytest.mark.slow
+def test_a_process_training_members_in_turn_writes_each_ones_log(invoke, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    sweep = tmp_path / "sweep"
+    command = [sys.executable, "-m", "ganzoo", "sweep", "--seeds", "2", "--jobs", "1", "--steps", "20",
+               "--batch-size", "32", "--set", "dataset.n=256", "--sample-every", "0", "--eval-samples", "200",
+               "--out", str(sweep), "-q"]
+    subprocess.run(command, check=True, capture_output=True, env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=120)
+    logs = {p.stem: p.read_text() for p in (sweep / "logs").glob("*.log")}
+    assert sorted(logs) == ["0-base-seed0", "0-base-seed1"]
+    for name, text in logs.items():
+        other = next(n for n in logs if n != name)
+        assert f"{name}: starting" in text and f"{other}: starting" not in text
