@@ -57,7 +57,7 @@ def group_members(members: list[Member], configs: list[Any], registry: Registry,
     from ..training.population import stack_groups
 
     groups = []
-    for group in stack_groups(configs, registry):
+    for group in stack_groups(configs, registry, probe=bool(stack) or on_gpu):  # a CPU's default stacks nothing
         stacked = group.stackable and len(group.members) > 1
         why = group.reason
         if stacked and stack is None and not on_gpu:

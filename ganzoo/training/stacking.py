@@ -219,9 +219,10 @@ def _max_difference(a, b) -> float | None:
     return None
 
 
-def stack_groups(configs: Sequence[TrainConfig], registry: Registry) -> list[StackGroup]:
+def stack_groups(configs: Sequence[TrainConfig], registry: Registry, probe: bool = True) -> list[StackGroup]:
     """The members grouped by what they must share, in order of their first member: each group stacks, or says
-    why not (its settings, or its modules: see :func:`models_reason`)."""
+    why not (its settings, or its modules: see :func:`models_reason`). Without ``probe`` the modules are not built
+    and run (a caller that will not stack them anyway): ``stackable`` then says only that the settings allow it."""
     keys: dict[tuple, list[int]] = {}
     signatures, specs = [], {}
     for i, config in enumerate(configs):
@@ -231,14 +232,14 @@ def stack_groups(configs: Sequence[TrainConfig], registry: Registry) -> list[Sta
     groups = []
     for members in keys.values():
         first = configs[members[0]]
-        why = settings_reason(first) or models_reason(registry, first, specs)
+        why = settings_reason(first) or (models_reason(registry, first, specs) if probe else None)
         if why:
             groups.append(StackGroup(tuple(members), False, why))
             continue
         sig = signatures[members[0]]
         reason = (f"{len(members)} member{'s' if len(members) > 1 else ''} share generator {sig['generator']}, "
-                  f"discriminator {sig['discriminator']}, batch {sig['batch_size']} on {sig['device']}: one batched "
-                  f"forward per step")
+                  f"discriminator {sig['discriminator']}, batch {sig['batch_size']} on {sig['device']}"
+                  + (": one batched forward per step" if probe else ""))
         groups.append(StackGroup(tuple(members), True, reason + _apart(sig, signatures, groups)))
     return groups
 
