@@ -342,16 +342,28 @@ def evaluate_run(run_dir: str | Path, n: int | None = None, *, seed: int = 12345
     _check_seed(seed)
     registry = registry or default_registry()
     dev = resolve_device(device)
-    cfg, spec, generator, data, cond, _ = _load_sampler(Path(run_dir), dev, registry, use_ema,
-                                                        needs=("generator", "dataset"))
-    check_sample_count(n, spec, cfg.latent_dim, "--samples", copies=4)  # samples, coordinates and features
-    if not isinstance(data, Data):  # an export folder's points hold only their map to data coordinates
-        try:
-            data = load_data(registry, cfg)
-        except DatasetError as err:
-            raise DatasetError(f"evaluating {run_dir} needs the data it was trained on: {err}") from None
+    cfg, generator, data, cond = evaluation_inputs(run_dir, n, dev, registry, use_ema)
     evaluator = evaluator_for(registry, cfg, data, dev, progress, cond, metrics)
     return evaluator(generator, n, seed), evaluator
+
+
+def evaluation_inputs(run_dir: str | Path, n: int, device: torch.device, registry: Registry, use_ema: bool = True,
+                      datasets: dict | None = None) -> tuple[TrainConfig, torch.nn.Module, Data, Conditioning]:
+    """What evaluating a run (or an export folder) on ``n`` samples starts from: its config, its generator on
+    ``device``, the data it trained on and its label flow. ``datasets``, a dict the caller keeps, holds the data
+    loaded before (a sweep loads it once for all its members)."""
+    cfg, spec, generator, data, cond, _ = _load_sampler(Path(run_dir), device, registry, use_ema,
+                                                        needs=("generator", "dataset"))
+    check_sample_count(n, spec, cfg.latent_dim, "--samples", copies=4)  # samples, coordinates and features
+    cache, key = {} if datasets is None else datasets, (cfg.dataset.name, repr(sorted(cfg.dataset.params.items())))
+    if isinstance(data, Data):
+        cache.setdefault(key, data)
+    elif key not in cache:  # an export folder's points hold only their map to data coordinates
+        try:
+            cache[key] = load_data(registry, cfg)
+        except DatasetError as err:
+            raise DatasetError(f"evaluating {run_dir} needs the data it was trained on: {err}") from None
+    return cfg, generator, cache[key], cond
 
 
 def export(run_dir: str | Path, out: str | Path, *, formats: str | Iterable[str] | None = None, force: bool = False,

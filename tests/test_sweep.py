@@ -273,7 +273,7 @@ def test_members_sharing_an_architecture_train_as_populations_when_asked_and_say
     board = _board(invoke, tmp_path / "stacked")
     assert [c["done"] for c in board["configurations"]] == [2, 2]
     result = invoke(*command, "--out", tmp_path / "auto")
-    assert "as separate processes" in result.stdout + result.stderr and "--stack trains them" in result.stdout + \
+    assert "trained alone" in result.stdout + result.stderr and "--stack trains them" in result.stdout + \
         result.stderr
     # a population's member ends where its own run would (within the rounding of a batched product)
     alone = {m: json.loads((tmp_path / "auto" / "outcomes" / f"{m}.json").read_text())["final"]["d_loss"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -78,6 +78,11 @@ class MetricSpec(Record):
     - ``expensive``: ``True`` for a metric that is slow without an accelerator (Inception features: about 10 images
       a second on a CPU). On a CPU it runs only when asked for by name (``--metrics NAME,...``), and a note says it
       was left out; on a GPU it runs by default like any other.
+    - ``compute_many``: optional ``compute_many(contexts) -> [{key: number}, ...]``: several sample sets at once (the
+      members of a sweep, evaluated together), one result per context, each what ``compute`` gives that context
+      alone (up to float rounding). The contexts share ``state`` and differ in ``samples``. A metric whose costly
+      part is common to every set (a feature network's forward, statistics of real data) does it once here, e.g.
+      one forward over the concatenated samples, split per set; without it, ``compute`` runs once per set.
     """
 
     name: str
@@ -88,6 +93,7 @@ class MetricSpec(Record):
     better: Mapping[str, str] = field(default_factory=dict)
     unavailable: Callable[[Data], str | None] | None = None
     expensive: bool = False
+    compute_many: Callable[[Sequence[Any]], Sequence[Mapping[str, float]]] | None = None
 
     kind: ClassVar[str] = "metric"
 
@@ -95,6 +101,8 @@ class MetricSpec(Record):
         self._check_record("description")
         if not callable(self.compute) or not callable(self.applies):
             raise TypeError(f"{self.owner}: compute and applies must be callable")
+        if self.compute_many is not None and not callable(self.compute_many):
+            raise TypeError(f"{self.owner}: compute_many must be callable or None")
         if any(v not in ("lower", "higher") for v in self.better.values()):
             raise ValueError(f"metric '{self.name}': better values must be 'lower' or 'higher'")
         if not isinstance(self.expensive, bool):

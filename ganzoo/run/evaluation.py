@@ -230,25 +230,42 @@ class Evaluator:
 
     def evaluate_samples(self, samples: torch.Tensor, labels: torch.Tensor | None = None) -> dict[str, float]:
         """Compute every metric for samples in the model's normalised space (and the labels they were drawn for)."""
-        results: dict[str, float] = {}
+        return self.evaluate_many([samples], labels)[0]
+
+    def evaluate_many(self, sample_sets: Sequence[torch.Tensor],
+                      labels: torch.Tensor | None = None) -> list[dict[str, float]]:
+        """Every metric for several sets of samples drawn for the same ``labels`` (a sweep's members, evaluated
+        together): one dict per set, each what :meth:`evaluate_samples` gives that set alone. The sets share each
+        metric's ``state``, and a metric with ``compute_many`` does its costly shared part once for all of them."""
+        results: list[dict[str, float]] = [{} for _ in sample_sets]
         kind = None if labels is None else ("codes" if self.conditioning.own_labels else "classes")
         for metric in list(self.metrics):
-            ctx = EvalContext(samples, self.data, self.dataset, dict(self.config.dataset.params), self.device,
-                              self._states[metric.name], self.progress, self._held_out, self._full_data, labels,
-                              kind, _metric=metric.name)
+            contexts = [EvalContext(samples, self.data, self.dataset, dict(self.config.dataset.params), self.device,
+                                    self._states[metric.name], self.progress, self._held_out, self._full_data,
+                                    labels, kind, _metric=metric.name) for samples in sample_sets]
             try:
-                values = dict(metric.compute(ctx))
+                values = self._compute(metric, contexts)
             except Exception as err:  # noqa: BLE001 - one metric failing must not stop training or the others
                 self.metrics.remove(metric)
                 reason = str(err) if isinstance(err, GanzooError) else f"{type(err).__name__}: {first_line(err)}"
                 warn(f"metric '{metric.name}' failed and is left out from now on: {reason}")
                 continue
-            for key, value in values.items():
-                name = key if key not in results else f"{metric.name}.{key}"
-                results[name] = float(value) if value is not None else math.nan
-        if not results and not self.metrics:
+            for out, computed in zip(results, values):
+                for key, value in computed.items():
+                    name = key if key not in out else f"{metric.name}.{key}"
+                    out[name] = float(value) if value is not None else math.nan
+        if not self.metrics and not any(results):
             raise PluginError("every metric failed (see the warnings above); nothing was measured")
         return results
+
+    @staticmethod
+    def _compute(metric: MetricSpec, contexts: list[EvalContext]) -> list[dict[str, Any]]:
+        if metric.compute_many is None or len(contexts) == 1:
+            return [dict(metric.compute(ctx)) for ctx in contexts]
+        values = [dict(v) for v in metric.compute_many(contexts)]
+        if len(values) != len(contexts):
+            raise PluginError(f"compute_many returned {len(values)} results for {len(contexts)} sample sets")
+        return values
 
 
 def evaluator_for(registry: Registry, config: TrainConfig, data: Data, device: torch.device,

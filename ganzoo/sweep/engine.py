@@ -36,9 +36,16 @@ class SweepUnit:
 
     @property
     def argv(self) -> list[str]:
-        """The command that runs the unit in a fresh process (with this Python)."""
+        """The command that runs the unit in a fresh process (with this Python); where it trains several members in
+        turn, each one's output goes to its own ``SWEEP/logs/NAME.log``."""
         return [sys.executable, "-m", "ganzoo.sweep.worker", str(self.sweep_dir), *self.names,
-                "--threads", str(self.threads), *(["--population"] if self.population else [])]
+                "--threads", str(self.threads), *(["--population"] if self.population else []),
+                "--logs", str(self.log_dir)]
+
+    @property
+    def log_dir(self) -> Path:
+        """Where its members' output goes when it runs in a process of its own: ``NAME.log`` each."""
+        return self.sweep_dir / "logs"
 
     def env(self, base: dict[str, str] | None = None) -> dict[str, str]:
         """The environment of its process: the thread share (OpenMP reads it at start) and its GPU."""

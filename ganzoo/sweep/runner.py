@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..errors import ConfigError, GanzooError, PluginError, first_line
@@ -44,8 +44,8 @@ def check_members(members: list[Member], registry: Registry) -> list[Any]:
 
 #: Why stackable members run as processes on a CPU unless asked (``benchmarks/bench_population.py`` on the 2-core VM).
 CPU_POPULATIONS = ("on a CPU a population trained 0.58-1.01x the member-steps per second of one run (its matrix "
-                   "products do not shrink when batched), so they run as separate processes; --stack trains them as "
-                   "populations anyway")
+                   "products do not shrink when batched), so each trains alone; --stack trains them as populations "
+                   "anyway")
 
 
 def group_members(members: list[Member], configs: list[Any], registry: Registry, stack: bool | None,
@@ -53,11 +53,11 @@ def group_members(members: list[Member], configs: list[Any], registry: Registry,
     """Which members train as populations, and why the others do not. ``stack`` None decides by the device:
     populations on a GPU (where a small model's step is kernel launches), processes on a CPU."""
     if stack is False:
-        return [Group(members, False, "one process per member (--no-stack)")]
+        return [Group(members, False, "--no-stack")]
     from ..training.population import stack_groups
 
     groups = []
-    for group in stack_groups(configs, registry):
+    for group in stack_groups(configs, registry, probe=bool(stack) or on_gpu):  # a CPU's default stacks nothing
         stacked = group.stackable and len(group.members) > 1
         why = group.reason
         if stacked and stack is None and not on_gpu:
@@ -73,26 +73,47 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
-def units_for(sweep: SweepDir, groups: list[Group], jobs: int, gpus: int) -> list[SweepUnit]:
-    """One unit per population (a stacked group split into up to ``jobs`` populations, so every core works) or per
-    member; each with its share of the cores (and a GPU of its own, round robin, where there are GPUs)."""
-    total = sum(min(jobs, len(g.members)) if g.stacked else len(g.members) for g in groups)
+#: Why members that train alone share a process: each process pays for Python and torch starting (about 3 s of CPU
+#: on the 2-core VM), and its evaluator builds what the metrics compute from real data, once for all its members.
+IN_TURN = "one process per share of the cores, training its members in turn (Python and torch start once)"
+
+
+def units_for(sweep: SweepDir, groups: list[Group], jobs: int, gpus: int,
+              steps: dict[str, int] | None = None) -> list[SweepUnit]:
+    """One unit per population (a stacked group split into up to ``jobs`` populations, so every core works), and
+    the members that train alone split into up to ``jobs`` units that train theirs in turn, balanced by their
+    ``steps``; each unit with its share of the cores (and a GPU of its own, round robin, where there are GPUs)."""
+    alone = [m for g in groups if not g.stacked for m in g.members]
+    total = sum(min(jobs, len(g.members)) for g in groups if g.stacked) + min(jobs, len(alone))
     threads = max(1, cores() // max(1, min(jobs, total)))
+    path = sweep.path.resolve()
     units = []
     for group in groups:
         if group.stacked:
             parts = min(jobs, len(group.members))
             for k in range(parts):
                 names = tuple(m.name for m in group.members[k::parts])
-                units.append(SweepUnit(sweep.path.resolve(), names, threads, len(names) > 1, group.why))
-        else:
-            units += [SweepUnit(sweep.path.resolve(), (m.name,), threads, False, group.why) for m in group.members]
+                units.append(SweepUnit(path, names, threads, len(names) > 1, group.why))
+    units += [SweepUnit(path, names, threads, False, IN_TURN) for names in _balanced(alone, jobs, steps or {})]
     if gpus:  # the GPUs this process sees, by the ids its own CUDA_VISIBLE_DEVICES gives them
         visible = [v for v in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if v.strip()]
         ids = visible[:gpus] if len(visible) >= gpus else [str(i) for i in range(gpus)]
         units = [SweepUnit(u.sweep_dir, u.names, u.threads, u.population, u.why, ids[i % gpus])
                  for i, u in enumerate(units)]
     return units
+
+
+def _balanced(members: list[Member], parts: int, steps: dict[str, int]) -> list[tuple[str, ...]]:
+    """``members`` in at most ``parts`` shares of about equal steps (the longest first, each to the lightest share),
+    each share in plan order."""
+    shares: list[list[Member]] = [[] for _ in range(min(parts, len(members)))]
+    loads = [0] * len(shares)
+    for member in sorted(members, key=lambda m: -steps.get(m.name, 1)):
+        k = loads.index(min(loads))
+        shares[k].append(member)
+        loads[k] += steps.get(member.name, 1)
+    order = {m.name: i for i, m in enumerate(members)}
+    return [tuple(sorted((m.name for m in share), key=order.__getitem__)) for share in shares]
 
 
 def build_engine(registry: Registry, name: str, params: dict[str, str]) -> Engine:
@@ -105,18 +126,25 @@ def build_engine(registry: Registry, name: str, params: dict[str, str]) -> Engin
 
 def run_units(sweep: SweepDir, engine: Engine, units: list[SweepUnit], jobs: int,
               tick: Callable[[], None]) -> list[str]:
-    """Run the units; a unit that crashed (not a member's error: those are outcomes) marks its unfinished members
-    failed, naming its log. Returns those lines."""
-    codes = engine.run(units, jobs, tick)
-    crashed = []
-    for unit, code in zip(units, codes):
-        if code in (0, INTERRUPTED):
-            continue
-        for name in unit.names:
-            if sweep.outcome(name) is None:
-                message = (f"its process exited with status {code}; see {sweep.path / 'logs' / unit.names[0]}.log")
+    """Run the units. A unit of several members whose process crashed (not a member's error: those are outcomes)
+    has its unfinished members run again, one unit each, so the crash is charged to the member that caused it; a
+    unit of one that crashed marks its member failed, naming its log. Returns those lines."""
+    crashed: list[str] = []
+    while units:
+        codes = engine.run(units, jobs, tick)
+        again = []
+        for unit, code in zip(units, codes):
+            if code in (0, INTERRUPTED):
+                continue
+            left = [name for name in unit.names if sweep.outcome(name) is None]
+            if len(unit.names) > 1:
+                again += [replace(unit, names=(name,), population=False) for name in left]
+                continue
+            for name in left:
+                message = f"its process exited with status {code}; see {sweep.path / 'logs' / name}.log"
                 sweep.write_outcome(name, {"status": FAILED, "message": message, "finished": time.time()})
                 crashed.append(f"{name}: {message}")
+        units = again
     return crashed
 
 

@@ -73,6 +73,27 @@ def unstack(out, n: int) -> list:
     raise TypeError(f"a stacked module returned {type(out).__name__}; expected a tensor or a dict of tensors")
 
 
+@torch.no_grad()
+def generate_stacked(generators: Sequence[nn.Module], z: torch.Tensor, labels: torch.Tensor | None = None,
+                     batch_size: int = 4096) -> list[torch.Tensor]:
+    """What :func:`ganzoo.run.samples.generate` gives each of ``generators`` (one architecture) for the same ``z``
+    (and labels), from one batched forward per chunk. In eval mode, where BatchNorm reads its running statistics and
+    dropout is off, so generators stack here that could not in training. Raises what ``vmap`` raises where a module
+    cannot run batched; the results differ from each generator's own by a batched product's rounding."""
+    modes = [g.training for g in generators]
+    for g in generators:
+        g.eval()
+    try:
+        stacked, n = Stacked(generators[0]), len(generators)
+        parts = [z.split(batch_size)] + ([labels.to(z.device).split(batch_size)] if labels is not None else [])
+        chunks = [stacked(generators, *(x.expand(n, *x.shape) for x in inputs)).float().cpu()
+                  for inputs in zip(*parts)]
+    finally:
+        for g, mode in zip(generators, modes):
+            g.train(mode)
+    return list(torch.cat(chunks, dim=1).unbind(0))
+
+
 # -- what stacks -------------------------------------------------------------------------------------------------
 
 
@@ -198,9 +219,10 @@ def _max_difference(a, b) -> float | None:
     return None
 
 
-def stack_groups(configs: Sequence[TrainConfig], registry: Registry) -> list[StackGroup]:
+def stack_groups(configs: Sequence[TrainConfig], registry: Registry, probe: bool = True) -> list[StackGroup]:
     """The members grouped by what they must share, in order of their first member: each group stacks, or says
-    why not (its settings, or its modules: see :func:`models_reason`)."""
+    why not (its settings, or its modules: see :func:`models_reason`). Without ``probe`` the modules are not built
+    and run (a caller that will not stack them anyway): ``stackable`` then says only that the settings allow it."""
     keys: dict[tuple, list[int]] = {}
     signatures, specs = [], {}
     for i, config in enumerate(configs):
@@ -210,14 +232,14 @@ def stack_groups(configs: Sequence[TrainConfig], registry: Registry) -> list[Sta
     groups = []
     for members in keys.values():
         first = configs[members[0]]
-        why = settings_reason(first) or models_reason(registry, first, specs)
+        why = settings_reason(first) or (models_reason(registry, first, specs) if probe else None)
         if why:
             groups.append(StackGroup(tuple(members), False, why))
             continue
         sig = signatures[members[0]]
         reason = (f"{len(members)} member{'s' if len(members) > 1 else ''} share generator {sig['generator']}, "
-                  f"discriminator {sig['discriminator']}, batch {sig['batch_size']} on {sig['device']}: one batched "
-                  f"forward per step")
+                  f"discriminator {sig['discriminator']}, batch {sig['batch_size']} on {sig['device']}"
+                  + (": one batched forward per step" if probe else ""))
         groups.append(StackGroup(tuple(members), True, reason + _apart(sig, signatures, groups)))
     return groups
 

@@ -1,7 +1,8 @@
 """Built-in plugin: quality metrics for any point data, for point data on a known curve and for labelled images.
 
 Each metric is one module with ``compute``, ``applies``, ``KEYS`` and ``BETTER`` (and ``unavailable`` where an
-optional download may be missing); the records below only name and describe them.
+optional download may be missing, ``compute_many`` where a feature network's forward can serve several sample sets
+at once); the records below only name and describe them.
 """
 
 from ganzoo import MetricSpec, hookimpl
@@ -24,4 +25,5 @@ def ganzoo_metrics():
     for name, module, description in METRICS:
         yield MetricSpec(name=name, description=description, compute=module.compute, applies=module.applies,
                          unavailable=getattr(module, "unavailable", None), keys=module.KEYS, better=module.BETTER,
-                         expensive=getattr(module, "EXPENSIVE", False))
+                         expensive=getattr(module, "EXPENSIVE", False),
+                         compute_many=getattr(module, "compute_many", None))

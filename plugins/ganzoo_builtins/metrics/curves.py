@@ -44,7 +44,7 @@ def compute(ctx) -> dict[str, float]:
         "curve_error": curve_error(xy, ctx.data.curve),
         "x_coverage": x_coverage(x, ctx.data.x_range),
         "out_of_range": out_of_range(x, ctx.data.x_range),
-        "sliced_wasserstein": sliced_wasserstein(ctx.samples, ctx.data.samples),
+        "sliced_wasserstein": sliced_wasserstein(ctx.samples, ctx.data.samples, cache=ctx.state.setdefault("swd", {})),
     }
 
 

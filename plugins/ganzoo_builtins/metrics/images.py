@@ -66,7 +66,8 @@ def code_purity(predicted: torch.Tensor, codes: torch.Tensor) -> tuple[float, fl
     return sum(purities) / len(purities), float(len(majorities))
 
 
-def compute(ctx) -> dict[str, float]:
+def _prepare(ctx) -> dict:
+    """The classifier and the real test split's statistics, loaded once into the metric's state."""
     state = ctx.state
     if "model" not in state:
         test = ctx.held_out()
@@ -75,7 +76,22 @@ def compute(ctx) -> dict[str, float]:
         feats, _ = predict(model, reference.samples, ctx.device)
         state.update(model=model, accuracy=acc, real_stats=gaussian_stats(feats), real_feats=feats,
                      real_labels=reference.labels, present=sorted(set(ctx.data.labels.tolist())))
-    feats, probs = predict(state["model"], ctx.samples, ctx.device)
+    return state
+
+
+def compute(ctx) -> dict[str, float]:
+    return compute_many([ctx])[0]
+
+
+def compute_many(contexts) -> list[dict[str, float]]:
+    """Every sample set's scores from one classifier forward over all of them (a sweep's members), split per set."""
+    state = _prepare(contexts[0])
+    feats, probs = predict(state["model"], torch.cat([ctx.samples for ctx in contexts]), contexts[0].device)
+    sizes = [len(ctx.samples) for ctx in contexts]
+    return [_scores(ctx, state, f, p) for ctx, f, p in zip(contexts, feats.split(sizes), probs.split(sizes))]
+
+
+def _scores(ctx, state: dict, feats: torch.Tensor, probs: torch.Tensor) -> dict[str, float]:
     if not torch.isfinite(feats).all():
         return {"classifier_fid": math.inf, "classes_covered": 0.0, "class_entropy": 0.0, "confidence": 0.0,
                 "classifier_accuracy": state["accuracy"]}

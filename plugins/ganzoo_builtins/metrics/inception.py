@@ -142,18 +142,28 @@ def _reference(ctx, model) -> torch.Tensor:
 
 
 def compute(ctx) -> dict[str, float]:
+    return compute_many([ctx])[0]
+
+
+def compute_many(contexts) -> list[dict[str, float]]:
+    """Every sample set's scores from one Inception forward over all of them (a sweep's members), split per set."""
+    ctx = contexts[0]
     model = _model(ctx.device)
     if "real" not in ctx.state:
         real = _reference(ctx, model)
         ctx.state.update(real=real, stats=gaussian_stats(real))
-    fake = features(model, ctx.samples, ctx.device)
+    fakes = features(model, torch.cat([c.samples for c in contexts]), ctx.device)
+    return [_scores(ctx.state, fake) for fake in fakes.split([len(c.samples) for c in contexts])]
+
+
+def _scores(state: dict, fake: torch.Tensor) -> dict[str, float]:
     if not torch.isfinite(fake).all():
         return {key: float("nan") for key in KEYS}
-    real = ctx.state["real"]
+    real = state["real"]
     pick = torch.Generator().manual_seed(0)  # the reference is in dataset order (a class-sorted folder): draw from it
     pr = prdc(real[torch.randperm(len(real), generator=pick)[:PR_POINTS]],
               fake[torch.randperm(len(fake), generator=pick)[:PR_POINTS]])
-    return {"inception_fid": frechet_distance(gaussian_stats(fake), ctx.state["stats"]),
+    return {"inception_fid": frechet_distance(gaussian_stats(fake), state["stats"]),
             "inception_kid": kid(real, fake), "inception_precision": pr["precision"],
             "inception_recall": pr["recall"]}
 

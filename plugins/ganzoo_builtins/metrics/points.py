@@ -8,6 +8,8 @@ the real set's standardised coordinates, so no dimension dominates by its units.
 
 from __future__ import annotations
 
+import functools
+
 import torch
 
 from ganzoo import Data
@@ -34,13 +36,32 @@ def mmd_rbf(x: torch.Tensor, y: torch.Tensor, bandwidth: float | None = None) ->
     """Unbiased MMD² with the kernel exp(-|a - b|² / (2 h²)); ``h`` defaults to the median pairwise distance of the
     pooled sets (the median heuristic). 0 in expectation when x and y come from one distribution."""
     x, y = x.double(), y.double()
+    return _mmd(torch.cdist(x, x), torch.cdist(y, y), torch.cdist(x, y), bandwidth)
+
+
+@functools.lru_cache(maxsize=4)
+def _upper_index(n: int) -> torch.Tensor:
+    i, j = torch.triu_indices(n, n, 1)
+    return i * n + j
+
+
+def _upper(d: torch.Tensor) -> torch.Tensor:
+    """The distances above the diagonal of a square distance matrix: each pair once."""
+    return d.take(_upper_index(len(d)))
+
+
+def _mmd(dxx: torch.Tensor, dyy: torch.Tensor, dxy: torch.Tensor, bandwidth: float | None = None,
+         upper_xx: torch.Tensor | None = None, squared_xx: torch.Tensor | None = None) -> float:
+    """:func:`mmd_rbf` from the distance matrices (``upper_xx``: :func:`_upper` of ``dxx`` and ``squared_xx``: its
+    square, when kept). The pooled sets' pairs are the pairs within x, within y and across: their median is the
+    median heuristic's."""
     if bandwidth is None:
-        pooled = torch.cat([x, y])
-        d = torch.cdist(pooled, pooled)
-        bandwidth = d[torch.triu_indices(len(pooled), len(pooled), 1).unbind()].median().item() or 1.0
+        pairs = torch.cat([_upper(dxx) if upper_xx is None else upper_xx, _upper(dyy), dxy.flatten()])
+        bandwidth = pairs.median().item() or 1.0
     gamma = 1 / (2 * bandwidth**2)
-    kxx, kyy, kxy = (torch.exp(-gamma * torch.cdist(a, b) ** 2) for a, b in ((x, x), (y, y), (x, y)))
-    m, n = len(x), len(y)
+    kxx, kyy, kxy = ((d**2 if sq is None else sq).mul(-gamma).exp_()
+                     for d, sq in ((dxx, squared_xx), (dyy, None), (dxy, None)))
+    m, n = len(dxx), len(dyy)
     xx = (kxx.sum() - kxx.diagonal().sum()) / (m * (m - 1))
     yy = (kyy.sum() - kyy.diagonal().sum()) / (n * (n - 1))
     return (xx + yy - 2 * kxy.mean()).item()
@@ -49,11 +70,23 @@ def mmd_rbf(x: torch.Tensor, y: torch.Tensor, bandwidth: float | None = None) ->
 def prdc(real: torch.Tensor, fake: torch.Tensor, k: int = K) -> dict[str, float]:
     """Precision, recall, density and coverage (Naeem et al. 2020) with k-nearest-neighbour balls."""
     real, fake = real.double(), fake.double()
-    k = max(1, min(k, len(real) - 1, len(fake) - 1))  # a tiny set: its points' furthest neighbours
-    rr, ff, rf = torch.cdist(real, real), torch.cdist(fake, fake), torch.cdist(real, fake)
-    # the k-th neighbour other than the point itself: index k of the sorted row (index 0 is the point, distance 0)
-    r_real = rr.kthvalue(k + 1, dim=1).values
-    r_fake = ff.kthvalue(k + 1, dim=1).values
+    k = _neighbours(k, real, fake)
+    return _prdc(_radii(torch.cdist(real, real), k), torch.cdist(fake, fake), torch.cdist(real, fake), k)
+
+
+def _neighbours(k: int, real: torch.Tensor, fake: torch.Tensor) -> int:
+    return max(1, min(k, len(real) - 1, len(fake) - 1))  # a tiny set: its points' furthest neighbours
+
+
+def _radii(d: torch.Tensor, k: int) -> torch.Tensor:
+    """Each point's distance to its k-th neighbour other than itself: index k of the sorted row (index 0 is the
+    point, distance 0)."""
+    return d.topk(k + 1, dim=1, largest=False).values[:, -1]
+
+
+def _prdc(r_real: torch.Tensor, ff: torch.Tensor, rf: torch.Tensor, k: int) -> dict[str, float]:
+    """:func:`prdc` from the real points' radii and the fake-fake and real-fake distances."""
+    r_fake = _radii(ff, k)
     inside = rf <= r_real[:, None]  # fake j inside real i's ball
     return {
         "precision": inside.any(0).double().mean().item(),
@@ -69,17 +102,33 @@ def _reference(ctx) -> torch.Tensor:
     return _subset(real.to_data(real.take()), MAX_POINTS, seed=0)
 
 
-def compute(ctx) -> dict[str, float]:
-    if "real" not in ctx.state:
+def _real(state: dict, ctx) -> dict:
+    """What the real points give every evaluation (kept in the metric's state): standardised, their distances to
+    each other, each pair once, and their k-NN radii."""
+    if "real_z" not in state:
         ref = _reference(ctx)
-        ctx.state.update(real=ref, mean=ref.mean(0), std=ref.std(0).clamp_min(1e-8))
-    real, mean, std = ctx.state["real"], ctx.state["mean"], ctx.state["std"]
+        mean, std = ref.mean(0), ref.std(0).clamp_min(1e-8)
+        real_z = ((ref - mean) / std).double()
+        rr = torch.cdist(real_z, real_z)
+        state.update(mean=mean, std=std, real_z=real_z, rr=rr, rr_upper=_upper(rr), rr_squared=rr**2, radii={},
+                     swd={})
+    return state
+
+
+def compute(ctx) -> dict[str, float]:
+    real = _real(ctx.state, ctx)
     coords = ctx.coords()
     if not torch.isfinite(coords).all():
         return {key: float("nan") for key in KEYS}
-    real_z, fake_z = (real - mean) / std, (_subset(coords, MAX_POINTS, seed=1) - mean) / std
-    return {"points_swd": sliced_wasserstein(fake_z, real_z), "mmd": mmd_rbf(real_z, fake_z),
-            **prdc(real_z, fake_z)}
+    real_z, rr = real["real_z"], real["rr"]
+    fake_z = ((_subset(coords, MAX_POINTS, seed=1) - real["mean"]) / real["std"]).double()
+    ff, rf = torch.cdist(fake_z, fake_z), torch.cdist(real_z, fake_z)
+    k = _neighbours(K, real_z, fake_z)
+    if k not in real["radii"]:
+        real["radii"][k] = _radii(rr, k)
+    return {"points_swd": sliced_wasserstein(fake_z, real_z, cache=real["swd"]),
+            "mmd": _mmd(rr, ff, rf, upper_xx=real["rr_upper"], squared_xx=real["rr_squared"]),
+            **_prdc(real["radii"][k], ff, rf, k)}
 
 
 KEYS = {
