@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import struct
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -11,6 +14,15 @@ from click.testing import CliRunner
 
 from ganzoo.cli import cli
 from ganzoo.registry import registry as registry_module
+
+#: One thread in the test process and in every process it starts (a ganzoo subprocess, a sweep's member, torchrun's
+#: ranks), unless the environment asks for another number: the suite trains tiny models, where a second OpenMP thread
+#: gains little, and on a shared or busy machine threads spin-waiting against other processes make a step of these
+#: models ten to twenty times slower (measured: 17 against 157 ms for a DCGAN step, 5 against 38 ms for the default
+#: parabola mix, under load). Each test starts from this again (see ``builtins_only``): code run in-process, such as
+#: a sweep's inline engine, may set its own share.
+THREADS = os.environ.get("OMP_NUM_THREADS", "").strip() or "1"
+os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = THREADS
 
 
 @pytest.fixture(autouse=True)
@@ -21,6 +33,9 @@ def builtins_only(monkeypatch, tmp_path):
     monkeypatch.setenv("GANZOO_DATA", str(tmp_path / "no-data-here"))
     monkeypatch.setenv("GANZOO_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("GANZOO_INCEPTION", "off")  # the same tests whether or not 'ganzoo[fid]' is installed
+    monkeypatch.setenv("OMP_NUM_THREADS", THREADS)
+    monkeypatch.setenv("MKL_NUM_THREADS", THREADS)
+    torch.set_num_threads(int(THREADS))
     registry_module.reset_default_registry()
     yield
     registry_module.reset_default_registry()
@@ -97,3 +112,46 @@ def tiny_mnist(tmp_path) -> Path:
 def mnist_files(tmp_path):
     """Make tiny MNIST files of a chosen size: ``mnist_files(n_train, n_test) -> root``."""
     return lambda n_train=64, n_test=32: make_tiny_mnist(tmp_path / f"data-{n_train}-{n_test}", n_train, n_test)
+
+
+@pytest.fixture(scope="session")
+def mnist_classifier(tmp_path_factory):
+    """The image metrics' feature classifier trained once for the session (300 steps: the slowest part of evaluating
+    an image run on a CPU) on tiny MNIST files of 300 training and 200 test images, through the metric's own
+    ``load_or_train`` and reference cache, with the progress bars it showed. Tests that evaluate image runs start
+    from a copy of its cache (``classifier_cache``) instead of training it again."""
+    from ganzoo_builtins.metrics.classifier import load_or_train
+
+    from ganzoo import EvalContext
+
+    root = tmp_path_factory.mktemp("classifier")
+    data_root = make_tiny_mnist(root / "data", 300, 200)
+    bars = []
+
+    def progress(description, total):
+        bars.append(total)
+        return lambda steps=1: None
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GANZOO_LOAD_PLUGINS", "")
+        mp.setenv("GANZOO_CACHE", str(root / "cache"))
+        registry_module.reset_default_registry()
+        try:
+            spec = registry_module.default_registry().get("dataset", "mnist")
+            params = spec.resolve({"root": str(data_root), "download": False})
+            train, test = spec.load(params), spec.load({**params, **spec.test_split})
+            ctx = EvalContext(train.take(), train, spec, params, torch.device("cpu"), {}, progress,
+                              _metric="classifier")
+            model, accuracy = load_or_train(ctx, train, test)
+        finally:
+            registry_module.reset_default_registry()
+    return SimpleNamespace(root=data_root, cache=root / "cache", spec=spec, params=params, train=train, test=test,
+                           model=model, accuracy=accuracy, bars=bars)
+
+
+@pytest.fixture
+def classifier_cache(mnist_classifier, tmp_path) -> Path:
+    """This test's ``$GANZOO_CACHE`` holding the session's trained classifier; returns the data root it was trained
+    for (give it as ``dataset.root``)."""
+    shutil.copytree(mnist_classifier.cache, tmp_path / "cache", dirs_exist_ok=True)
+    return mnist_classifier.root

@@ -74,20 +74,12 @@ def tiny_images(mnist_files):
 
 
 @pytest.mark.slow
-def test_classifier_sanity_anchors_on_tiny_labelled_images(tiny_images, tmp_path):
-    spec, params, train, test = tiny_images
-    bars = []
-
-    def progress(description, total):
-        bars.append(total)
-        return lambda steps=1: None
-
-    def context():
-        return EvalContext(train.take(), train, spec, params, torch.device("cpu"), {}, progress, _metric="classifier")
-
-    model, acc = load_or_train(context(), train, test)
+def test_classifier_sanity_anchors_on_tiny_labelled_images(mnist_classifier, classifier_cache):
+    """The session's classifier (conftest.py: trained once through ``load_or_train``, on 300 tiny labelled images)."""
+    c = mnist_classifier
+    train, test, model, acc = c.train, c.test, c.model, c.accuracy
     assert acc >= 0.95  # the bar's place is the label: easy to learn, and checked on the held-out split
-    assert bars and bars[0] >= 300  # a progress bar over at least min_steps batches
+    assert c.bars and c.bars[0] >= 300  # a progress bar over at least min_steps batches
     real_stats = gaussian_stats(predict(model, test.samples, torch.device("cpu"))[0])
     train_feats, train_probs = predict(model, train.samples, torch.device("cpu"))
     noise = torch.rand(300, 1, 28, 28) * 2 - 1
@@ -96,11 +88,19 @@ def test_classifier_sanity_anchors_on_tiny_labelled_images(tiny_images, tmp_path
     noise_fid = frechet_distance(gaussian_stats(noise_feats), real_stats)
     assert noise_fid > 20 * real_fid, (real_fid, noise_fid)
     assert class_stats(train_probs, list(range(10)))["classes_covered"] == 10
-    # cached: the second call trains nothing and gives the same accuracy
-    bars.clear()
-    _, again = load_or_train(context(), train, test)
+    # cached: a second call (here, from this test's copy of the cache) trains nothing and gives the same accuracy
+    assert list((c.cache / "references" / "mnist").glob("classifier-classifier-*.pt"))
+    bars = []
+
+    def progress(description, total):
+        bars.append(total)
+        return lambda steps=1: None
+
+    context = EvalContext(train.take(), train, c.spec, c.params, torch.device("cpu"), {}, progress,
+                          _metric="classifier")
+    again_model, again = load_or_train(context, train, test)
     assert again == acc and bars == []
-    assert list((tmp_path / "cache" / "references" / "mnist").glob("classifier-classifier-*.pt"))
+    assert all(torch.equal(a, b) for a, b in zip(again_model.state_dict().values(), model.state_dict().values()))
 
 
 def test_evaluate_a_points_run_in_table_and_json(invoke, tmp_path):
@@ -116,8 +116,8 @@ def test_evaluate_a_points_run_in_table_and_json(invoke, tmp_path):
 
 
 @pytest.mark.slow
-def test_evaluate_an_image_run_and_eval_every(invoke, tmp_path, mnist_files):
-    root = mnist_files(200, 100)
+def test_evaluate_an_image_run_and_eval_every(invoke, tmp_path, classifier_cache):
+    root = classifier_cache  # tiny MNIST files whose classifier the cache already holds
     result = invoke("train", "--dataset", "mnist", "--set", f"dataset.root={root}", "--set", "dataset.download=false",
                     "--set", "generator.hidden=32", "--steps", "20", "--batch-size", "16", "--eval-every", "10",
                     "--eval-samples", "200", "--log-every", "5", "--out", tmp_path / "run")

@@ -258,7 +258,8 @@ def test_a_streamed_run_learns_and_resumes_bit_identically(invoke, tmp_path):
     assert once["batches"] == {"streamed": True, "drawn": 200}
     invoke("train", "--resume", tmp_path / "once", "--steps", "210", "-q")  # plenty of memory now: still streamed
     assert torch.load(tmp_path / "once" / "checkpoints" / "latest.pt", weights_only=True)["batches"]["drawn"] == 210
-    invoke("train", *common, "--steps", "1500", "--out", tmp_path / "learned")
+    # measured, streamed (seeds 0-5): curve error 0.24-0.40 after 1,000 steps (800: 0.29-0.53); untrained 2.74
+    invoke("train", *common, "--steps", "1000", "--out", tmp_path / "learned")
     xy = ganzoo.sample(tmp_path / "learned", 2000, seed=1)
     inside = xy[:, 0].abs() <= 3
     assert (xy[inside, 1] - (xy[inside, 0] ** 2 + 1)).abs().mean().item() < 0.6

@@ -100,7 +100,7 @@ def test_images_out_of_range_and_a_file_without_its_dataset(invoke, tmp_path, ti
 
 @pytest.mark.slow
 def test_evaluating_longer_than_the_training_between_two_evaluations_is_noted(invoke, tmp_path):
-    result = invoke("train", "--steps", "20", "--eval-every", "5", "--eval-samples", "3000", "--out", tmp_path / "r")
+    result = invoke("train", "--steps", "10", "--eval-every", "5", "--eval-samples", "3000", "--out", tmp_path / "r")
     notes = [line for line in result.stdout.splitlines() if "note: evaluating 3000 samples took" in line]
     assert len(notes) == 1 and "raise --eval-every or lower --eval-samples" in notes[0]  # once, not every time
     quiet = invoke("train", "--steps", "400", "--eval-every", "200", "--eval-samples", "20", "--out", tmp_path / "q")

@@ -77,10 +77,10 @@ def test_a_sweep_file_holds_a_grid_and_a_reproducible_random_search(tmp_path):
 
 def test_a_sweep_ranks_what_learned_first_and_running_it_again_resumes(invoke, tmp_path):
     """G at lr 1e-7 learns nothing: its configuration must rank last on both seeds' mean (curve error measured
-    0.19-0.21 at lr 1e-3 against 2.7-2.9 at 1e-7 after 1,500 steps)."""
+    after 700 steps with D at lr 1e-3: 0.25-0.38 at lr 1e-3, seeds 0-13, against 2.7-2.9 at 1e-7)."""
     sweep = tmp_path / "sweep"
-    command = ["sweep", "--lr-g", "1e-7,1e-3", "--steps", "1500", "--seeds", "2", *POINTS, "--batch-size", "64",
-               "--out", sweep, "-q"]
+    command = ["sweep", "--lr-g", "1e-7,1e-3", "--lr-d", "1e-3", "--steps", "700", "--seeds", "2", *POINTS,
+               "--batch-size", "64", "--out", sweep, "-q"]
     invoke(*command)
     board = _board(invoke, sweep)
     assert board["by"] == "curve_error"
@@ -93,7 +93,7 @@ def test_a_sweep_ranks_what_learned_first_and_running_it_again_resumes(invoke, t
     assert statistics.fmean(again) == pytest.approx(best["metrics"]["curve_error"]["mean"], rel=1e-9)
     assert statistics.stdev(again) == pytest.approx(best["metrics"]["curve_error"]["std"], rel=1e-9)
     for name in best["members"]:
-        assert torch.load(sweep / "members" / name / "checkpoints" / "latest.pt", weights_only=True)["step"] == 1500
+        assert torch.load(sweep / "members" / name / "checkpoints" / "latest.pt", weights_only=True)["step"] == 700
     assert (sweep / "sweep.png").stat().st_size > 10_000 and "lr_g=0.001" in (sweep / "leaderboard.md").read_text()
     markdown = invoke("sweep", "show", sweep, "--markdown").stdout
     assert markdown.splitlines()[2].startswith("| 1 | lr_g=0.001 | 2 |")
@@ -108,14 +108,18 @@ def test_a_sweep_ranks_what_learned_first_and_running_it_again_resumes(invoke, t
     trained = checkpoint.stat().st_mtime_ns
     invoke(*command[:-1])
     outcome = json.loads((sweep / "outcomes" / f"{name}.json").read_text())
-    assert outcome["status"] == "done" and outcome["step"] == 1500 and checkpoint.stat().st_mtime_ns == trained
+    assert outcome["status"] == "done" and outcome["step"] == 700 and checkpoint.stat().st_mtime_ns == trained
     assert outcome["metrics"]["curve_error"] == pytest.approx(again[0], rel=1e-9)
-    assert "trained to step 1500 already; evaluating it" in (sweep / "logs" / f"{name}.log").read_text()
+    assert "trained to step 700 already; evaluating it" in (sweep / "logs" / f"{name}.log").read_text()
 
 
-def test_a_member_that_diverges_stops_alone(invoke, tmp_path):
+def test_a_member_that_diverges_stops_alone(invoke, plugin, tmp_path):
+    # the members one after another in this process (the engine below): a diverged member must not stop the ones
+    # after it even there; the local engine's processes are run by the tests above and below
+    plugin(_Plugins(), name="sweep-test-plugin")
     sweep = tmp_path / "sweep"
-    result = invoke("sweep", "--lr-d", "2e-4,1e6", "--lr-g", "2e-4,1e6", "--steps", "200", *POINTS, "--out", sweep)
+    result = invoke("sweep", "--engine", "inline", "--lr-d", "2e-4,1e6", "--lr-g", "2e-4,1e6", "--steps", "200",
+                    *POINTS, "--out", sweep)
     board = _board(invoke, sweep)
     done = [c for c in board["configurations"] if c["done"]]
     diverged = [f for c in board["configurations"] for f in c["failed"]]
@@ -147,8 +151,9 @@ def test_a_plan_that_cannot_run_is_refused_before_anything_trains(invoke, tmp_pa
     assert "is not empty and holds no sweep" in result.stderr
 
 
-def test_a_second_sweep_process_on_one_directory_is_refused(invoke, tmp_path):
-    invoke("sweep", "--steps", "5", *POINTS, "--out", tmp_path / "s", "-q")
+def test_a_second_sweep_process_on_one_directory_is_refused(invoke, plugin, tmp_path):
+    plugin(_Plugins(), name="sweep-test-plugin")  # the first sweep's member trains in this process (engine below)
+    invoke("sweep", "--engine", "inline", "--steps", "5", *POINTS, "--out", tmp_path / "s", "-q")
     with SweepDir(tmp_path / "s").lock():
         result = invoke("sweep", "--steps", "5", *POINTS, "--out", tmp_path / "s", expect=1)
     assert "is being run by PID" in result.stderr and "run the same command again to resume" in result.stderr
@@ -219,8 +224,10 @@ def test_kill_9_of_the_sweep_loses_at_most_each_members_work_since_its_checkpoin
     from ganzoo.run.rundir import RunDir
 
     sweep = tmp_path / "sweep"
-    command = [sys.executable, "-m", "ganzoo", "sweep", "--lr-d", "1e-4,2e-4", "--steps", "4000",
-               "--checkpoint-every", "500", *POINTS, "--out", str(sweep), "-q"]
+    # the first checkpoint early (step 100) and the kill right after it; 2,000 steps leave each member far more than
+    # its sibling's start-up time to spare, so neither can have finished when the sweep is killed
+    command = [sys.executable, "-m", "ganzoo", "sweep", "--lr-d", "1e-4,2e-4", "--steps", "2000",
+               "--checkpoint-every", "100", *POINTS, "--out", str(sweep), "-q"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     runs = [RunDir(sweep / "members" / name) for name in ("0-lr_d=0.0001-seed0", "1-lr_d=0.0002-seed0")]
@@ -237,15 +244,15 @@ def test_kill_9_of_the_sweep_loses_at_most_each_members_work_since_its_checkpoin
             except ConfigError:
                 time.sleep(0.1)
     at_kill = [torch.load(run.latest, weights_only=True)["step"] for run in runs]
-    assert all(0 < step < 4000 for step in at_kill), at_kill
+    assert all(0 < step < 2000 for step in at_kill), at_kill
     assert not list((sweep / "outcomes").glob("*.json")) if (sweep / "outcomes").is_dir() else True
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     for run in runs:
-        assert torch.load(run.latest, weights_only=True)["step"] == 4000
+        assert torch.load(run.latest, weights_only=True)["step"] == 2000
         assert "resuming from its checkpoint" in (sweep / "logs" / f"{run.path.name}.log").read_text()
         steps = [json.loads(line)["step"] for line in run.metrics_path.read_text().splitlines()]
-        assert steps == sorted(set(steps)) and steps[-1] == 4000  # no step logged twice, none lost
+        assert steps == sorted(set(steps)) and steps[-1] == 2000  # no step logged twice, none lost
 
 
 def test_the_readmes_sweep_file_plans_members_that_can_all_run(tmp_path, registry):
@@ -263,16 +270,23 @@ def test_the_readmes_sweep_file_plans_members_that_can_all_run(tmp_path, registr
     assert {c.steps for c in configs} == {3000} and {len(c.regularisers) for c in configs} == {0, 1}
 
 
-def test_members_sharing_an_architecture_train_as_populations_when_asked_and_say_why_not_on_a_cpu(invoke, tmp_path):
-    command = ["sweep", "-l", "nonsaturating,hinge", "--seeds", "2", "--steps", "200", *POINTS, "--jobs", "1"]
+def test_members_sharing_an_architecture_train_as_populations_when_asked_and_say_why_not_on_a_cpu(invoke, plugin,
+                                                                                                   tmp_path):
+    # two jobs: the stacked group is split into two populations of two members, each a process of its own (with a
+    # thread each: a member process given both cores spins against the other one on a busy machine)
+    command = ["sweep", "-l", "nonsaturating,hinge", "--seeds", "2", "--steps", "50", *POINTS, "--jobs", "2"]
     result = invoke(*command, "--stack", "--out", tmp_path / "stacked")
     said = result.stdout + result.stderr
     assert "4 member(s) as populations: 4 members share generator 'mlp'" in said
-    log = next((tmp_path / "stacked" / "logs").glob("*.log")).read_text()
-    assert all(f"{name}: starting" in log for name in (p.stem for p in (tmp_path / "stacked" / "outcomes").iterdir()))
+    logs = [p.read_text() for p in (tmp_path / "stacked" / "logs").glob("*.log")]
+    names = [p.stem for p in (tmp_path / "stacked" / "outcomes").iterdir()]
+    assert len(logs) == 2 and all(sum(f"{name}: starting" in log for name in names) == 2 for log in logs)
     board = _board(invoke, tmp_path / "stacked")
     assert [c["done"] for c in board["configurations"]] == [2, 2]
-    result = invoke(*command, "--out", tmp_path / "auto")
+    # without --stack on a CPU: each member alone (run here in this process, one after another, by the engine below;
+    # the choice and its reason do not depend on the engine)
+    plugin(_Plugins(), name="sweep-test-plugin")
+    result = invoke(*command, "--engine", "inline", "--out", tmp_path / "auto")
     assert "trained alone" in result.stdout + result.stderr and "--stack trains them" in result.stdout + \
         result.stderr
     # a population's member ends where its own run would (within the rounding of a batched product)

@@ -111,8 +111,9 @@ def _curve_error(run: Path) -> float:
 
 @pytest.mark.slow
 def test_a_short_parabola_run_learns_the_curve(invoke, tmp_path):
+    # measured on the default mix (seeds 0-5): untrained 2.74; after 1,000 steps 0.24-0.36 (800: 0.29-0.42)
     invoke("train", "--steps", "1", "--out", tmp_path / "untrained", "-q")
-    invoke("train", "--steps", "1500", "--out", tmp_path / "trained", "-q")
+    invoke("train", "--steps", "1000", "--out", tmp_path / "trained", "-q")
     before, after = _curve_error(tmp_path / "untrained"), _curve_error(tmp_path / "trained")
     assert after < 0.25 * before and after < 0.6, (before, after)
 
