@@ -8,6 +8,7 @@ import json
 
 import pytest
 import torch
+from helpers.engines import InlineEngine
 
 import ganzoo
 from ganzoo import MetricSpec, PluginError, hookimpl
@@ -199,13 +200,16 @@ def test_a_key_chooses_its_metric(invoke, slow, run):
 
 
 @pytest.mark.slow
-def test_a_sweep_passes_metrics_to_its_members_and_refuses_a_misspelt_one_before_training(invoke, tmp_path):
-    # built-in metrics only: the members train in processes of their own, where no in-process plugin is registered
+def test_a_sweep_passes_metrics_to_its_members_and_refuses_a_misspelt_one_before_training(invoke, plugin, tmp_path):
+    # built-in metrics only (a sweep's members usually train in processes of their own, where no in-process plugin
+    # is registered); the member trains and is evaluated in this process here (helpers/engines.py), from the plan
+    # the sweep wrote, as a member process would
+    plugin(InlineEngine(), name="inline-engine")
     result = invoke("sweep", *TINY, "--metrics", "curv", "--steps", "5", "--out", tmp_path / "s", expect=None)
     assert result.exit_code != 0 and "did you mean 'curve'?" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "s").exists()
     invoke("sweep", *TINY, "--metrics", "curve", "--steps", "20", "--seeds", "1", "--eval-samples", "200",
-           "--jobs", "1", "--out", tmp_path / "s", "-q")
+           "--jobs", "1", "--engine", "inline", "--out", tmp_path / "s", "-q")
     [member] = (tmp_path / "s" / "members").iterdir()
     assert 'metrics = ["curve"]' in (member / "config.toml").read_text()
     [outcome] = [json.loads(p.read_text()) for p in (tmp_path / "s" / "outcomes").glob("*.json")]
