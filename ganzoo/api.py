@@ -17,7 +17,7 @@ from .messages import warn
 from .registry.kinds import SHORTHANDS, SLOT_GROUPS, SLOTS, slot_named
 from .registry.registry import Registry, default_registry
 from .run.checkpoint import CHECKPOINT_FIX, load_checkpoint, output_error
-from .run.evaluation import DEFAULT_SAMPLES, Evaluator, evaluator_for
+from .run.evaluation import DEFAULT_SAMPLES, EVAL_SEED, Evaluator, evaluator_for
 from .run.export import ExportResult, ExportSource, plan_export, write_export
 from .run.exported import build_generator, check_plugins, is_export, read_export
 from .run.progress import Reporter
@@ -319,7 +319,7 @@ def _check_seed(seed: int) -> None:
         raise ConfigError(f"--seed must be in [0, 2^63 - 1), got {seed}")
 
 
-def evaluate(run_dir: str | Path, n: int | None = None, *, seed: int = 12345, device: str = "auto",
+def evaluate(run_dir: str | Path, n: int | None = None, *, seed: int = EVAL_SEED, device: str = "auto",
              use_ema: bool = True, registry: Registry | None = None, progress=None,
              metrics: Iterable[str] | str | None = None) -> dict[str, float]:
     """Quality metrics of a run's generator (EMA when present) on ``n`` samples (default 5,000), e.g.
@@ -329,7 +329,7 @@ def evaluate(run_dir: str | Path, n: int | None = None, *, seed: int = 12345, de
                         progress=progress, metrics=metrics)[0]
 
 
-def evaluate_run(run_dir: str | Path, n: int | None = None, *, seed: int = 12345, device: str = "auto",
+def evaluate_run(run_dir: str | Path, n: int | None = None, *, seed: int = EVAL_SEED, device: str = "auto",
                  use_ema: bool = True, registry: Registry | None = None, progress=None,
                  metrics: Iterable[str] | str | None = None) -> tuple[dict, Evaluator]:
     """:func:`evaluate`, also returning the evaluator, whose ``descriptions()`` and ``better()`` explain each key."""

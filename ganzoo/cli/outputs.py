@@ -9,6 +9,7 @@ import click
 from rich.console import Console
 
 from ..errors import ConfigError
+from ..run.evaluation import EVAL_SEED
 
 
 @click.command("sample")
@@ -47,7 +48,7 @@ def sample_command(run_dir: str, count: int, output: str, seed: int, device: str
 @click.option("--set", "sets", multiple=True, metavar="dataset.P=V", help="with a samples file: dataset parameters")
 @click.option("--samples", "count", type=int, default=None, help="generated samples to evaluate [default: 5000]")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-@click.option("--seed", type=int, default=12345, show_default=True, help="noise seed")
+@click.option("--seed", type=int, default=EVAL_SEED, show_default=True, help="noise seed")
 @click.option("--device", default="auto", show_default=True, help="auto | cpu | cuda | cuda:N | mps")
 @click.option("--no-ema", is_flag=True, help="evaluate the raw generator even when the run has an EMA copy")
 @click.option("--metrics", "metrics", metavar="NAME,...", default=None,

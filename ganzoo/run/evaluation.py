@@ -26,6 +26,9 @@ from .samples import generate, noise, to_data_coords
 
 #: Samples drawn for one evaluation when the caller does not say.
 DEFAULT_SAMPLES = 5000
+#: The noise seed evaluations draw with unless told another, so that ``ganzoo evaluate``, ``ganzoo.evaluate`` and a
+#: sweep's scoring of its members judge the same samples.
+EVAL_SEED = 12345
 
 
 class LabelFlow(Protocol):
@@ -222,10 +225,13 @@ class Evaluator:
             return torch.randint(cond.classes, (n,), generator=gen)
         return self.data.labels[torch.randint(len(self.data.labels), (n,), generator=gen)]
 
-    def __call__(self, generator: nn.Module, n: int = DEFAULT_SAMPLES, seed: int = 12345) -> dict[str, float]:
+    def inputs(self, n: int, seed: int = EVAL_SEED) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The fixed noise and labels ``n`` evaluation samples are drawn from."""
+        return noise(n, self.config.latent_dim, seed, self.device), self.labels(n, seed)
+
+    def __call__(self, generator: nn.Module, n: int = DEFAULT_SAMPLES, seed: int = EVAL_SEED) -> dict[str, float]:
         """Draw ``n`` samples from ``generator`` (eval mode, fixed noise) and compute every metric."""
-        z = noise(n, self.config.latent_dim, seed, self.device)
-        labels = self.labels(n, seed)
+        z, labels = self.inputs(n, seed)
         return self.evaluate_samples(generate(generator, z, labels), labels)
 
     def evaluate_samples(self, samples: torch.Tensor, labels: torch.Tensor | None = None) -> dict[str, float]:

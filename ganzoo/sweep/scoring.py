@@ -20,12 +20,10 @@ from ..messages import warn
 from ..registry.registry import Registry
 from ..run.evaluation import Evaluator, evaluator_for, metric_names
 from ..run.limits import free_memory
-from ..run.samples import generate, noise
+from ..run.samples import generate
 from ..training.device import resolve_device
 from ..training.stacking import generate_stacked
 
-#: The seed ``ganzoo evaluate`` draws its samples with.
-SEED = 12345
 #: Memory a batch of members' samples may take when the system does not say what is free.
 BUDGET = 2**30
 
@@ -84,8 +82,7 @@ def _evaluate(evaluator: Evaluator, runs: list[Any], n: int, stacked: bool) -> l
     """The runs' metrics from one evaluator: their samples drawn for the same noise and labels (one batched forward
     for a population's generators), then every metric over all of them at once."""
     cfg = runs[0][0]
-    z = noise(n, cfg.latent_dim, SEED, evaluator.device)
-    labels = evaluator.labels(n, SEED)
+    z, labels = evaluator.inputs(n)  # the noise and labels ``ganzoo evaluate`` draws
     generators = [run[1] for run in runs]
     sample_sets = None
     if stacked and len(runs) > 1 and all(run[0].generator == cfg.generator for run in runs):
