@@ -26,7 +26,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -125,24 +125,29 @@ SUITE = {
 }
 
 
-def run_sweep(point_set: PointSet, out: Path, seeds: str, extra: list[str]) -> tuple[dict[str, list[dict]], float]:
-    """Train the dataset's sweep (resuming one already there) and score every member: {configuration: [scores]}."""
-    command = [sys.executable, "-m", "ganzoo", "sweep", "run", *point_set.flags(out / "data"), "--seed", seeds,
-               "--out", str(out / point_set.name), *extra]
-    start = time.perf_counter()
+def sweep_members(args: list[str], sweep: Path) -> Iterator[tuple[dict, dict, Path]]:
+    """``ganzoo sweep run ARGS --out SWEEP`` (resuming one already there), then each member's plan entry, outcome
+    and run directory, in plan order."""
+    command = [sys.executable, "-m", "ganzoo", "sweep", "run", *args, "--out", str(sweep)]
     done = subprocess.run(command, capture_output=True, text=True)
-    seconds = time.perf_counter() - start
     if done.returncode != 0:
         sys.exit(f"{' '.join(command)} failed:\n{done.stderr.strip()[-2000:]}")
-    sweep = out / point_set.name
-    plan = json.loads((sweep / "plan.json").read_text())
-    results: dict[str, list[dict]] = {}
-    for member in plan["members"]:
+    for member in json.loads((sweep / "plan.json").read_text())["members"]:
         outcome = json.loads((sweep / "outcomes" / f"{member['name']}.json").read_text())
+        yield member, outcome, sweep / "members" / member["name"]
+
+
+def run_sweep(point_set: PointSet, out: Path, seeds: str, extra: list[str]) -> tuple[dict[str, list[dict]], float]:
+    """Train the dataset's sweep (resuming one already there) and score every member: {configuration: [scores]}."""
+    start = time.perf_counter()
+    members = list(sweep_members([*point_set.flags(out / "data"), "--seed", seeds, *extra], out / point_set.name))
+    seconds = time.perf_counter() - start
+    results: dict[str, list[dict]] = {}
+    for member, outcome, run_dir in members:
         if outcome["status"] != "done":
             scores = {"failed": outcome.get("message", outcome["status"])}
         else:
-            scores = point_set.score(sweep / "members" / member["name"], outcome.get("metrics", {}))
+            scores = point_set.score(run_dir, outcome.get("metrics", {}))
         results.setdefault(member["label"], []).append({"seed": member["seed"], **scores})
     return results, seconds
 
@@ -187,7 +192,7 @@ def main() -> None:
         point_set = SUITE[name]
         results, seconds = run_sweep(point_set, out, args.seeds, extra)
         for label, ok in report(point_set, results, seconds).items():
-            met.setdefault(label, []).append(name) if ok else met.setdefault(label, [])
+            met.setdefault(label, []).extend([name] if ok else [])
     print("\n### Every dataset on every seed\n")
     for label, names in met.items():
         print(f"{label}: {len(names)}/{len(args.datasets.split(','))} ({', '.join(names) or 'none'})")

@@ -18,10 +18,8 @@ default mix's (``mnist-best``).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -225,17 +223,10 @@ def summary(rows: dict[str, list[dict]]) -> bool:
 def _recipe_sweep(names: list[str], seeds: list[int], root: str, out: Path, extra: list[str]) -> dict[str, list]:
     """``ganzoo sweep run --recipe A,B,... --seed ...`` one member at a time (so each is timed alone), then every
     member evaluated on 10,000 samples by the benchmark's classifier: {recipe: [(seed, steps, seconds, metrics)]}."""
-    sweep = out / "recipes" / names[0]
-    command = [sys.executable, "-m", "ganzoo", "sweep", "run", "--recipe", ",".join(names),
-               "--seed", ",".join(map(str, seeds)), "--jobs", "1", "--sample-every", "0", "--out", str(sweep),
-               "--set", f"dataset.root={Path(root).resolve()}", "--set", "dataset.download=false", *extra]
-    done = subprocess.run(command, capture_output=True, text=True)
-    if done.returncode != 0:
-        sys.exit(f"{' '.join(command)} failed:\n{done.stderr.strip()[-2000:]}")
+    args = ["--recipe", ",".join(names), "--seed", ",".join(map(str, seeds)), "--jobs", "1", "--sample-every", "0",
+            "--set", f"dataset.root={Path(root).resolve()}", "--set", "dataset.download=false", *extra]
     rows: dict[str, list] = {}
-    for member in json.loads((sweep / "plan.json").read_text())["members"]:
-        outcome = json.loads((sweep / "outcomes" / f"{member['name']}.json").read_text())
-        run_dir = sweep / "members" / member["name"]
+    for member, outcome, run_dir in point_suite.sweep_members(args, out / "recipes" / names[0]):
         recipe = member["kwargs"]["recipe"]
         if outcome["status"] != "done":
             print(f"{recipe} seed {member['seed']}: {outcome['status']}: {outcome.get('message', '')}", flush=True)
