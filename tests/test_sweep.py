@@ -211,9 +211,9 @@ def test_kill_9_of_the_sweep_loses_at_most_each_members_work_since_its_checkpoin
     sweep = tmp_path / "sweep"
     # the first checkpoint early (step 50) and the kill right after both members have one: one member is ahead of
     # the other by its head start (measured at the kill, on a busy machine: 22-95 steps), far from the 1,000 that
-    # would let it finish before the kill
+    # would let it finish before the kill; --jobs 2, since OMP_NUM_THREADS=1 alone would train them in turn
     command = [sys.executable, "-m", "ganzoo", "sweep", "--lr-d", "1e-4,2e-4", "--steps", "1000",
-               "--checkpoint-every", "50", *POINTS, "--out", str(sweep), "-q"]
+               "--checkpoint-every", "50", *POINTS, "--out", str(sweep), "-q", "--jobs", "2"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     runs = [RunDir(sweep / "members" / name) for name in ("0-lr_d=0.0001-seed0", "1-lr_d=0.0002-seed0")]

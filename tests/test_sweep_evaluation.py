@@ -12,7 +12,7 @@ import torch
 
 import ganzoo
 from ganzoo import Engine, EngineSpec, MetricSpec, hookimpl
-from ganzoo.sweep import scoring
+from ganzoo.sweep import runner, scoring
 from ganzoo.sweep.engine import SweepUnit
 from ganzoo.sweep.plan import Member
 from ganzoo.sweep.runner import Group, run_units, units_for
@@ -117,6 +117,18 @@ def test_members_trained_alone_share_one_process_per_job_balanced_by_steps(tmp_p
     assert [u.names for u in units] == [("c",), ("a", "b", "d", "e")]  # 400 steps against 4 x 100
     assert all(not u.population and "--logs" in u.argv for u in units)
     assert len(units_for(SweepDir(tmp_path), [Group(members[:1], False, "why")], jobs=4, gpus=0)) == 1
+
+
+def test_a_sweep_takes_omp_num_threads_as_its_thread_budget(tmp_path, monkeypatch):
+    # two sweeps started side by side with OMP_NUM_THREADS=1 must not each give their processes every core
+    monkeypatch.setattr(runner.os, "sched_getaffinity", lambda _: {0, 1, 2, 3}, raising=False)
+    members = _members(["a", "b", "c", "d"])
+    for budget, want in (("1", 1), ("2", 2), ("", 4), ("many", 4), ("0", 4), ("16", 4)):
+        monkeypatch.setenv("OMP_NUM_THREADS", budget)
+        assert runner.cores() == want
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    units = units_for(SweepDir(tmp_path), [Group(members, False, "why")], jobs=1, gpus=0)
+    assert [u.threads for u in units] == [2]
 
 
 class _Crashing(Engine):

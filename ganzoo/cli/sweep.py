@@ -90,7 +90,7 @@ def _axes(options: dict[str, Any], sets: tuple[str, ...], recipe: str | None, re
               help="a TOML sweep file: [fixed] settings, a [grid], a [random] search (count, distributions)")
 @click.option("--out", type=click.Path(file_okay=False),
               help="the sweep directory [default: runs/sweep-<digest of the plan>, so the same command resumes]")
-@click.option("--jobs", type=int, default=None, help="units at once [default: the cores, or the GPUs]")
+@click.option("--jobs", type=int, default=None, help="units at once [default: the cores (OMP_NUM_THREADS where set), or the GPUs]")
 @click.option("--engine", "engine_name", default="local", show_default=True,
               help="where units run: local, ray (see `ganzoo list engines`)")
 @click.option("--address", default=None, help="--engine ray: the cluster's address")

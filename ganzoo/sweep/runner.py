@@ -67,10 +67,14 @@ def group_members(members: list[Member], configs: list[Any], registry: Registry,
 
 
 def cores() -> int:
+    """The threads a sweep may spend, shared by all its processes: ``OMP_NUM_THREADS`` where the user set it (so two
+    sweeps started side by side with OMP_NUM_THREADS=1 do not each spin every core), else the cores it may run on."""
     try:
-        return len(os.sched_getaffinity(0))
+        available = len(os.sched_getaffinity(0))
     except AttributeError:
-        return os.cpu_count() or 1
+        available = os.cpu_count() or 1
+    budget = os.environ.get("OMP_NUM_THREADS", "").strip()
+    return min(available, int(budget)) if budget.isdigit() and int(budget) > 0 else available
 
 
 #: Why members that train alone share a process: each process pays for Python and torch starting (about 3 s of CPU
