@@ -1,5 +1,5 @@
-"""One unit of a sweep, in the process that runs it: train (or resume) its members, evaluate each, and write each
-one's outcome.
+"""One unit of a sweep, in the process that runs it: train (or resume) its members, evaluate them together, and
+write each one's outcome.
 
     python -m ganzoo.sweep.worker SWEEP_DIR NAME [NAME...] [--threads N] [--population] [--logs DIR]
 
@@ -60,7 +60,8 @@ def die_with_parent() -> None:
 @contextmanager
 def member_log(log_dir: Path | None, name: str) -> Iterator[None]:
     """This process's output (its file descriptors, so torch's and plugins' too) into the member's own log while it
-    trains, where a process trains several members in turn; nothing where ``log_dir`` is None."""
+    trains (a process trains several members in turn); nothing where ``log_dir`` is None (a process not of its
+    own: a Ray task's output goes to Ray's logs)."""
     if log_dir is None:
         yield
         return
@@ -100,7 +101,7 @@ def run_unit(sweep_dir: str | Path, names: list[str], threads: int | None = None
     else:
         outcomes = []
         for member in members:
-            with member_log(log_dir if len(members) > 1 else None, member.name):
+            with member_log(log_dir, member.name):
                 outcome = _train(sweep, member)
             outcomes.append(outcome)
             if outcome is None:  # a stop request: the members after it wait for the next run
