@@ -141,6 +141,7 @@ def test_a_plan_that_cannot_run_is_refused_before_anything_trains(invoke, tmp_pa
         (["--seed", "1,1"], "--seed lists a seed twice"),
         (["--seeds", "2", "--seed", "0,1"], "--seeds N and --seed a,b,c exclude each other"),
         (["--engine", "locl"], "unknown engine 'locl'; did you mean 'local'?"),
+        (["--reg", "none", "--engine", "locl"], "unknown engine 'locl'"),  # --reg none planned (it once crashed)
     ):
         result = invoke("sweep", *args, "--steps", "5", "--out", tmp_path / "s", expect=None)
         assert result.exit_code != 0 and "Traceback" not in result.stderr, result.stderr

@@ -62,10 +62,10 @@ def _axes(options: dict[str, Any], sets: tuple[str, ...], recipe: str | None, re
                                   f"flag for components every configuration has, not both")
             fixed[key] = value
             continue
-        text = value[0] if isinstance(value, list) else value
-        if isinstance(value, list) and not value:
+        if isinstance(value, list) and not value:  # --reg none: no regulariser in any configuration
             fixed[key] = []
             continue
+        text = value[0] if isinstance(value, list) else value
         add(key, [value_of(key, v) for v in alternatives(key, text, registry)])
     for item in [*shorthand_sets, *sets]:
         key, eq, text = item.partition("=")
@@ -90,7 +90,8 @@ def _axes(options: dict[str, Any], sets: tuple[str, ...], recipe: str | None, re
               help="a TOML sweep file: [fixed] settings, a [grid], a [random] search (count, distributions)")
 @click.option("--out", type=click.Path(file_okay=False),
               help="the sweep directory [default: runs/sweep-<digest of the plan>, so the same command resumes]")
-@click.option("--jobs", type=int, default=None, help="units at once [default: the cores (OMP_NUM_THREADS where set), or the GPUs]")
+@click.option("--jobs", type=int, default=None,
+              help="units at once [default: the cores (OMP_NUM_THREADS where set), or the GPUs]")
 @click.option("--engine", "engine_name", default="local", show_default=True,
               help="where units run: local, ray (see `ganzoo list engines`)")
 @click.option("--address", default=None, help="--engine ray: the cluster's address")
