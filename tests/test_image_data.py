@@ -279,10 +279,16 @@ def _points_plugin(shape=(2,)):
 
 def test_every_point_dataset_gets_the_point_defaults(registry, plugin):
     plugin(_points_plugin())
-    for name in ("blob", "parabola"):
-        cfg = resolve_config(registry, {"dataset": name})
-        assert (cfg.batch_size, cfg.lr_g, cfg.steps, cfg.ema) == (128, 4e-4, 6000, 0.99), name
+    cfg = resolve_config(registry, {"dataset": "blob"})
+    assert (cfg.batch_size, cfg.lr_g, cfg.steps, cfg.ema, cfg.latent_dim) == (128, 4e-4, 12_000, 0.99, 2)
+    assert [(r.name, r.params["weight"]) for r in cfg.regularisers] == [("r1", 0.1)]
+    curve = resolve_config(registry, {"dataset": "parabola"})  # a built-in curve's own suggestions win
+    assert (curve.batch_size, curve.steps, curve.latent_dim, curve.regularisers) == (128, 6_000, 64, ())
     assert resolve_config(registry, {"dataset": "blob", "batch_size": 32}).batch_size == 32  # the user wins
+    # a regulariser of the user's replaces the defaults' R1; none drops it
+    assert [r.name for r in resolve_config(registry, {"dataset": "blob", "regularisers": ["lecam"]}).regularisers] \
+        == ["lecam"]
+    assert resolve_config(registry, {"dataset": "blob", "regularisers": []}).regularisers == ()
 
 
 def test_images_get_models_and_settings_by_size(registry, plugin):
@@ -313,7 +319,8 @@ def test_a_third_party_defaults_record_applies_on_top_of_the_built_ins(registry,
                                       settings=lambda data: {"steps": 123} if data.kind == "points" else None)
 
     plugin(Mine())
-    cfg = resolve_config(registry, {"dataset": "sine"})
+    plugin(_points_plugin(), name="points-plugin")
+    cfg = resolve_config(registry, {"dataset": "blob"})  # a point dataset that suggests nothing itself
     assert cfg.steps == 123 and cfg.batch_size == 128
 
 

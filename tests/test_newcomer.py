@@ -251,7 +251,8 @@ def test_a_conditional_point_plot_shows_a_thousand_points_coloured_by_class(regi
 
     plugin(labelled, name="labelled")
     cfg = resolve_config(registry, {"generator": "cgan", "discriminator": "cgan", "dataset": "blobs", "steps": 1,
-                                    "batch_size": 8}, sets=["dataset.n=256", "generator.hidden=16"])
+                                    "batch_size": 8, "latent_dim": 64},  # an untrained G spreads 64-D noise wider
+                         sets=["dataset.n=256", "generator.hidden=16"])
     trainer = Trainer(cfg, registry, RunDir(tmp_path / "r"))
     assert torch.bincount(trainer.sample_labels).tolist() == [250] * 4
     trainer.run_dir.create()

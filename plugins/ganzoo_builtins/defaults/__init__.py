@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from ganzoo import DataSpec, DefaultsSpec, hookimpl
 
-#: Tuned with benchmarks/quality.py on 2 CPU cores: batch 128 at lr 4e-4 for 6,000 steps reaches curve errors of
-#: 0.040-0.043 on the parabola (seeds 0-2) in 21-26 s, where batch 64 at 2e-4 for 10,000 steps took 28-35 s for
-#: 0.042-0.050: the tiny models cost about the same per step at either batch size, so bigger batches buy accuracy.
-POINTS = {"steps": 6_000, "batch_size": 128, "lr_g": 4e-4, "lr_d": 4e-4, "ema": 0.99}
+#: Chosen with the point suite (benchmarks/point_suite.py, seeds 0-2; README "The point suite"): a 2-D latent and a
+#: light R1 (γ 0.1, lazy) make the defaults cover every mode of the 8-Gaussian ring (8/8/8, from 7/3/8) and of the
+#: 5x5 grid (25/25/25, from 4/4/4) in 12,000 steps; with 64 latent dimensions and no R1 the grid's samples gathered
+#: at its four corners. Batch 128 at lr 4e-4 (tuned on the parabola: the tiny models cost about the same per step at
+#: batch 64, so bigger batches buy accuracy). The built-in curves suggest their own settings (see the points plugin).
+POINTS = {"steps": 12_000, "batch_size": 128, "lr_g": 4e-4, "lr_d": 4e-4, "ema": 0.99, "latent_dim": 2,
+          "regularisers": [{"name": "r1", "weight": 0.1}]}
 #: The MLP settings tuned on MNIST (see the mnist plugin), for other small images the convolutional models cannot
 #: take (a side that is not a power of two).
 SMALL_IMAGES = {"steps": 25_000, "latent_dim": 100, "batch_size": 128, "lr_g": 4e-4, "lr_d": 4e-4, "ema": 0.999}
@@ -37,7 +40,8 @@ def images(data: DataSpec):
 @hookimpl
 def ganzoo_defaults():
     yield DefaultsSpec(name="points", settings=points,
-                       description="Every point dataset: batch 128, lr 4e-4, EMA 0.99, 6,000 steps.")
+                       description="Every point dataset: a 2-D latent, R1 of weight 0.1, batch 128, lr 4e-4, EMA 0.99, "
+                                   "12,000 steps (the built-in curves suggest their own).")
     yield DefaultsSpec(name="images", settings=images,
                        description="Square images of side 16-256 (powers of two): DCGAN G and D with DCGAN's "
                                    "settings; other images up to 32 px: the MLP settings tuned on MNIST.")
