@@ -79,7 +79,9 @@ def test_a_lazy_regulariser_runs_every_n_updates_scaled_by_n_with_the_stylegan2_
     real_penalty = ganzoo_r1.R1.discriminator_penalty
     monkeypatch.setattr(ganzoo_r1.R1, "discriminator_penalty",
                         lambda self, ctx: (calls.append(ctx.step), real_penalty(self, ctx))[1])
-    trainer = _trainer(registry, tmp_path, {"regularisers": [{"name": "r1", "every": 4}], "d_steps": 2})
+    # the weight given: on point data R1's weight is otherwise the point defaults' 0.1
+    trainer = _trainer(registry, tmp_path, {"regularisers": [{"name": "r1", "every": 4, "weight": 10.0}],
+                                            "d_steps": 2})
     ratio = 4 / 5
     group = trainer.d.optimizer.param_groups[0]
     assert group["lr"] == pytest.approx(trainer.config.lr_d * ratio)
