@@ -125,7 +125,7 @@ def test_a_sweep_takes_omp_num_threads_as_its_thread_budget(tmp_path, monkeypatc
     members = _members(["a", "b", "c", "d"])
     for budget, want in (("1", 1), ("2", 2), ("", 4), ("many", 4), ("0", 4), ("16", 4)):
         monkeypatch.setenv("OMP_NUM_THREADS", budget)
-        assert runner.cores() == want
+        assert runner.thread_budget() == want
     monkeypatch.setenv("OMP_NUM_THREADS", "2")
     units = units_for(SweepDir(tmp_path), [Group(members, False, "why")], jobs=1, gpus=0)
     assert [u.threads for u in units] == [2]

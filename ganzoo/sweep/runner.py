@@ -66,7 +66,7 @@ def group_members(members: list[Member], configs: list[Any], registry: Registry,
     return groups
 
 
-def cores() -> int:
+def thread_budget() -> int:
     """The threads a sweep may spend, shared by all its processes: ``OMP_NUM_THREADS`` where the user set it (so two
     sweeps started side by side with OMP_NUM_THREADS=1 do not each spin every core), else the cores it may run on."""
     try:
@@ -89,7 +89,7 @@ def units_for(sweep: SweepDir, groups: list[Group], jobs: int, gpus: int,
     ``steps``; each unit with its share of the cores (and a GPU of its own, round robin, where there are GPUs)."""
     alone = [m for g in groups if not g.stacked for m in g.members]
     total = sum(min(jobs, len(g.members)) for g in groups if g.stacked) + min(jobs, len(alone))
-    threads = max(1, cores() // max(1, min(jobs, total)))
+    threads = max(1, thread_budget() // max(1, min(jobs, total)))
     path = sweep.path.resolve()
     units = []
     for group in groups:
