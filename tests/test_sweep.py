@@ -153,6 +153,26 @@ def test_a_plan_that_cannot_run_is_refused_before_anything_trains(invoke, tmp_pa
     assert "is not empty and holds no sweep" in result.stderr
 
 
+def test_a_named_metric_that_cannot_run_or_judge_a_members_data_is_refused_with_the_plan(invoke, plugin, tmp_path):
+    from ganzoo import MetricSpec
+
+    class Missing:
+        @hookimpl
+        def ganzoo_metrics(self):
+            yield MetricSpec(name="needs-weights", description="weights not installed", compute=lambda ctx: {},
+                             unavailable=lambda data: "no weights; pip install them")
+
+    plugin(Missing(), name="missing-metric-plugin")
+    for metrics, line in (("needs-weights", "cannot run: --metrics needs-weights: no weights; pip install them"),
+                          ("classifier", "cannot run: --metrics classifier: metric 'classifier' does not apply to "
+                                         "dataset 'parabola'")):
+        result = invoke("sweep", "--seeds", "2", "--steps", "5", *POINTS, "--metrics", metrics,
+                        "--out", tmp_path / "s", expect=1)
+        assert result.stderr.strip().startswith("error: sweep member 0-base-seed0 ((base), seed 0) " + line), \
+            result.stderr
+        assert not (tmp_path / "s").exists()
+
+
 def test_a_second_sweep_process_on_one_directory_is_refused(invoke, plugin, tmp_path):
     plugin(_Plugins(), name="sweep-test-plugin")  # the first sweep's member trains in this process (engine below)
     invoke("sweep", "--engine", "inline", "--steps", "5", *POINTS, "--out", tmp_path / "s", "-q")

@@ -39,7 +39,32 @@ def check_members(members: list[Member], registry: Registry) -> list[Any]:
         except GanzooError as err:
             raise ConfigError(f"sweep member {member.name} ({member.label}, seed {member.seed}) cannot run: "
                               f"{first_line(err)}") from None
+    _check_named_metrics(members, configs, registry)
     return configs
+
+
+def _check_named_metrics(members: list[Member], configs: list[Any], registry: Registry) -> None:
+    """Metrics a member names with ``--metrics`` must run here (a metric can say it cannot: its weights or extra are
+    not installed) and apply to its data; that needs the data, loaded once for each dataset the named metrics judge.
+    Members that name none are judged by whatever applies, with notes, and load nothing here."""
+    import torch
+
+    from ..run.evaluation import Evaluator
+    from ..training.assemble import load_data
+
+    checked: dict[str, Any] = {}
+    for member, cfg in zip(members, configs):
+        if not cfg.metrics:
+            continue
+        key = repr((cfg.dataset.name, sorted(cfg.dataset.params.items()), cfg.metrics))
+        if key in checked:
+            continue
+        try:
+            data = load_data(registry, cfg)
+            checked[key] = Evaluator(registry, cfg, data, torch.device("cpu"), metrics=cfg.metrics)
+        except GanzooError as err:
+            raise ConfigError(f"sweep member {member.name} ({member.label}, seed {member.seed}) cannot run: "
+                              f"{first_line(err)}") from None
 
 
 #: Why stackable members run as processes on a CPU unless asked (``benchmarks/bench_population.py`` on the 2-core VM).
