@@ -12,7 +12,7 @@ import torch
 from helpers.engines import InlineEngine
 
 import ganzoo
-from ganzoo import GANLoss, LossSpec, hookimpl
+from ganzoo import EngineSpec, GANLoss, LossSpec, hookimpl
 from ganzoo.errors import ConfigError
 from ganzoo.sweep.plan import alternatives, draw_random, members, read_sweep_file, value_of
 from ganzoo.sweep.store import SweepDir
@@ -213,6 +213,42 @@ def test_an_engine_plugin_runs_the_units_and_a_failing_member_is_named_while_the
     assert ok["label"] == "loss=nonsaturating" and failed["status"] == "failed"
     assert "loss 'fragile' (plugin 'sweep-test-plugin') raised in D's step at step 6: ValueError: fragile broke" \
         in failed["message"]
+
+
+def test_an_engine_says_how_many_units_it_runs_at_once_by_default_and_ray_counts_the_clusters_cpus(invoke, plugin,
+                                                                                                    tmp_path):
+    from helpers.engines import Inline
+
+    from ganzoo_builtins.engines import RayEngine
+
+    class Wide(Inline):
+        def default_jobs(self):
+            return 5
+
+    class WidePlugin:
+        @hookimpl
+        def ganzoo_engines(self):
+            yield EngineSpec(name="wide", factory=Wide, description="five at once")
+
+    plugin(WidePlugin(), name="wide-engine")
+    result = invoke("sweep", "--engine", "wide", "--steps", "5", *POINTS, "--out", tmp_path / "s")
+    assert "engine wide, 5 at once" in result.stdout + result.stderr
+    result = invoke("sweep", "--engine", "wide", "--jobs", "1", "--steps", "5", *POINTS, "--out", tmp_path / "t")
+    assert "engine wide, 1 at once" in result.stdout + result.stderr  # --jobs still wins
+
+    class Cluster:  # what ray.nodes() says of a head of 16 CPUs, a GPU node of 8 and a node that died
+        @staticmethod
+        def is_initialized():
+            return True
+
+        @staticmethod
+        def nodes():
+            return [{"Alive": True, "Resources": {"CPU": 16.0}}, {"Alive": True, "Resources": {"CPU": 8.0, "GPU": 1}},
+                    {"Alive": False, "Resources": {"CPU": 64.0}}]
+
+    engine = RayEngine.__new__(RayEngine)
+    engine.ray, engine.address = Cluster(), None
+    assert engine.default_jobs() == 24 and engine._start() == 16
 
 
 # -- faults ---------------------------------------------------------------------------------------------------------

@@ -91,7 +91,8 @@ def _axes(options: dict[str, Any], sets: tuple[str, ...], recipe: str | None, re
 @click.option("--out", type=click.Path(file_okay=False),
               help="the sweep directory [default: runs/sweep-<digest of the plan>, so the same command resumes]")
 @click.option("--jobs", type=int, default=None,
-              help="units at once [default: the cores (OMP_NUM_THREADS where set), or the GPUs]")
+              help="units at once [default: what the engine reaches (ray: the cluster's CPUs), else the GPUs, else the "
+                   "cores (OMP_NUM_THREADS where set)]")
 @click.option("--engine", "engine_name", default="local", show_default=True,
               help="where units run: local, ray (see `ganzoo list engines`)")
 @click.option("--address", default=None, help="--engine ray: the cluster's address")

@@ -71,3 +71,8 @@ class Engine:
         refreshes the sweep's progress display. A Ctrl-C (KeyboardInterrupt) must stop the units (each member
         then saves a checkpoint) before it propagates."""
         raise NotImplementedError
+
+    def default_jobs(self) -> int | None:
+        """How many units run at once when the user gives no ``--jobs``: an engine that reaches beyond this machine
+        says what it can reach (a cluster's CPUs); None: this machine's GPUs, else its thread budget."""
+        return None

@@ -65,7 +65,7 @@ def launch(out: Path, plan: dict[str, Any], registry: Registry, engine_name: str
     configs = check_members(planned, registry)  # nothing trains unless every member can
     engine = build_engine(registry, engine_name, engine_params)  # a missing optional package fails here, too
     gpus = _gpus(configs)
-    jobs = jobs or gpus or thread_budget()
+    jobs = jobs or engine.default_jobs() or gpus or thread_budget()
     sweep = SweepDir(out)
     resumed = sweep.check_same_plan(plan)
     with sweep.lock():

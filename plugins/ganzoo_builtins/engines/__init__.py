@@ -64,7 +64,15 @@ class RayEngine(Engine):
             except Exception as err:  # an unreachable address, a cluster of another Ray version...
                 where = f"--address {self.address}" if self.address else "a local Ray"
                 raise ConfigError(f"--engine ray cannot reach {where}: {first_line(err)}") from None
-        return max((int(node["Resources"].get("CPU", 1)) for node in ray.nodes() if node.get("Alive")), default=1)
+        return max((int(node["Resources"].get("CPU", 1)) for node in self._alive()), default=1)
+
+    def _alive(self) -> list[dict]:
+        return [node for node in self.ray.nodes() if node.get("Alive")]
+
+    def default_jobs(self):
+        """The cluster's CPUs, one unit each, rather than the driver's cores (a laptop driving a cluster)."""
+        self._start()
+        return max(1, sum(int(node["Resources"].get("CPU", 0)) for node in self._alive()))
 
     def run(self, units, jobs, tick):
         ray = self.ray
