@@ -138,6 +138,60 @@ def test_a_member_that_diverges_or_raises_stops_alone_and_the_others_go_on(regis
     assert _max_difference(_weights(tmp_path / "m3"), _weights(tmp_path / "alone3")) <= WEIGHT_TOL
 
 
+class _Moody(torch.nn.Module):
+    """A generator that vmap cannot batch once it has run a few times (it reads a value of its input, as a module
+    checking it might), and whose seed-1 copy raises on its own forward after that."""
+
+    calls = 0  # every forward of every copy, batched or not
+
+    def __init__(self, inner: torch.nn.Module) -> None:
+        super().__init__()
+        self.inner, self.seed = inner, torch.initial_seed()  # built right after its run's seed was set
+
+    def forward(self, z):
+        _Moody.calls += 1
+        if _Moody.calls > 10:
+            assert float(z.abs().max()) < 1e6  # .item() on a batched tensor: vmap raises here
+            if self.seed == 1:
+                raise ValueError("moody")
+        return self.inner(z)
+
+
+class _MoodyPlugin:
+    @hookimpl
+    def ganzoo_generators(self):
+        from ganzoo_builtins.mlp import MLPGenerator, ganzoo_generators
+
+        mlp = next(spec for spec in ganzoo_generators() if spec.name == "mlp")
+        yield GeneratorSpec(name="moody", factory=lambda *a, **kw: _Moody(MLPGenerator(*a, **kw)), params=mlp.params,
+                            data_defaults=mlp.data_defaults, description="reads its input's values (tests)")
+
+
+def test_a_batched_forward_that_raises_is_charged_to_the_member_whose_own_forward_raises(registry, plugin, tmp_path):
+    plugin(_MoodyPlugin(), name="moody-plugin")
+    _Moody.calls = 0
+    said = []
+
+    class Told(Reporter):
+        def message(self, text):
+            said.append(text)
+
+    common = {"dataset": "parabola", "steps": 40, "sample_every": 0, "checkpoint_every": 0, "batch_size": 32,
+              "generator": "moody", "ema": 0}
+    results = train_population([_config(registry, TINY, **common, seed=seed) for seed in (0, 1, 2)],
+                               [tmp_path / f"m{i}" for i in range(3)], registry, Told())
+    assert [type(r) for r in results] == [RunResult, PluginError, RunResult]
+    assert "generator 'moody' (plugin 'moody-plugin') raised" in str(results[1]) and "ValueError: moody" in \
+        str(results[1])
+    assert results[0].step == results[2].step == 40
+    # the first failing batched call charged member 1; the next one, with every own forward fine, turned G unbatched
+    [line] = [line for line in said if "batched forward" in line]
+    assert line.startswith("G's batched forward raised (") and ".item()" in line  # torch's words between
+    assert line.endswith(") where each member's own does not: the population goes on with each member's own G forward")
+    ganzoo.train(**common, seed=2, set=TINY, out=tmp_path / "alone2")
+    assert _max_difference(_weights(tmp_path / "m2"), _weights(tmp_path / "alone2")) <= WEIGHT_TOL
+
+
 def test_stack_groups_puts_what_cannot_share_a_forward_apart_and_says_why(registry):
     configs = [
         _config(registry, dataset="parabola", seed=0),

@@ -131,7 +131,7 @@ class _Population:
                     for m in self.live:
                         m.loop = Loop(m.trainer, stop)
                         m.loop.begin()
-                    self._loop(PopulationStep(first, self.fail))
+                    self._loop(PopulationStep(first, self.fail, self.reporter.message))
             except BaseException:  # interrupted, or ganzoo's own bug: every member still training stops as it is
                 for m in self.live:
                     if m.opened:

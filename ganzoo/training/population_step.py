@@ -8,8 +8,12 @@ D, outside vmap), observers, lazy regularisers' steps, EMA and schedules. The me
 differentiated once: each member's gradient is that of its own loss, since its slice of the stacked weights is a
 differentiable copy of its own. Then each member's optimizer steps as in its separate run.
 
-A member whose own code raises drops out of the step with its error (naming the phase), and the others go on; a
-failure of a batched call stops every member in it.
+A member whose own code raises drops out of the step with its error (naming the phase), and the others go on. So
+does one whose module raises inside a batched forward: when a batched forward raises, each member runs its own
+module's forward instead, in its turn, so the error is charged to the member whose call raises it. When every
+member's own forward works, it is the batched call that cannot run (an op vmap lacks, met only mid-training: a
+module reading a tensor's value): the population says so once and goes on with each member's own forwards. A
+failure of the shared backward or optimizer step (ganzoo's own code) still stops every member in it.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from contextlib import ExitStack, contextmanager, nullcontext
 
 import torch
 
+from ..errors import first_line
 from .blame import PHASES
 from .contracts import DOutput
 from .stacking import Stacked, unstack
@@ -78,6 +83,7 @@ class Turns:
         return done
 
     def together(self, fn: Callable[[list[Member]], object]):
+        """``fn(members)``, one call over every member still going; if it raises, all of them stop with its error."""
         try:
             return fn(self.going)
         except Exception as err:  # noqa: BLE001 - shared by all: each member stops with it
@@ -141,10 +147,14 @@ class PopulationStep:
     """The step of a population, built once from its first member's modules (the template of the batched calls) and
     called with the members still training."""
 
-    def __init__(self, first, fail: Callable[[Member, Exception, str | None], None]) -> None:
+    def __init__(self, first, fail: Callable[[Member, Exception, str | None], None],
+                 say: Callable[[str], None] | None = None) -> None:
         self.G, self.D = Stacked(first.G), Stacked(first.D)
         self.cond, self.config, self.fail = first.cond, first.config, fail
+        self.say = say or (lambda text: None)
         self.optimizers = JointOptimizers()
+        #: The forwards ("G", "D") that proved unable to run batched: each member runs its own from then on.
+        self.alone: set[str] = set()
 
     def __call__(self, members: list[Member]) -> list[Member]:
         """One step of ``members``; returns those that came through it."""
@@ -172,12 +182,34 @@ class PopulationStep:
 
     # -- the batched calls ----------------------------------------------------------------------------------------
 
+    def forward(self, turns: Turns, which: str, batched: Callable[[list[Member]], dict],
+                own: Callable[[Member], object]) -> dict:
+        """``batched(members)`` over every member; where it raises, each member's ``own`` forward in its turn (a
+        member whose own forward raises stops alone). If none of those raises, the batched call is what cannot run:
+        said once, and ``which`` runs each member's own forward from then on."""
+        if which in self.alone:
+            return turns.each(own)
+        try:
+            return batched(turns.going)
+        except Exception as err:  # noqa: BLE001 - charged below to the member whose own forward raises it, if any
+            going = len(turns.going)
+            outs = turns.each(own)
+            if len(turns.going) == going:
+                self.alone.add(which)
+                self.say(f"{which}'s batched forward raised ({first_line(err)}) where each member's own does not: "
+                         f"the population goes on with each member's own {which} forward")
+            return outs
+
     def generate(self, turns: Turns, batches: dict[Member, Batch]) -> dict[Member, torch.Tensor]:
         def run(members):
             z = torch.stack([batches[m].z for m in members])
             labels = [torch.stack([batches[m].fake_labels for m in members])] if self.cond.generator else []
             return dict(zip(members, unstack(self.G([m.trainer.G for m in members], z, *labels), len(members))))
-        return turns.together(run)
+
+        def own(m):
+            z, labels = batches[m].z, batches[m].fake_labels
+            return m.trainer.G(z, labels) if self.cond.generator else m.trainer.G(z)
+        return self.forward(turns, "G", run, own)
 
     def score(self, turns: Turns, inputs: dict[Member, list]) -> dict[Member, list[DOutput]]:
         """D's passes over each member's inputs (``Step.d_inputs``' layout: a list of (x, labels)), batched."""
@@ -190,7 +222,10 @@ class PopulationStep:
                 for m, out in zip(members, unstack(batched, len(members))):
                     outs[m].append(DOutput.of(out))
             return outs
-        return turns.together(run)
+
+        def own(m):
+            return [m.step.forward_d(m.trainer.D, x, labels) for x, labels in inputs[m]]
+        return self.forward(turns, "D", run, own)
 
     def update(self, turns: Turns, player: str, losses: dict[Member, torch.Tensor], after=None) -> None:
         """Each member's ``player`` steps on its own loss: one backward pass over the sum, then the optimizers (jointly
