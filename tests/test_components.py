@@ -40,15 +40,17 @@ def test_mlp_generator_output_activation(registry):
 @pytest.mark.parametrize("slope", [0.2, 0.0, -0.1])
 @pytest.mark.parametrize("batchnorm", [True, False])
 def test_mlp_in_place_activations_give_the_out_of_place_gradients(registry, slope, batchnorm):
-    """The mlp LeakyReLUs run in place where autograd allows it (slope > 0); gradients are those of the plain form."""
+    """The mlp activations run in place where autograd allows it (slope > 0, and slope 0: a ReLU); gradients are
+    those of the plain form."""
     torch.manual_seed(0)
     g = build(registry, "generator", "mlp", 8, MNIST, hidden=[16, 16, 16], batchnorm=batchnorm, slope=slope)
     d = build(registry, "discriminator", "mlp", MNIST, hidden=[16, 16], slope=slope)
     z = torch.randn(6, 8)
     grads = []
     for inplace in (True, False):
-        acts = [m for m in (*g.modules(), *d.modules()) if isinstance(m, torch.nn.LeakyReLU)]
-        assert all(m.inplace == (slope > 0) for m in acts) or not inplace
+        acts = [m for m in (*g.modules(), *d.modules()) if isinstance(m, torch.nn.LeakyReLU | torch.nn.ReLU)]
+        assert len(acts) == 5 and all(isinstance(m, torch.nn.ReLU) == (slope == 0) for m in acts)
+        assert all(m.inplace == (slope >= 0) for m in acts) or not inplace
         for m in acts:
             m.inplace = m.inplace and inplace
         g.zero_grad(), d.zero_grad()
@@ -86,8 +88,8 @@ def test_mlp_stack_is_the_one_stack_of_every_builtin_mlp(registry):
     assert names == ["Linear", "LeakyReLU", "Dropout", "Linear", "BatchNorm1d", "LeakyReLU", "Dropout"]
     assert all(parametrize.is_parametrized(m, "weight") for m in stack if isinstance(m, torch.nn.Linear))
     assert stack(torch.randn(6, 3)).shape == (6, 5) and stack[1].inplace
-    assert [type(m).__name__ for m in mlp_stack(3, [4], slope=0.0)] == ["Linear", "LeakyReLU"]
-    assert not mlp_stack(3, [4], slope=0.0)[1].inplace
+    assert [type(m).__name__ for m in mlp_stack(3, [4], slope=0.0)] == ["Linear", "ReLU"]
+    assert mlp_stack(3, [4], slope=0.0)[1].inplace and not mlp_stack(3, [4], slope=-0.1)[1].inplace
     for hidden in ([], [4, 0]):
         with pytest.raises(ParameterError, match="at least one hidden width and every width >= 1"):
             mlp_stack(3, hidden)

@@ -280,7 +280,7 @@ def _points_plugin(shape=(2,)):
 def test_every_point_dataset_gets_the_point_defaults(registry, plugin):
     plugin(_points_plugin())
     cfg = resolve_config(registry, {"dataset": "blob"})
-    assert (cfg.batch_size, cfg.lr_g, cfg.steps, cfg.ema, cfg.latent_dim) == (128, 4e-4, 12_000, 0.99, 2)
+    assert (cfg.batch_size, cfg.lr_g, cfg.steps, cfg.ema, cfg.latent_dim) == (128, 4e-4, 18_000, 0.99, 2)
     assert [(r.name, r.params["weight"]) for r in cfg.regularisers] == [("r1", 0.1)]
     curve = resolve_config(registry, {"dataset": "parabola"})  # a built-in curve's own suggestions win
     assert (curve.batch_size, curve.steps, curve.latent_dim, curve.regularisers) == (128, 6_000, 64, ())

@@ -103,6 +103,40 @@ def test_dataset_suggestions_sit_below_user_settings(registry, tmp_path):
     assert resolve_config(registry, {"dataset": "mnist", "latent_dim": 12}).latent_dim == 12
 
 
+def test_a_dataset_may_tune_the_models_parameters_but_not_choose_them(registry, plugin, tmp_path):
+    """The built-in curves keep the mlp generator's LeakyReLU, which other points trade for a ReLU; a dataset's model
+    parameters go to the model chosen beneath it, never to one chosen above, and a dataset never names a model."""
+    from ganzoo import DatasetSpec, GeneratorSpec, hookimpl
+    from ganzoo.errors import PluginError
+
+    def slope(**kw):
+        return resolve_config(registry, kw).generator.params["slope"]
+
+    (tmp_path / "ring.csv").write_text("x,y\n0,2\n2,0\n0,-2\n-2,0\n")
+    assert slope() == slope(dataset="sine") == 0.2  # the curves' suggestion, over the mlp's ReLU for points
+    assert slope(dataset={"name": "points-file", "path": str(tmp_path / "ring.csv")}) == 0.0
+    assert slope(generator={"name": "mlp", "slope": 0.1}) == 0.1  # the user's own value wins
+    parabola, mlp = registry.get("dataset", "parabola"), registry.get("generator", "mlp")
+
+    class Plugins:
+        @hookimpl
+        def ganzoo_datasets(self):
+            yield DatasetSpec(name="picky", factory=parabola.factory, shape=parabola.shape, params=parabola.params,
+                              description="names a generator (tests)", suggested={"generator": {"name": "mlp"}})
+
+        @hookimpl
+        def ganzoo_generators(self):
+            yield GeneratorSpec(name="mlp-copy", factory=mlp.factory, params=mlp.params,
+                                data_defaults=mlp.data_defaults, description="the mlp generator again (tests)")
+
+    plugin(Plugins(), name="suggest-plugin")
+    assert slope(generator="mlp-copy") == 0.0  # chosen above the parabola's layer: its own defaults for points
+    with pytest.raises(PluginError, match="dataset 'picky' suggests 'generator': a component may suggest training "
+                                          "options and .* only; a dataset may also suggest parameters of the "
+                                          "generator and discriminator, without naming one"):
+        resolve_config(registry, {"dataset": "picky"})
+
+
 def _curve_error(run: Path) -> float:
     xy = ganzoo.sample(run, 2000, seed=1)
     inside = xy[:, 0].abs() <= 3

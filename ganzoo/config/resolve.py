@@ -100,11 +100,21 @@ def _suggestions(spec: ComponentSpec) -> dict[str, Any]:
         raise PluginError(str(err)) from None
     suggestible = {s.name for s in SLOTS.values() if s.suggestible}
     suggestible |= {g for g, members in SLOT_GROUPS.items() if set(members) <= suggestible}
-    bad = [k for k in layout if (k in SLOTS or k in SLOT_GROUPS) and k not in suggestible]
+    # The data is resolved before the models, so a dataset may tune them: parameters only, for whichever generator
+    # or discriminator is chosen beneath its layer (the one a higher layer replaces takes none of them).
+    tunable = MODEL_SLOTS if spec.kind == "dataset" else ()
+    bad = [k for k in layout if (k in SLOTS or k in SLOT_GROUPS) and k not in suggestible
+           and not (k in tunable and isinstance(layout[k], Mapping) and "name" not in layout[k])]
     if bad:
+        also = (f"; a dataset may also suggest parameters of the {' and '.join(MODEL_SLOTS)}, without naming one"
+                if tunable else "")
         raise PluginError(f"{where} '{bad[0]}': a component may suggest training options and "
-                          f"{', '.join(sorted(suggestible))} only")
+                          f"{', '.join(sorted(suggestible))} only{also}")
     return layout
+
+
+#: The slots whose parameters a dataset may suggest (see :func:`_suggestions`).
+MODEL_SLOTS = ("generator", "discriminator")
 
 
 class _Resolver:

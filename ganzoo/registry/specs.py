@@ -42,7 +42,8 @@ class ComponentSpec(Record):
       gives in the same layer replaces the suggested one.
       They count as written in the layer that chose the component, beneath that layer's own values (a dataset's
       count just above the defaults for its kind of data instead): see "Settings and suggestions" in
-      docs/plugins.md.
+      docs/plugins.md. A dataset may also tune the models, with parameters but no name
+      (``{"generator": {"slope": 0.2}}``): they reach the generator or discriminator chosen beneath its layer.
     - ``citation``: one line: the paper or tutorial the component implements, shown by ``ganzoo list``.
     - ``alias_of``: for a component that is only another name for shared code (one loader on other files, one class
       with other defaults): one line naming that component and what differs, e.g. ``"mnist, reading torchvision's

@@ -7,7 +7,11 @@ from .models import MLPDiscriminator, MLPGenerator
 
 def _generator_for(data: DataSpec) -> dict:
     # 2-D points need a thin, precise map, not width: three plain layers beat the BatchNorm image generator there.
-    return {"hidden": [128, 128, 128], "batchnorm": False} if data.kind == "points" else {}
+    # ReLU, not LeakyReLU: a ReLU map can flatten whole regions of the latent onto a mode, so fewer samples land on
+    # the bridges a continuous map draws between modes (point suite, seeds 0-2, with the point defaults' 18,000
+    # steps: the grid's share within 3 std of a mode 71% -> 94%, the ring's 84% -> 96%; the moons as good or better;
+    # the built-in curves keep the LeakyReLU, which they suggest themselves).
+    return {"hidden": [128, 128, 128], "batchnorm": False, "slope": 0.0} if data.kind == "points" else {}
 
 
 def _discriminator_for(data: DataSpec) -> dict:
@@ -20,13 +24,14 @@ def ganzoo_generators():
         name="mlp",
         aliases=("vanilla",),
         factory=MLPGenerator,
-        description="Fully connected G: z -> Linear+LeakyReLU (optional BatchNorm) layers -> data shape.",
+        description="Fully connected G: z -> Linear+LeakyReLU (optional BatchNorm) layers -> data shape (points: "
+                    "ReLU).",
         data_defaults=_generator_for,
         params=(
             Param("hidden", list[int], [256, 512, 1024],
                   "widths of the hidden layers, e.g. 128 or 256,256 (points default: 128,128,128)", min=1),
             Param("batchnorm", bool, True, "BatchNorm on every hidden layer but the first (points default: false)"),
-            Param("slope", float, 0.2, "LeakyReLU negative slope"),
+            Param("slope", float, 0.2, "LeakyReLU negative slope (points default: 0, a ReLU)"),
             Param("output", str, "auto", "output activation; auto = tanh for images, linear for points",
                   choices=("auto", "tanh", "linear")),
         ),
