@@ -235,6 +235,10 @@ def test_an_engine_says_how_many_units_it_runs_at_once_by_default_and_ray_counts
     assert "engine wide, 5 at once" in result.stdout + result.stderr
     result = invoke("sweep", "--engine", "wide", "--jobs", "1", "--steps", "5", *POINTS, "--out", tmp_path / "t")
     assert "engine wide, 1 at once" in result.stdout + result.stderr  # --jobs still wins
+    Wide.default_jobs = lambda self: 0
+    result = invoke("sweep", "--engine", "wide", "--steps", "5", *POINTS, "--out", tmp_path / "u", expect=1)
+    assert "default_jobs() returned 0; expected None or a whole number >= 1" in result.stderr
+    invoke("sweep", "--engine", "wide", "--steps", "5", *POINTS, "--out", tmp_path / "s")  # nothing left: not asked
 
     class Cluster:  # what ray.nodes() says of a head of 16 CPUs, a GPU node of 8 and a node that died
         @staticmethod

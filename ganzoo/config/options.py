@@ -8,6 +8,7 @@ messages all read that one declaration (as a :class:`ganzoo.Param`).
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -94,6 +95,10 @@ class TrainConfig:
 
     def component(self, slot: str) -> Choice | tuple[Choice, ...]:
         return self.components[slot]
+
+    def data_key(self) -> str:
+        """The dataset and its parameters, as text: configs with equal keys load the same data (shared once)."""
+        return json.dumps([self.dataset.name, self.dataset.params], sort_keys=True, default=str)
 
     def to_dict(self) -> dict[str, Any]:
         """The TOML layout: options at the top, then one table per slot with ``name`` and its parameters (a list

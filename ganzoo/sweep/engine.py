@@ -65,6 +65,10 @@ class SweepUnit:
 class Engine:
     """Base class of sweep engines (``ganzoo sweep --engine NAME``): override :meth:`run`."""
 
+    #: Whether units run on this machine, reading the files this process sees: then a member's named metrics are
+    #: checked here, against its data, before anything trains. An engine for a cluster says False.
+    runs_here: bool = True
+
     def run(self, units: list[SweepUnit], jobs: int, tick: Callable[[], None]) -> list[int]:
         """Run every unit, at most ``jobs`` at once, and return each one's exit status (0: its members ended,
         130: interrupted, anything else: it crashed). Call ``tick()`` every second or so while waiting: it

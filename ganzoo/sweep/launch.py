@@ -20,6 +20,8 @@ from .runner import (
     IN_TURN,
     build_engine,
     check_members,
+    check_named_metrics,
+    engine_jobs,
     group_members,
     progress_of,
     run_units,
@@ -64,10 +66,13 @@ def launch(out: Path, plan: dict[str, Any], registry: Registry, engine_name: str
     planned: list[Member] = plan["members"]
     configs = check_members(planned, registry)  # nothing trains unless every member can
     engine = build_engine(registry, engine_name, engine_params)  # a missing optional package fails here, too
-    gpus = _gpus(configs)
-    jobs = jobs or engine.default_jobs() or gpus or thread_budget()
     sweep = SweepDir(out)
     resumed = sweep.check_same_plan(plan)
+    waiting = sweep.pending(planned)  # read again under the lock below; this only decides what to check and ask
+    if engine.runs_here:  # a cluster's members may read data and weights this machine lacks
+        check_named_metrics(waiting, [configs[planned.index(m)] for m in waiting], registry)
+    gpus = _gpus(configs)
+    jobs = jobs or (engine_jobs(engine) if waiting else None) or gpus or thread_budget()
     with sweep.lock():
         if not resumed:
             sweep.write_plan({**plan, "members": [m.to_dict() for m in planned]})

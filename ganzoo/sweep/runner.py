@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -34,37 +35,53 @@ def check_members(members: list[Member], registry: Registry) -> list[Any]:
 
     configs = []
     for member in members:
-        try:
+        with _naming(member):
             configs.append(check_plan(registry, **member.kwargs))
-        except GanzooError as err:
-            raise ConfigError(f"sweep member {member.name} ({member.label}, seed {member.seed}) cannot run: "
-                              f"{first_line(err)}") from None
-    _check_named_metrics(members, configs, registry)
     return configs
 
 
-def _check_named_metrics(members: list[Member], configs: list[Any], registry: Registry) -> None:
+def check_named_metrics(members: list[Member], configs: list[Any], registry: Registry) -> None:
     """Metrics a member names with ``--metrics`` must run here (a metric can say it cannot: its weights or extra are
-    not installed) and apply to its data; that needs the data, loaded once for each dataset the named metrics judge.
+    not installed) and apply to its data, which that needs: each dataset is loaded once, and let go before the next.
     Members that name none are judged by whatever applies, with notes, and load nothing here."""
     import torch
 
     from ..run.evaluation import Evaluator
     from ..training.assemble import load_data
 
-    checked: dict[str, Any] = {}
+    by_data: dict[str, list[tuple[Member, Any]]] = {}
     for member, cfg in zip(members, configs):
-        if not cfg.metrics:
-            continue
-        key = repr((cfg.dataset.name, sorted(cfg.dataset.params.items()), cfg.metrics))
-        if key in checked:
-            continue
-        try:
-            data = load_data(registry, cfg)
-            checked[key] = Evaluator(registry, cfg, data, torch.device("cpu"), metrics=cfg.metrics)
-        except GanzooError as err:
-            raise ConfigError(f"sweep member {member.name} ({member.label}, seed {member.seed}) cannot run: "
-                              f"{first_line(err)}") from None
+        if cfg.metrics:
+            by_data.setdefault(cfg.data_key(), []).append((member, cfg))
+    for named in by_data.values():
+        checked: set[tuple[str, ...]] = set()
+        data = None
+        for member, cfg in named:
+            if tuple(cfg.metrics) in checked:
+                continue
+            with _naming(member):
+                data = data or load_data(registry, cfg)
+                Evaluator(registry, cfg, data, torch.device("cpu"), metrics=cfg.metrics)
+            checked.add(tuple(cfg.metrics))
+
+
+@contextmanager
+def _naming(member: Member) -> Iterator[None]:
+    """A ganzoo error about ``member`` as one line naming it."""
+    try:
+        yield
+    except GanzooError as err:
+        raise ConfigError(f"sweep member {member.name} ({member.label}, seed {member.seed}) cannot run: "
+                          f"{first_line(err)}") from None
+
+
+def engine_jobs(engine: Engine) -> int | None:
+    """The engine's :meth:`~Engine.default_jobs`, checked (a plugin's answer)."""
+    jobs = engine.default_jobs()
+    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
+        raise PluginError(f"engine {type(engine).__name__}: default_jobs() returned {jobs!r}; expected None or a "
+                          f"whole number >= 1")
+    return jobs
 
 
 #: Why stackable members run as processes on a CPU unless asked (``benchmarks/bench_population.py`` on the 2-core VM).

@@ -13,7 +13,6 @@ product (about 1e-7 relative per product, which a GAN's dynamics may grow: tests
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
@@ -86,7 +85,7 @@ class _Population:
         self.registry, self.reporter = registry, reporter
         self.outcomes: dict[int, RunResult | GanzooError] = {}
         self.live: list[Member] = []
-        self._data: dict[tuple, Data | None] = {}
+        self._data: dict[str, Data | None] = {}
 
     def train(self, configs, run_dirs, resume_from, reporters) -> list[RunResult | GanzooError]:
         for i, (config, run_dir) in enumerate(zip(configs, run_dirs)):
@@ -108,7 +107,7 @@ class _Population:
     def _shared_data(self, config: TrainConfig) -> Data | None:
         """The members' dataset, loaded once for all that share it; unless loading draws from torch's random
         stream, which each member's separate run would draw after its own seed (then each member loads its own)."""
-        key = (config.dataset.name, json.dumps(config.dataset.params, sort_keys=True, default=str))
+        key = config.data_key()
         if key not in self._data:
             before = torch.get_rng_state()
             data = load_data(self.registry, config)

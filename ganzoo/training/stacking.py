@@ -114,7 +114,7 @@ def _choice(choice: Choice) -> str:
 
 def _data_spec(registry: Registry, config: TrainConfig, specs: dict) -> DataSpec:
     """The config's data spec, from its record or else loaded, once per dataset among ``specs``."""
-    key = (config.dataset.name, json.dumps(config.dataset.params, sort_keys=True, default=str))
+    key = config.data_key()
     if key not in specs:
         specs[key] = data_spec(registry, config) or load_data(registry, config).spec
     return specs[key]

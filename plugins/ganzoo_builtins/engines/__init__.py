@@ -47,6 +47,8 @@ class LocalEngine(Engine):
 
 
 class RayEngine(Engine):
+    runs_here = False  # its tasks may run on other nodes, with their own data and installed weights
+
     def __init__(self, address: str = "") -> None:
         try:
             import ray
