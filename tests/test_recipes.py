@@ -98,11 +98,7 @@ def test_recipes_state_only_what_differs_from_their_datasets_suggestions(name, r
     spec = _recipes(registry)[name]
     settings = check_layout(spec.settings, name, recipe_key=False)
     dataset = registry.get("dataset", settings["dataset"]["name"])
-    # a model the recipe chooses counts its own defaults for the data in the recipe's layer, above the dataset's
-    # tuning of the model (the parabola keeps the mlp generator's LeakyReLU): the recipe must state those again
-    suggested = {k: v for k, v in dataset.suggested.items() if k not in settings or not isinstance(settings[k], dict)
-                 or "name" not in settings[k]}
-    assert not _repeated(dict(spec.settings), suggested), f"recipe '{name}' repeats its dataset's suggestions"
+    assert not _repeated(dict(spec.settings), dataset.suggested), f"recipe '{name}' repeats its dataset's suggestions"
     resolved = resolve_config(registry, {}, recipe=name).to_dict()
     components = [(slot.kind, table["name"]) for slot in SLOTS.values() if not slot.suggestible
                   for table in (resolved[slot.name] if slot.many else [resolved[slot.name]])]

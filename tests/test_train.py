@@ -106,7 +106,7 @@ def test_dataset_suggestions_sit_below_user_settings(registry, tmp_path):
 def test_a_dataset_may_tune_the_models_parameters_but_not_choose_them(registry, plugin, tmp_path):
     """The built-in curves keep the mlp generator's LeakyReLU, which other points trade for a ReLU; a dataset's model
     parameters go to the model chosen beneath it, never to one chosen above, and a dataset never names a model."""
-    from ganzoo import DatasetSpec, GeneratorSpec, hookimpl
+    from ganzoo import DatasetSpec, DefaultsSpec, GeneratorSpec, hookimpl
     from ganzoo.errors import PluginError
 
     def slope(**kw):
@@ -131,6 +131,22 @@ def test_a_dataset_may_tune_the_models_parameters_but_not_choose_them(registry, 
 
     plugin(Plugins(), name="suggest-plugin")
     assert slope(generator="mlp-copy") == 0.0  # chosen above the parabola's layer: its own defaults for points
+    assert slope(generator="mlp") == 0.2  # the same model named again keeps the dataset's tuning
+
+    class NoSlope:  # defaults for points that choose a generator without a slope: the parabola's tuning drops out
+        @hookimpl
+        def ganzoo_generators(self):
+            yield GeneratorSpec(name="no-slope", factory=mlp.factory, description="no slope (tests)",
+                                params=tuple(p for p in mlp.params if p.name != "slope"))
+
+        @hookimpl
+        def ganzoo_defaults(self):
+            yield DefaultsSpec(name="no-slope-points", description="tests", settings=lambda data: (
+                {"generator": "no-slope"} if data.kind == "points" else None))
+
+    plugin(NoSlope(), name="no-slope-plugin")
+    chosen = resolve_config(registry, {}).generator
+    assert chosen.name == "no-slope" and "slope" not in chosen.params
     with pytest.raises(PluginError, match="dataset 'picky' suggests 'generator': a component may suggest training "
                                           "options and .* only; a dataset may also suggest parameters of the "
                                           "generator and discriminator, without naming one"):

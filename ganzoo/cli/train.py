@@ -16,8 +16,11 @@ EXIT_SIGNAL = {"SIGINT": 130, "SIGTERM": 143}
 
 
 def _keys(layout: Any) -> set[str]:
-    """The options and slots a layout of settings names (a group such as ``opt`` names each of its slots)."""
-    keys = set(layout) if isinstance(layout, dict) else set()
+    """The options and slots a layout of settings sets (a group such as ``opt`` names each of its slots); a slot's
+    table without a name only tunes the component chosen elsewhere, so it does not count for that slot."""
+    slots = set(SLOTS) | set(SLOT_GROUPS)
+    keys = {k for k, v in layout.items() if k not in slots or not isinstance(v, dict) or "name" in v} \
+        if isinstance(layout, dict) else set()
     return keys | {slot for group in keys & set(SLOT_GROUPS) for slot in SLOT_GROUPS[group]}
 
 

@@ -53,6 +53,8 @@ class _Layer:
     #: ganzoo's own choices (its defaults, the defaults by kind of data): a name that a third-party plugin also
     #: provides means the built-in component here, since no user chose it.
     builtin_names: bool = False
+    #: Suggestions only (a dataset's): a parameter the chosen component does not declare is left out, not an error.
+    lenient: bool = False
 
     def parts(self) -> list[tuple[dict[str, Any], bool]]:
         """``(settings, soft)`` pairs, lowest first."""
@@ -100,8 +102,8 @@ def _suggestions(spec: ComponentSpec) -> dict[str, Any]:
         raise PluginError(str(err)) from None
     suggestible = {s.name for s in SLOTS.values() if s.suggestible}
     suggestible |= {g for g, members in SLOT_GROUPS.items() if set(members) <= suggestible}
-    # The data is resolved before the models, so a dataset may tune them: parameters only, for whichever generator
-    # or discriminator is chosen beneath its layer (the one a higher layer replaces takes none of them).
+    # The data is resolved before the models, so a dataset may tune them: parameters only, for the generator or
+    # discriminator chosen beneath its layer, if it declares them (a model a higher layer swaps in takes none).
     tunable = MODEL_SLOTS if spec.kind == "dataset" else ()
     bad = [k for k in layout if (k in SLOTS or k in SLOT_GROUPS) and k not in suggestible
            and not (k in tunable and isinstance(layout[k], Mapping) and "name" not in layout[k])]
@@ -177,7 +179,7 @@ class _Resolver:
                 continue  # these parameters were given for another component, which a higher layer replaced
             for settings, soft in layer.parts():
                 for table, lenient in slot_tables(settings, slot):
-                    self._gather(given, spec, table, layer.where, soft or lenient)
+                    self._gather(given, spec, table, layer.where, soft or lenient or layer.lenient)
         for group, members in SLOT_GROUPS.items():  # --set opt.betas=..., beneath the slot's own --set
             if slot.name in members:
                 texts = self.sets.get(group, {}).get(None, {})
@@ -199,7 +201,7 @@ class _Resolver:
         else:
             self.data = spec.data_spec(choice.params) if spec.shape is not None else None
         if self.suggest and spec.suggested:
-            self.layers.insert(1, _Layer(f"dataset '{choice.name}' suggests", _suggestions(spec)))
+            self.layers.insert(1, _Layer(f"dataset '{choice.name}' suggests", _suggestions(spec), lenient=True))
         if self.suggest and self.data is not None:
             kind_defaults = self._kind_defaults(self.data)
             if kind_defaults is not None:

@@ -7,8 +7,8 @@ from ganzoo import DataSpec, DefaultsSpec, hookimpl
 
 #: Chosen with the point suite (benchmarks/point_suite.py, seeds 0-2; README "The point suite"): a 2-D latent and a
 #: light R1 (γ 0.1, lazy) make the defaults cover every mode of the 8-Gaussian ring and of the 5x5 grid (with 64
-#: latent dimensions and no R1 the grid's samples gathered at its four corners); the mlp generator's ReLU on points
-#: (its own suggestion) puts >= 90% of samples within 3 std of a mode. 18,000 steps: a slow seed (the ring's seed 2
+#: latent dimensions and no R1 the grid's samples gathered at its four corners); the mlp generator's ReLU (its own
+#: defaults for points) puts >= 90% of samples within 3 std of a mode. 18,000 steps: a slow seed (the ring's seed 2
 #: found no mode before step 6,000) is at 82% by 12,000 and 93% by 18,000. Batch 128 at lr 4e-4 (tuned on the
 #: parabola: the tiny models cost about the same per step at batch 64, so bigger batches buy accuracy). The built-in
 #: curves suggest their own settings (see the points plugin).
