@@ -207,8 +207,7 @@ class PopulationStep:
             return dict(zip(members, unstack(self.G([m.trainer.G for m in members], z, *labels), len(members))))
 
         def own(m):
-            z, labels = batches[m].z, batches[m].fake_labels
-            return m.trainer.G(z, labels) if self.cond.generator else m.trainer.G(z)
+            return m.step.generate(batches[m].z, batches[m].fake_labels)
         return self.forward(turns, "G", run, own)
 
     def score(self, turns: Turns, inputs: dict[Member, list]) -> dict[Member, list[DOutput]]:
