@@ -215,6 +215,23 @@ def test_an_engine_plugin_runs_the_units_and_a_failing_member_is_named_while_the
         in failed["message"]
 
 
+def test_retry_failed_trains_the_failed_members_again_and_skips_the_done_ones(invoke, plugin, tmp_path):
+    plugin(_Plugins(), name="sweep-test-plugin")
+    sweep = tmp_path / "sweep"
+    command = ["sweep", "--engine", "inline", "-l", "nonsaturating,fragile", "--steps", "20", *POINTS, "--out", sweep]
+    invoke(*command)
+    outcomes = {p.stem: json.loads(p.read_text()) for p in (sweep / "outcomes").glob("*.json")}
+    assert sorted(o["status"] for o in outcomes.values()) == ["done", "failed"]
+    said = invoke(*command)  # the same command again: every member ended, nothing trains
+    assert "2 already ended" in said.stdout + said.stderr
+    retried = invoke(*command, "--retry-failed")
+    assert "1 already ended" in retried.stdout + retried.stderr
+    again = {p.stem: json.loads(p.read_text()) for p in (sweep / "outcomes").glob("*.json")}
+    for name, outcome in outcomes.items():  # the done member kept its outcome; the failed one ran (and failed) again
+        assert (again[name]["finished"] == outcome["finished"]) == (outcome["status"] == "done"), name
+    assert sorted(o["status"] for o in again.values()) == ["done", "failed"]
+
+
 def test_an_engine_says_how_many_units_it_runs_at_once_by_default_and_ray_counts_the_clusters_cpus(invoke, plugin,
                                                                                                     tmp_path):
     from helpers.engines import Inline

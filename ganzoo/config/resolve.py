@@ -93,6 +93,10 @@ def _names(registry: Registry, kind: str, name: str | None, spec: ComponentSpec)
 SUGGESTED_LAST = ("regularisers", "augment", "opt_g", "opt_d")
 
 
+#: The slots whose parameters a dataset may suggest (see :func:`_suggestions`).
+MODEL_SLOTS = ("generator", "discriminator")
+
+
 def _suggestions(spec: ComponentSpec) -> dict[str, Any]:
     """A component's suggested settings, checked: options and the slots resolved after every component."""
     where = f"{spec.owner} suggests"
@@ -113,10 +117,6 @@ def _suggestions(spec: ComponentSpec) -> dict[str, Any]:
         raise PluginError(f"{where} '{bad[0]}': a component may suggest training options and "
                           f"{', '.join(sorted(suggestible))} only{also}")
     return layout
-
-
-#: The slots whose parameters a dataset may suggest (see :func:`_suggestions`).
-MODEL_SLOTS = ("generator", "discriminator")
 
 
 class _Resolver:

@@ -68,9 +68,11 @@ def launch(out: Path, plan: dict[str, Any], registry: Registry, engine_name: str
     engine = build_engine(registry, engine_name, engine_params)  # a missing optional package fails here, too
     sweep = SweepDir(out)
     resumed = sweep.check_same_plan(plan)
-    waiting = sweep.pending(planned)  # read again under the lock below; this only decides what to check and ask
+    index = {m.name: i for i, m in enumerate(planned)}
+    # what this run will train (read again under the lock below; this only decides what to check and ask)
+    waiting = [m for m in planned if (o := sweep.outcome(m.name)) is None or (retry_failed and o["status"] != DONE)]
     if engine.runs_here:  # a cluster's members may read data and weights this machine lacks
-        check_named_metrics(waiting, [configs[planned.index(m)] for m in waiting], registry)
+        check_named_metrics(waiting, [configs[index[m.name]] for m in waiting], registry)
     gpus = _gpus(configs)
     jobs = jobs or (engine_jobs(engine) if waiting else None) or gpus or thread_budget()
     with sweep.lock():
@@ -82,7 +84,6 @@ def launch(out: Path, plan: dict[str, Any], registry: Registry, engine_name: str
                 if outcome is not None and outcome["status"] != DONE:
                     sweep.outcome_path(member.name).unlink()
         pending = sweep.pending(planned)
-        index = {m.name: i for i, m in enumerate(planned)}
         groups = group_members(pending, [configs[index[m.name]] for m in pending], registry, stack, gpus > 0)
         steps = {m.name: c.steps for m, c in zip(planned, configs)}
         units = units_for(sweep, groups, jobs, gpus, steps)

@@ -60,7 +60,7 @@ def check_named_metrics(members: list[Member], configs: list[Any], registry: Reg
             if tuple(cfg.metrics) in checked:
                 continue
             with _naming(member):
-                data = data or load_data(registry, cfg)
+                data = load_data(registry, cfg) if data is None else data
                 Evaluator(registry, cfg, data, torch.device("cpu"), metrics=cfg.metrics)
             checked.add(tuple(cfg.metrics))
 
